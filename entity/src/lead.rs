@@ -1,0 +1,49 @@
+//! `lead`: a Contact. One per (project, `lead_id`), where `lead_id` is the visitor's user id.
+
+use sea_orm::entity::prelude::*;
+
+/// Status code of a Lead created proactively; hidden from lists.
+pub const STATUS_TEMP: i32 = 50;
+/// Status code of an ordinary Lead.
+pub const STATUS_NORMAL: i32 = 100;
+/// Status code of a soft-deleted Lead; hidden from lists.
+pub const STATUS_DELETED: i32 = 1000;
+
+/// One Lead (Contact).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "lead")]
+pub struct Model {
+    /// Primary key (UUID v4): the Contact's GraphQL `id`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The tenant.
+    pub project_id: Uuid,
+    /// The visitor's user id (unique per project).
+    pub lead_id: String,
+    /// Full name as typed, trimmed, NFC.
+    pub fullname: Option<String>,
+    /// Email as typed, trimmed, NFC (for display).
+    pub email: Option<String>,
+    /// The match key of `email`: NFC and lower-cased. Indexed with the project.
+    pub email_key: Option<String>,
+    /// E.164 phone number, or digits where it does not parse as an international number.
+    pub phone: Option<String>,
+    /// Custom attributes (a JSON object).
+    pub attributes: Json,
+    /// Tags (a JSON array of strings, no duplicates).
+    pub tags: Json,
+    /// [`STATUS_TEMP`], [`STATUS_NORMAL`] or [`STATUS_DELETED`].
+    pub status: i32,
+    /// Incremented on every write (optimistic concurrency).
+    pub version: i32,
+    /// Creation time, UTC, microsecond precision.
+    pub created_at: DateTimeUtc,
+    /// Last write time, UTC.
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through SeaORM; services join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,37 @@
+//! `user`: an anonymous visitor (created by anonymous sign-in) or an agent (email + password).
+
+use sea_orm::entity::prelude::*;
+
+/// `kind` of an agent: signs in with email and password.
+pub const KIND_AGENT: &str = "AGENT";
+/// `kind` of an anonymous visitor: a random UUID v4, one per browser.
+pub const KIND_ANONYMOUS: &str = "ANONYMOUS";
+
+/// One user.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "user")]
+pub struct Model {
+    /// Primary key (UUID v4); for a visitor it is also the Lead's `lead_id`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// [`KIND_AGENT`] or [`KIND_ANONYMOUS`].
+    pub kind: String,
+    /// Agents only: the normalised (NFC, lower-case) sign-in email; unique.
+    pub login_email: Option<String>,
+    /// Agents only: the Argon2id PHC string of the password.
+    pub password_hash: Option<String>,
+    /// Display name.
+    pub fullname: Option<String>,
+    /// Email as given (trimmed, NFC).
+    pub email: Option<String>,
+    /// Attributes given at anonymous sign-in (a JSON object).
+    pub attributes: Json,
+    /// Creation time, UTC.
+    pub created_at: DateTimeUtc,
+}
+
+/// No relations are navigated through SeaORM; services join explicitly.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! SeaORM migrator of contacts-server.
+//!
+//! [`Migrator`] lists every migration in order; `Migrator::up(&db, None)` brings a SQLite or
+//! PostgreSQL database to the current schema, `Migrator::down` reverts. Each migration file is
+//! named `mYYYYMMDD_HHMMSS_name.rs` and has a real `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_tables;
+
+/// The ordered list of this project's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_create_tables::Migration)]
+    }
+}

@@ -1,0 +1,77 @@
+//! The one typed configuration, from command-line flags and environment variables (clap).
+
+use std::net::SocketAddr;
+
+use clap::Parser;
+
+/// Every setting of the server. Each flag has an environment variable of the name shown.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "contacts-server", version, about = "GraphQL API server for contacts (leads)")]
+pub struct Config {
+    /// Database URL: `sqlite://PATH?mode=rwc` (the default, a file under ./data/) or
+    /// `postgres://USER:PASS@HOST:PORT/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/contacts.db?mode=rwc")]
+    pub database_url: String,
+
+    /// Address to listen on (`IP:PORT`; port 0 picks a free port).
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+
+    /// Secret that signs tokens (HS256). At least 32 bytes. Required with `--production`; in
+    /// development a random one is generated at start (tokens then die with the process).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of agents' tokens, in seconds.
+    #[arg(long, env = "AGENT_TOKEN_TTL_SECS", default_value_t = 8 * 3600)]
+    pub agent_token_ttl_secs: u64,
+
+    /// Lifetime of visitors' tokens, in seconds.
+    #[arg(long, env = "VISITOR_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub visitor_token_ttl_secs: u64,
+
+    /// Production mode (also on with `APP_ENV=production`): refuse to start without a
+    /// `JWT_SECRET` of at least 32 bytes.
+    #[arg(long, default_value_t = false)]
+    pub production: bool,
+
+    /// Largest size of the database connection pool.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a free database connection before failing the request.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Largest accepted HTTP request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Seconds after which an HTTP request is answered with 408 and abandoned.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+}
+
+impl Config {
+    /// Whether production mode is on: `--production`, or `APP_ENV=production`.
+    pub fn is_production(&self) -> bool {
+        self.production || std::env::var("APP_ENV").is_ok_and(|v| v == "production")
+    }
+
+    /// A configuration with every default, for tests and tools: as if no flag and no
+    /// environment variable were given.
+    pub fn defaults() -> Self {
+        Self {
+            database_url: "sqlite://data/contacts.db?mode=rwc".into(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            jwt_secret: None,
+            agent_token_ttl_secs: 8 * 3600,
+            visitor_token_ttl_secs: 30 * 24 * 3600,
+            production: false,
+            db_max_connections: 16,
+            db_acquire_timeout_secs: 5,
+            max_body_bytes: 256 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! The one error registry: [`AppError`] cases, each with one machine code ([`ErrorCode`]) that
+//! clients read from `extensions.code`. Internal details are logged, never sent.
+//!
+//! Codes follow Apollo Server's conventional names (`UNAUTHENTICATED`, `FORBIDDEN`,
+//! `BAD_USER_INPUT`, ...), so generated clients and GraphQL tooling recognise them.
+
+use async_graphql::ErrorExtensions;
+use sea_orm::{DbErr, SqlErr};
+
+/// A stable machine code, sent as `extensions.code`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No valid token where one is needed; or an expired, forged or malformed token.
+    Unauthenticated,
+    /// A valid token whose role may not do this (e.g. a visitor calling an agent query).
+    Forbidden,
+    /// The record does not exist in the caller's project (another project's id included).
+    NotFound,
+    /// An argument failed validation; `extensions.field` names it.
+    BadUserInput,
+    /// The write conflicts with the stored state (duplicate key, stale version).
+    Conflict,
+    /// The request is not a valid GraphQL operation for this schema (syntax, unknown field,
+    /// wrong variable type).
+    GraphqlValidationFailed,
+    /// A fault on the server's side; details are in the server log only.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The `extensions.code` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::NotFound => "NOT_FOUND",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::Conflict => "CONFLICT",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::Internal => "INTERNAL",
+        }
+    }
+}
+
+/// Every error the domain can return. Services return it; resolvers convert it once, through
+/// `From<AppError> for async_graphql::Error`, which sets `extensions.code` (and `field`).
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// `UNAUTHENTICATED`.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// `FORBIDDEN`.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// `NOT_FOUND`: the named kind of record.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// `BAD_USER_INPUT`, with the offending input field's name (GraphQL spelling).
+    #[error("{message}")]
+    BadUserInput {
+        /// The input field, e.g. `email`.
+        field: &'static str,
+        /// A human-readable reason.
+        message: String,
+    },
+    /// `CONFLICT`.
+    #[error("{0}")]
+    Conflict(String),
+    /// `INTERNAL`: the source is logged, the client sees only "internal error".
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A `BAD_USER_INPUT` error for `field`.
+    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// An `INTERNAL` error carrying `detail` for the log.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::Internal(detail.to_string())
+    }
+
+    /// This error's machine code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// Database errors, mapped in this one place: a unique-key violation is `CONFLICT`, a
+/// foreign-key violation `BAD_USER_INPUT`, anything else `INTERNAL`.
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                Self::Conflict("the record already exists".into())
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                Self::bad_input("id", "a referenced record does not exist")
+            }
+            _ => Self::internal(err),
+        }
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        let code = err.code();
+        let message = match &err {
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut gql = async_graphql::Error::new(message);
+        gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
+        if let AppError::BadUserInput { field, .. } = &err {
+            let field = *field;
+            gql = gql.extend_with(|_, ext| ext.set("field", field));
+        }
+        gql
+    }
+}
+
+/// Loader errors (`Arc<DbErr>`, shared by every key of a batch) are internal.
+impl From<std::sync::Arc<DbErr>> for AppError {
+    fn from(err: std::sync::Arc<DbErr>) -> Self {
+        Self::internal(err)
+    }
+}
+
+/// The result type of services.
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,130 @@
+//! Per-request DataLoaders: one `IN` query per relation and batch, `Error = Arc<DbErr>`.
+//! Built by the HTTP handler for each request with the caller's tenant scope, so caches and
+//! batches never mix requests, users or projects.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, Loader};
+use entity::{lead, request};
+use sea_orm::{DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::service::pagination::{Page, PageArgs};
+use crate::service::{ProjectScope, leads, requests};
+
+/// How long a loader waits to gather keys into one batch. Resolvers of one list level run
+/// concurrently and enqueue their keys within microseconds; 1 ms is async-graphql's default,
+/// kept deliberately: long enough to batch a page of 100, short against a database round trip.
+pub const BATCH_DELAY: Duration = Duration::from_millis(1);
+
+/// The loaders of one request.
+pub struct Loaders {
+    /// Contacts (Leads) by primary key.
+    pub contacts: DataLoader<ContactLoader>,
+    /// One page of Requests per Lead.
+    pub request_pages: DataLoader<RequestPageLoader>,
+    /// Number of Requests per Lead.
+    pub request_counts: DataLoader<RequestCountLoader>,
+}
+
+impl Loaders {
+    /// Loaders scoped to `scope` over `db`.
+    pub fn new(db: DatabaseConnection, scope: ProjectScope) -> Self {
+        let spawn = |fut| {
+            tokio::spawn(fut);
+        };
+        Self {
+            contacts: DataLoader::new(ContactLoader { db: db.clone(), scope }, spawn).delay(BATCH_DELAY),
+            request_pages: DataLoader::new(RequestPageLoader { db: db.clone(), scope }, spawn)
+                .delay(BATCH_DELAY),
+            request_counts: DataLoader::new(RequestCountLoader { db, scope }, spawn).delay(BATCH_DELAY),
+        }
+    }
+
+    /// The request's loaders. Errors: `UNAUTHENTICATED` when the request has no caller (no
+    /// loaders are built for it).
+    pub fn of<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Self> {
+        ctx.data_opt::<Self>()
+            .ok_or(AppError::Unauthenticated("authentication required"))
+    }
+}
+
+/// Loads Leads by primary key within the tenant scope.
+pub struct ContactLoader {
+    db: DatabaseConnection,
+    scope: ProjectScope,
+}
+
+impl Loader<Uuid> for ContactLoader {
+    type Value = lead::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(leads::find_many(&self.db, self.scope, keys)
+            .await?
+            .into_iter()
+            .map(|l| (l.id, l))
+            .collect())
+    }
+}
+
+/// Key of [`RequestPageLoader`]: a Lead and the page wanted of its Requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RequestPageKey {
+    /// The Lead's primary key.
+    pub lead: Uuid,
+    /// The page (`first`, `after`).
+    pub page: PageArgs,
+}
+
+/// Loads one page of Requests per Lead: one statement per distinct page shape in the batch
+/// (normally exactly one).
+pub struct RequestPageLoader {
+    db: DatabaseConnection,
+    scope: ProjectScope,
+}
+
+impl Loader<RequestPageKey> for RequestPageLoader {
+    type Value = Page<request::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RequestPageKey],
+    ) -> Result<HashMap<RequestPageKey, Self::Value>, Self::Error> {
+        let mut by_page: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_page.entry(key.page).or_default().push(key.lead);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (page, lead_ids) in by_page {
+            let mut pages = requests::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
+            for lead in lead_ids {
+                let found = pages
+                    .remove(&lead)
+                    .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
+                out.insert(RequestPageKey { lead, page }, found);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Counts Requests per Lead in one `GROUP BY` statement.
+pub struct RequestCountLoader {
+    db: DatabaseConnection,
+    scope: ProjectScope,
+}
+
+impl Loader<Uuid> for RequestCountLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, Self::Error> {
+        Ok(requests::counts_for_leads(&self.db, self.scope, keys).await?)
+    }
+}

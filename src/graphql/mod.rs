@@ -1,0 +1,11 @@
+//! The GraphQL layer: thin resolvers over [`crate::service`], per-request loaders, Relay
+//! connections. Resolvers read the caller ([`guards`]) and loaders from the context, call a
+//! service function and map its result into an output type.
+
+pub mod guards;
+pub mod inputs;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod schema;
+pub mod types;

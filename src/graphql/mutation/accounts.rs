@@ -1,0 +1,84 @@
+//! Sign-up and sign-in mutations.
+
+use async_graphql::{Context, Object, Result};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::Caller;
+use crate::graphql::inputs::{SignInAnonymouslyInput, SignInInput, SignUpInput};
+use crate::graphql::schema::TokenIssuer;
+use crate::graphql::types::AuthPayload;
+use crate::normalize;
+use crate::service::accounts::{self, AnonymousSignIn, Session, SignUp};
+
+/// Mutations that create sessions.
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates an agent, a new project, and makes the agent its OWNER; returns an agent
+    /// token. The password is stored only as an Argon2id hash.
+    /// Errors: `BAD_USER_INPUT` (`email`, `password` shorter than 8, `fullname`,
+    /// `projectName`), `CONFLICT` (an agent with this email exists).
+    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let session = accounts::sign_up(
+            db,
+            SignUp {
+                email: input.email,
+                password: input.password,
+                fullname: input.fullname,
+                project_name: input.project_name,
+            },
+        )
+        .await?;
+        Ok(issue(ctx, session)?)
+    }
+
+    /// Signs an agent in, scoped to `projectId` (optional when the agent has one project).
+    /// Errors: `UNAUTHENTICATED` (wrong email or password; the two are indistinguishable),
+    /// `FORBIDDEN` (not a member of `projectId`), `BAD_USER_INPUT` (`projectId` missing for
+    /// an agent of several projects, or not a UUID).
+    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let project_id = input
+            .project_id
+            .as_deref()
+            .map(|id| normalize::uuid("projectId", id))
+            .transpose()?;
+        let session = accounts::sign_in(db, &input.email, &input.password, project_id).await?;
+        Ok(issue(ctx, session)?)
+    }
+
+    /// Signs a widget visitor in anonymously: a new user (random UUID v4) with a GUEST
+    /// membership of `projectId`. No contact is created until the first request or metadata
+    /// capture. Errors: `NOT_FOUND` (unknown project), `BAD_USER_INPUT` (`projectId`,
+    /// `firstname`, `lastname`, `email`, `attributes`).
+    async fn sign_in_anonymously(&self, ctx: &Context<'_>, input: SignInAnonymouslyInput) -> Result<AuthPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        let project_id = normalize::uuid("projectId", &input.project_id)?;
+        let session = accounts::sign_in_anonymously(
+            db,
+            project_id,
+            AnonymousSignIn {
+                firstname: input.firstname,
+                lastname: input.lastname,
+                email: input.email,
+                attributes: input.attributes.map(|j| j.0),
+            },
+        )
+        .await?;
+        Ok(issue(ctx, session)?)
+    }
+}
+
+fn issue(ctx: &Context<'_>, session: Session) -> Result<AuthPayload> {
+    let issuer = ctx.data::<TokenIssuer>()?;
+    let caller = Caller {
+        user_id: session.user.id,
+        project_id: session.project.id,
+        role: session.role,
+    };
+    let token = issuer.issue(caller)?;
+    Ok(AuthPayload { session, token })
+}

@@ -1,0 +1,77 @@
+//! The widget visitor's mutations: start a request, capture metadata.
+
+use async_graphql::{Context, Object, Result, SimpleObject};
+use sea_orm::DatabaseConnection;
+
+use crate::graphql::guards;
+use crate::graphql::inputs::{CaptureContactMetadataInput, CreateRequestInput};
+use crate::graphql::types::{Contact, Request};
+use crate::service::leads::{self, MetadataInput};
+use crate::service::requests::{self, NewRequest};
+
+/// What `createRequest` returns.
+#[derive(SimpleObject)]
+pub struct CreateRequestPayload {
+    /// The new request (status UNASSIGNED).
+    pub request: Request,
+    /// The visitor's contact it aggregates under (created by this call if it was the first).
+    pub contact: Contact,
+}
+
+/// Mutations of a visitor token.
+#[derive(Default)]
+pub struct VisitorMutation;
+
+#[Object]
+impl VisitorMutation {
+    /// Starts a request (a conversation) for the calling visitor, and gets-or-creates the
+    /// visitor's contact, in one transaction. Concurrent first requests of one visitor give
+    /// one contact. Errors: `UNAUTHENTICATED`, `FORBIDDEN` (not a visitor token),
+    /// `BAD_USER_INPUT` (`firstText` empty or too long, `attributes` not an object).
+    async fn create_request(&self, ctx: &Context<'_>, input: CreateRequestInput) -> Result<CreateRequestPayload> {
+        let (caller, scope) = guards::require_visitor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let (request, lead) = requests::create(
+            db,
+            scope,
+            caller.user_id,
+            NewRequest {
+                first_text: input.first_text,
+                channel: input.channel.map(|c| c.as_str().to_owned()),
+                attributes: input.attributes.map(|j| j.0),
+            },
+        )
+        .await?;
+        Ok(CreateRequestPayload {
+            request: Request(request),
+            contact: Contact(lead),
+        })
+    }
+
+    /// Stores metadata the widget captured on the calling visitor's own contact (created if
+    /// needed). Absent, null or blank fields leave stored values alone (an empty value never
+    /// wipes a stored one); attributes merge by top-level key. Validation happens before any
+    /// write. Errors: `UNAUTHENTICATED`, `FORBIDDEN` (not a visitor token), `BAD_USER_INPUT`
+    /// with `extensions.field` (`fullname`, `email`, `phone`, `attributes`).
+    async fn capture_contact_metadata(
+        &self,
+        ctx: &Context<'_>,
+        input: CaptureContactMetadataInput,
+    ) -> Result<Contact> {
+        let (caller, scope) = guards::require_visitor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let lead = leads::capture_metadata(
+            db,
+            scope,
+            caller.user_id,
+            MetadataInput {
+                fullname: input.fullname,
+                email: input.email,
+                phone: input.phone,
+                attributes: input.attributes.map(|j| j.0),
+            },
+        )
+        .await?;
+        Ok(Contact(lead))
+    }
+}

@@ -1,0 +1,50 @@
+//! Schema construction: without data for SDL export, with data for serving.
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use sea_orm::DatabaseConnection;
+
+use super::mutation::Mutation;
+use super::query::Query;
+use crate::auth::{Caller, IssuedToken, JwtKeys, Role};
+use crate::error::AppResult;
+
+/// The executable schema type.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Issues tokens with the configured lifetimes (agents and visitors differ).
+#[derive(Clone, Debug)]
+pub struct TokenIssuer {
+    /// The signing keys.
+    pub keys: JwtKeys,
+    /// Agents' token lifetime, in seconds.
+    pub agent_ttl_secs: u64,
+    /// Visitors' token lifetime, in seconds.
+    pub visitor_ttl_secs: u64,
+}
+
+impl TokenIssuer {
+    /// A token for `caller` with its role's lifetime. Errors: `INTERNAL`.
+    pub fn issue(&self, caller: Caller) -> AppResult<IssuedToken> {
+        let ttl = if caller.role == Role::Guest {
+            self.visitor_ttl_secs
+        } else {
+            self.agent_ttl_secs
+        };
+        self.keys.issue(caller, ttl)
+    }
+}
+
+/// The schema builder with no data attached: enough to export SDL.
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation::default(), EmptySubscription)
+}
+
+/// The executable schema over `db`, issuing tokens with `issuer`.
+pub fn build_schema(db: DatabaseConnection, issuer: TokenIssuer) -> AppSchema {
+    schema_builder().data(db).data(issuer).finish()
+}
+
+/// The schema in SDL: what `schema.graphql` must contain.
+pub fn schema_sdl() -> String {
+    schema_builder().finish().sdl()
+}

@@ -1,0 +1,130 @@
+//! `User`, `Project`, `AuthPayload` and `Viewer`.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{project, user};
+use sea_orm::DatabaseConnection;
+
+use super::contact::Contact;
+use super::enums::{Role, UserKind};
+use crate::auth::{self, IssuedToken};
+use crate::service::accounts::Session;
+use crate::service::{ProjectScope, leads};
+
+/// A user: an agent or a widget visitor.
+pub struct UserObject(pub user::Model);
+
+#[Object(name = "User")]
+impl UserObject {
+    /// Primary key (a UUID v4); a visitor's contact is keyed by it (`Contact.leadId`).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Agent or anonymous visitor.
+    async fn kind(&self) -> UserKind {
+        UserKind::from_stored(&self.0.kind)
+    }
+
+    /// Display name.
+    async fn fullname(&self) -> Option<&str> {
+        self.0.fullname.as_deref()
+    }
+
+    /// Email as given.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+}
+
+/// A project: the tenant every record belongs to.
+pub struct ProjectObject(pub project::Model);
+
+#[Object(name = "Project")]
+impl ProjectObject {
+    /// Primary key (a UUID): what the widget passes to `signInAnonymously`.
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+}
+
+/// What a sign-in returns: a bearer token for `Authorization: Bearer <token>`, scoped to one
+/// project.
+pub struct AuthPayload {
+    /// The session behind the token.
+    pub session: Session,
+    /// The token.
+    pub token: IssuedToken,
+}
+
+#[Object]
+impl AuthPayload {
+    /// A signed JWT (HS256). Send it as `Authorization: Bearer <token>`.
+    async fn token(&self) -> &str {
+        &self.token.token
+    }
+
+    /// When the token expires (UTC); sign in again after.
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.token.expires_at
+    }
+
+    /// The signed-in user.
+    async fn user(&self) -> UserObject {
+        UserObject(self.session.user.clone())
+    }
+
+    /// The project the token is scoped to.
+    async fn project(&self) -> ProjectObject {
+        ProjectObject(self.session.project.clone())
+    }
+
+    /// The user's role in that project (GUEST for visitors).
+    async fn role(&self) -> Role {
+        self.session.role.into()
+    }
+}
+
+/// The caller: who, with which role, in which project.
+pub struct Viewer {
+    /// The caller's session.
+    pub session: Session,
+}
+
+#[Object]
+impl Viewer {
+    /// The signed-in user.
+    async fn user(&self) -> UserObject {
+        UserObject(self.session.user.clone())
+    }
+
+    /// The user's role in the project.
+    async fn role(&self) -> Role {
+        self.session.role.into()
+    }
+
+    /// The project the token is scoped to.
+    async fn project(&self) -> ProjectObject {
+        ProjectObject(self.session.project.clone())
+    }
+
+    /// A visitor's own contact, with its requests; null before the first request or metadata
+    /// capture, and for agents.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
+        if self.session.role != auth::Role::Guest {
+            return Ok(None);
+        }
+        let db = ctx.data::<DatabaseConnection>()?;
+        let scope = ProjectScope {
+            project_id: self.session.project.id,
+        };
+        Ok(leads::find_for_visitor(db, scope, self.session.user.id)
+            .await?
+            .map(Contact))
+    }
+}

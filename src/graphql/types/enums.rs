@@ -1,0 +1,147 @@
+//! Enums of the schema and their stored codes (see `../shared/DOMAIN.md`).
+
+use async_graphql::Enum;
+use entity::{lead, request};
+
+use crate::auth::Role as AuthRole;
+
+/// Status of a Contact. Stored as a number: TEMP 50, NORMAL 100, DELETED 1000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ContactStatus {
+    /// Created proactively; hidden from lists.
+    Temp,
+    /// An ordinary contact.
+    Normal,
+    /// Soft-deleted; hidden from lists.
+    Deleted,
+}
+
+impl ContactStatus {
+    /// From the stored code (unknown codes read as NORMAL).
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            lead::STATUS_TEMP => Self::Temp,
+            lead::STATUS_DELETED => Self::Deleted,
+            _ => Self::Normal,
+        }
+    }
+}
+
+/// Status of a Request. Stored as a number: TEMP 50, UNASSIGNED 100, ABANDONED 150,
+/// ASSIGNED 200, SERVED 300, CLOSED 1000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum RequestStatus {
+    /// Created but not yet routed.
+    Temp,
+    /// Waiting for an agent (new requests start here).
+    Unassigned,
+    /// The visitor left before an agent answered.
+    Abandoned,
+    /// An agent is assigned.
+    Assigned,
+    /// Served.
+    Served,
+    /// Closed (`closedAt` is set).
+    Closed,
+}
+
+impl RequestStatus {
+    /// From the stored code (unknown codes read as UNASSIGNED).
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            request::STATUS_TEMP => Self::Temp,
+            request::STATUS_ABANDONED => Self::Abandoned,
+            request::STATUS_ASSIGNED => Self::Assigned,
+            request::STATUS_SERVED => Self::Served,
+            request::STATUS_CLOSED => Self::Closed,
+            _ => Self::Unassigned,
+        }
+    }
+}
+
+/// Where a Request came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum Channel {
+    /// The chat widget (stored as `chat21`, the peer's name for it).
+    Chat21,
+    /// Email.
+    Email,
+    /// A web form.
+    Form,
+    /// WhatsApp.
+    Whatsapp,
+    /// Telegram.
+    Telegram,
+    /// Facebook Messenger.
+    Facebook,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Chat21 => "chat21",
+            Self::Email => "email",
+            Self::Form => "form",
+            Self::Whatsapp => "whatsapp",
+            Self::Telegram => "telegram",
+            Self::Facebook => "facebook",
+        }
+    }
+
+    /// From the stored name (unknown names read as CHAT21).
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            "email" => Self::Email,
+            "form" => Self::Form,
+            "whatsapp" => Self::Whatsapp,
+            "telegram" => Self::Telegram,
+            "facebook" => Self::Facebook,
+            _ => Self::Chat21,
+        }
+    }
+}
+
+/// A member's role in a project, strongest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum Role {
+    /// Created the project; can do everything.
+    Owner,
+    /// Manages the project.
+    Admin,
+    /// Works contacts and requests.
+    Agent,
+    /// A visitor: sees only its own contact and requests.
+    Guest,
+}
+
+impl From<AuthRole> for Role {
+    fn from(role: AuthRole) -> Self {
+        match role {
+            AuthRole::Owner => Self::Owner,
+            AuthRole::Admin => Self::Admin,
+            AuthRole::Agent => Self::Agent,
+            AuthRole::Guest => Self::Guest,
+        }
+    }
+}
+
+/// What kind of user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum UserKind {
+    /// Works the dashboard; signs in with email and password.
+    Agent,
+    /// A widget visitor signed in anonymously (a random UUID per browser).
+    Anonymous,
+}
+
+impl UserKind {
+    /// From the stored kind.
+    pub fn from_stored(value: &str) -> Self {
+        if value == entity::user::KIND_AGENT {
+            Self::Agent
+        } else {
+            Self::Anonymous
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Output types of the schema.
+
+pub mod account;
+pub mod connection;
+pub mod contact;
+pub mod enums;
+pub mod request;
+
+pub use account::{AuthPayload, ProjectObject, UserObject, Viewer};
+pub use connection::PageInfo;
+pub use contact::{Contact, ContactConnection, ContactEdge};
+pub use request::{Request, RequestConnection, RequestEdge};

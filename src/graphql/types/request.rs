@@ -1,0 +1,143 @@
+//! `Request` (a conversation) and its Relay connection.
+
+use async_graphql::{Context, ID, Json, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::request;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::connection::PageInfo;
+use super::contact::Contact;
+use super::enums::{Channel, RequestStatus};
+use crate::error::AppError;
+use crate::graphql::loaders::Loaders;
+use crate::service::pagination::Page;
+use crate::service::requests::cursor_of;
+
+/// A Request: one conversation of a visitor, aggregated under the visitor's Contact.
+pub struct Request(pub request::Model);
+
+#[Object]
+impl Request {
+    /// Primary key (a UUID).
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// Public conversation id: `support-group-<projectId>-<32 lowercase hex>`.
+    async fn request_id(&self) -> &str {
+        &self.0.request_id
+    }
+
+    /// The visitor's first message.
+    async fn first_text(&self) -> &str {
+        &self.0.first_text
+    }
+
+    /// Lifecycle status.
+    async fn status(&self) -> RequestStatus {
+        RequestStatus::from_code(self.0.status)
+    }
+
+    /// Where it came from.
+    async fn channel(&self) -> Channel {
+        Channel::from_stored(&self.0.channel)
+    }
+
+    /// Custom attributes of the conversation: a JSON object.
+    async fn attributes(&self) -> Json<Value> {
+        Json(self.0.attributes.clone())
+    }
+
+    /// Creation time (UTC).
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Last write time (UTC).
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// When it was closed (UTC); null while open.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+
+    /// The contact it aggregates under (batched by DataLoader).
+    /// Errors: `UNAUTHENTICATED` without a caller.
+    async fn contact(&self, ctx: &Context<'_>) -> Result<Contact> {
+        let loaders = Loaders::of(ctx)?;
+        let lead = loaders
+            .contacts
+            .load_one(self.0.lead)
+            .await
+            .map_err(AppError::from)?
+            .ok_or_else(|| AppError::internal("request without its lead"))?;
+        Ok(Contact(lead))
+    }
+}
+
+/// An edge of [`RequestConnection`].
+pub struct RequestEdge(pub request::Model);
+
+#[Object]
+impl RequestEdge {
+    /// Opaque cursor of this request in the list.
+    async fn cursor(&self) -> String {
+        cursor_of(&self.0).encode()
+    }
+
+    /// The request.
+    async fn node(&self) -> Request {
+        Request(self.0.clone())
+    }
+}
+
+/// A page of a contact's Requests (Relay connection), newest first.
+pub struct RequestConnection {
+    page: Page<request::Model>,
+    after_given: bool,
+    lead: Uuid,
+}
+
+impl RequestConnection {
+    /// A connection over `page` of the Lead `lead`.
+    pub fn new(page: Page<request::Model>, after_given: bool, lead: Uuid) -> Self {
+        Self {
+            page,
+            after_given,
+            lead,
+        }
+    }
+}
+
+#[Object]
+impl RequestConnection {
+    /// The requests of the page with their cursors.
+    async fn edges(&self) -> Vec<RequestEdge> {
+        self.page.rows.iter().cloned().map(RequestEdge).collect()
+    }
+
+    /// The requests of the page.
+    async fn nodes(&self) -> Vec<Request> {
+        self.page.rows.iter().cloned().map(Request).collect()
+    }
+
+    /// Where the page sits in the list.
+    async fn page_info(&self) -> PageInfo {
+        let cursors: Vec<String> = self.page.rows.iter().map(|r| cursor_of(r).encode()).collect();
+        PageInfo::new(&cursors, self.page.has_next_page, self.after_given)
+    }
+
+    /// How many requests the contact has in all (batched by DataLoader across contacts).
+    async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let loaders = Loaders::of(ctx)?;
+        Ok(loaders
+            .request_counts
+            .load_one(self.lead)
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or(0))
+    }
+}

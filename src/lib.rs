@@ -1,0 +1,20 @@
+//! contacts-server: a GraphQL API for the Contacts (Leads) module of a live-chat / help-desk
+//! product.
+//!
+//! Layers, outermost first: [`startup`] (HTTP router, per-request context), [`graphql`] (thin
+//! resolvers, loaders, Relay connections), [`service`] (the domain, GraphQL-free, all SQL),
+//! `entity` and `migration` (workspace crates). Errors are one registry: [`error`].
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod normalize;
+pub mod service;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use graphql::schema::{AppSchema, build_schema, schema_sdl};
+pub use startup::Application;

@@ -1,0 +1,30 @@
+//! `contacts-server`: parse the configuration, start tracing, build the application, serve.
+
+use clap::Parser;
+use contacts_server::{Application, Config, telemetry};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    telemetry::init();
+    let app = match Application::build(config).await {
+        Ok(app) => app,
+        Err(err) => {
+            tracing::error!("startup failed: {err}");
+            eprintln!("contacts-server: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!(
+        "contacts-server listening on http://{} (GraphiQL: http://{}/graphql)",
+        app.local_addr(),
+        app.local_addr()
+    );
+    match app.run_until_stopped(telemetry::shutdown_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("server error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

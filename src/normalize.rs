@@ -1,0 +1,233 @@
+//! Input normalisation and validation shared by every write path: names, emails, phones and
+//! attribute objects. Pure functions; each error is `BAD_USER_INPUT` naming the input field.
+//!
+//! Libraries: `unicode-normalization` (NFC, Unicode Standard Annex #15), `email_address`
+//! (RFC 5321/5322 syntax), `phonenumber` (a port of Google's libphonenumber, for E.164).
+
+use std::str::FromStr;
+
+use email_address::{EmailAddress, Options};
+use serde_json::{Map, Value};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::error::{AppError, AppResult};
+
+/// Longest accepted full name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// Longest accepted email, in bytes (RFC 5321 §4.5.3.1.3 path limit less the angle brackets).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// An email as stored: `display` as typed (trimmed, NFC), `key` the match key (NFC,
+/// lower-cased) used by every lookup and duplicate check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NormalizedEmail {
+    /// Trimmed, NFC.
+    pub display: String,
+    /// NFC, lower-cased.
+    pub key: String,
+}
+
+/// Trims and NFC-normalises free text. Returns `None` for an absent or blank value (so that
+/// "an empty value never wipes a stored one"). Rejects control characters and more than
+/// `max_chars` characters with `BAD_USER_INPUT` on `field`.
+pub fn text(field: &'static str, value: Option<&str>, max_chars: usize) -> AppResult<Option<String>> {
+    checked_text(field, value, max_chars, false)
+}
+
+/// Like [`text`], for messages: line feeds, carriage returns and tabs are allowed.
+pub fn text_multiline(
+    field: &'static str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> AppResult<Option<String>> {
+    checked_text(field, value, max_chars, true)
+}
+
+fn checked_text(
+    field: &'static str,
+    value: Option<&str>,
+    max_chars: usize,
+    multiline: bool,
+) -> AppResult<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    let nfc: String = value.trim().nfc().collect();
+    if nfc.is_empty() {
+        return Ok(None);
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if nfc.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(AppError::bad_input(field, "must not contain control characters"));
+    }
+    if nfc.chars().count() > max_chars {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    Ok(Some(nfc))
+}
+
+/// Validates and normalises an email address: trim, NFC, syntax per RFC 5322 (no display
+/// text, no domain literal, a domain with at least one dot), at most [`MAX_EMAIL_BYTES`].
+/// `None` for an absent or blank value. Errors: `BAD_USER_INPUT` on `field`.
+///
+/// `+`, `.` and other atext characters of the local part are ordinary characters: the key
+/// keeps them (no Gmail-style folding, which would merge distinct mailboxes).
+pub fn email(field: &'static str, value: Option<&str>) -> AppResult<Option<NormalizedEmail>> {
+    let Some(value) = value else { return Ok(None) };
+    let display: String = value.trim().nfc().collect();
+    if display.is_empty() {
+        return Ok(None);
+    }
+    if display.len() > MAX_EMAIL_BYTES {
+        return Err(AppError::bad_input(
+            field,
+            format!("must be at most {MAX_EMAIL_BYTES} bytes"),
+        ));
+    }
+    let options = Options::default()
+        .with_required_tld()
+        .without_display_text()
+        .without_domain_literal();
+    EmailAddress::parse_with_options(&display, options)
+        .map_err(|e| AppError::bad_input(field, format!("is not a valid email address: {e}")))?;
+    let key = email_key(&display);
+    Ok(Some(NormalizedEmail { display, key }))
+}
+
+/// The match key of an email (trim, NFC, lower-case), also for search input that need not be
+/// a valid address: `" Foo@X.com "` → `"foo@x.com"`.
+pub fn email_key(value: &str) -> String {
+    value.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// Normalises a phone number. A leading `00` means `+`. A number in international form
+/// (`+…`) must be valid (libphonenumber metadata) and is returned in E.164 (`+14155552671`);
+/// a national number without country code is kept as its digits (4 to 15 of them, ITU-T
+/// E.164's maximum). Spaces, dots, dashes, slashes and parentheses are separators. `None` for
+/// an absent or blank value. Errors: `BAD_USER_INPUT` on `field`.
+pub fn phone(field: &'static str, value: Option<&str>) -> AppResult<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.len() > 64 {
+        return Err(AppError::bad_input(field, "is too long for a phone number"));
+    }
+    let international = trimmed.starts_with('+') || trimmed.starts_with("00");
+    let rest = trimmed
+        .strip_prefix('+')
+        .or_else(|| trimmed.strip_prefix("00"))
+        .unwrap_or(trimmed);
+    let mut digits = String::with_capacity(rest.len());
+    for c in rest.chars() {
+        match c {
+            '0'..='9' => digits.push(c),
+            ' ' | '-' | '.' | '/' | '(' | ')' => {}
+            _ => {
+                return Err(AppError::bad_input(
+                    field,
+                    "may contain only digits, a leading + and separators",
+                ));
+            }
+        }
+    }
+    if international {
+        let candidate = format!("+{digits}");
+        let parsed = phonenumber::parse(None, &candidate)
+            .map_err(|_| AppError::bad_input(field, "is not a valid phone number"))?;
+        if !phonenumber::is_valid(&parsed) {
+            return Err(AppError::bad_input(field, "is not a valid phone number"));
+        }
+        return Ok(Some(parsed.format().mode(phonenumber::Mode::E164).to_string()));
+    }
+    if !(4..=15).contains(&digits.len()) {
+        return Err(AppError::bad_input(field, "must have 4 to 15 digits"));
+    }
+    Ok(Some(digits))
+}
+
+/// Checks that custom attributes are a JSON object and returns its map. `None` (absent) stays
+/// `None`. Errors: `BAD_USER_INPUT` on `field` for any other JSON value.
+pub fn attributes(field: &'static str, value: Option<Value>) -> AppResult<Option<Map<String, Value>>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(_) => Err(AppError::bad_input(field, "must be a JSON object")),
+    }
+}
+
+/// Merges `patch` into `stored` by top-level key (RFC 7396-like, one level): a key in `patch`
+/// replaces the stored one; other stored keys stay. Returns whether anything changed.
+pub fn merge_attributes(stored: &mut Map<String, Value>, patch: Map<String, Value>) -> bool {
+    let mut changed = false;
+    for (key, value) in patch {
+        if stored.get(&key) != Some(&value) {
+            stored.insert(key, value);
+            changed = true;
+        }
+    }
+    changed
+}
+
+/// Parses a UUID given as a GraphQL `ID`. Errors: `BAD_USER_INPUT` on `field`.
+pub fn uuid(field: &'static str, value: &str) -> AppResult<uuid::Uuid> {
+    uuid::Uuid::from_str(value.trim()).map_err(|_| AppError::bad_input(field, "is not a valid id"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_nfc_and_keyed_lower_case() {
+        let e = email("email", Some("  Andrea1@Example.COM ")).unwrap().unwrap();
+        assert_eq!(e.display, "Andrea1@Example.COM");
+        assert_eq!(e.key, "andrea1@example.com");
+        // NFD input (e + combining acute) gives the NFC key.
+        let e = email("email", Some("Ame\u{301}lie@example.com")).unwrap().unwrap();
+        assert_eq!(e.key, "am\u{e9}lie@example.com");
+        let e = email("email", Some("a+b.c@example.com")).unwrap().unwrap();
+        assert_eq!(e.key, "a+b.c@example.com");
+    }
+
+    #[test]
+    fn bad_emails_are_rejected_blank_is_absent() {
+        for bad in ["not-an-email", "a@b", "Name <a@example.com>", "a@[127.0.0.1]", "a@@x.com"] {
+            assert!(matches!(
+                email("email", Some(bad)),
+                Err(AppError::BadUserInput { field: "email", .. })
+            ), "{bad}");
+        }
+        assert_eq!(email("email", Some("   ")).unwrap(), None);
+        assert_eq!(email("email", None).unwrap(), None);
+    }
+
+    #[test]
+    fn phones_become_e164_or_digits() {
+        assert_eq!(phone("phone", Some("+1 415 555 2671")).unwrap().as_deref(), Some("+14155552671"));
+        assert_eq!(phone("phone", Some("0039 06 6988 1234")).unwrap().as_deref(), Some("+390669881234"));
+        assert_eq!(phone("phone", Some("(06) 555-1234")).unwrap().as_deref(), Some("065551234"));
+        assert!(phone("phone", Some("+1 000")).is_err());
+        assert!(phone("phone", Some("call me")).is_err());
+        assert!(phone("phone", Some("12")).is_err());
+        assert_eq!(phone("phone", Some("")).unwrap(), None);
+    }
+
+    #[test]
+    fn text_rejects_control_characters_and_long_values() {
+        assert_eq!(text("fullname", Some("  Andrea  "), 200).unwrap().as_deref(), Some("Andrea"));
+        assert!(text("fullname", Some("a\u{0}b"), 10).is_err());
+        assert!(text("fullname", Some("abcdef"), 5).is_err());
+        assert_eq!(text("fullname", Some("  "), 5).unwrap(), None);
+    }
+
+    #[test]
+    fn attributes_merge_by_top_level_key() {
+        let mut stored = serde_json::json!({"a": 1, "b": {"x": 1}}).as_object().unwrap().clone();
+        let patch = serde_json::json!({"b": {"y": 2}, "c": 3}).as_object().unwrap().clone();
+        assert!(merge_attributes(&mut stored, patch));
+        assert_eq!(Value::Object(stored), serde_json::json!({"a": 1, "b": {"y": 2}, "c": 3}));
+    }
+}

@@ -1,0 +1,196 @@
+//! Requests (conversations): creation by a visitor, and the batched reads behind the nested
+//! `Contact.requests` connection.
+
+use std::collections::HashMap;
+
+use entity::{lead, request};
+use rand::RngCore;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
+    QuerySelect, TransactionSession, TransactionTrait,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::pagination::{Cursor, Page, PageArgs};
+use super::{ProjectScope, begin_write, leads, now};
+use crate::error::{AppError, AppResult};
+use crate::normalize;
+
+/// Longest accepted first message, in characters.
+pub const MAX_FIRST_TEXT_CHARS: usize = 10_000;
+
+/// Channels a Request can arrive on (`chat21` is the widget).
+pub const CHANNELS: [&str; 6] = ["chat21", "email", "form", "whatsapp", "telegram", "facebook"];
+
+/// Input of [`create`].
+#[derive(Clone, Debug)]
+pub struct NewRequest {
+    /// The visitor's first message: required, 1..=10,000 characters after trimming.
+    pub first_text: String,
+    /// One of [`CHANNELS`]; `chat21` when absent.
+    pub channel: Option<String>,
+    /// Custom attributes of the conversation: a JSON object.
+    pub attributes: Option<Value>,
+}
+
+/// A new public conversation id: `support-group-<project id>-<32 lowercase hex>` (128 random
+/// bits, the peer help desk's format).
+pub fn new_request_id(project_id: Uuid) -> String {
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("support-group-{project_id}-{hex}")
+}
+
+/// Inserts a Request (status UNASSIGNED) for the visitor and gets-or-creates the visitor's
+/// Lead, in one write transaction; returns both. Two concurrent first requests of one visitor
+/// give one Lead (unique key + `ON CONFLICT DO NOTHING`).
+/// Errors: `BAD_USER_INPUT` (`firstText`, `channel`, `attributes`) before anything is written.
+pub async fn create(
+    db: &impl TransactionTrait,
+    scope: ProjectScope,
+    visitor_id: Uuid,
+    input: NewRequest,
+) -> AppResult<(request::Model, lead::Model)> {
+    let first_text = normalize::text_multiline("firstText", Some(&input.first_text), MAX_FIRST_TEXT_CHARS)?
+        .ok_or_else(|| AppError::bad_input("firstText", "is required"))?;
+    let channel = match input.channel {
+        None => "chat21".to_owned(),
+        Some(c) if CHANNELS.contains(&c.as_str()) => c,
+        Some(_) => {
+            return Err(AppError::bad_input(
+                "channel",
+                format!("must be one of {}", CHANNELS.join(", ")),
+            ));
+        }
+    };
+    let attributes = normalize::attributes("attributes", input.attributes)?.unwrap_or_default();
+    let txn = begin_write(db).await?;
+    let lead = leads::get_or_create_for_visitor(&txn, scope, visitor_id).await?;
+    let at = now();
+    let model = request::Model {
+        id: Uuid::new_v4(),
+        request_id: new_request_id(scope.project_id),
+        project_id: scope.project_id,
+        lead: lead.id,
+        requester_id: visitor_id,
+        first_text,
+        status: request::STATUS_UNASSIGNED,
+        channel,
+        attributes: Value::Object(attributes),
+        created_at: at,
+        updated_at: at,
+        closed_at: None,
+    };
+    request::Entity::insert(request::ActiveModel::from(model.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok((model, lead))
+}
+
+/// For each Lead in `lead_ids` (within `scope`), one page of its Requests, newest first:
+/// ONE statement for all Leads, whatever their number (a `ROW_NUMBER() OVER (PARTITION BY
+/// lead ...)` window, supported by SQLite ≥ 3.25 and PostgreSQL). `page.after` applies to every
+/// Lead. Leads without Requests are absent from the map.
+pub async fn pages_for_leads(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    lead_ids: &[Uuid],
+    page: PageArgs,
+) -> Result<HashMap<Uuid, Page<request::Model>>, DbErr> {
+    let mut out: HashMap<Uuid, Vec<request::Model>> = HashMap::new();
+    if page.first > 0 && !lead_ids.is_empty() {
+        let stmt = window_query(scope, lead_ids, page);
+        let rows = request::Model::find_by_statement(db.get_database_backend().build(&stmt))
+            .all(db)
+            .await?;
+        for row in rows {
+            out.entry(row.lead).or_default().push(row);
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(lead, mut rows)| {
+            rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+            (lead, Page::from_overfetch(rows, page.first))
+        })
+        .collect())
+}
+
+fn window_query(scope: ProjectScope, lead_ids: &[Uuid], page: PageArgs) -> SelectStatement {
+    let mut inner = Query::select();
+    inner
+        .columns(request::Column::iter())
+        .expr_as(
+            Expr::cust(r#"ROW_NUMBER() OVER (PARTITION BY "lead" ORDER BY "created_at" DESC, "id" DESC)"#),
+            Alias::new("rn"),
+        )
+        .from(request::Entity)
+        .and_where(request::Column::ProjectId.eq(scope.project_id))
+        .and_where(request::Column::Lead.is_in(lead_ids.iter().copied()));
+    if let Some(after) = page.after {
+        inner.and_where(
+            Expr::col(request::Column::CreatedAt)
+                .lt(after.created_at)
+                .or(Expr::col(request::Column::CreatedAt)
+                    .eq(after.created_at)
+                    .and(Expr::col(request::Column::Id).lt(after.id))),
+        );
+    }
+    let mut outer = Query::select();
+    outer
+        .column(sea_orm::sea_query::Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(page.first as i64 + 1))
+        .order_by(Alias::new("lead"), Order::Asc)
+        .order_by(Alias::new("rn"), Order::Asc);
+    outer
+}
+
+/// Number of Requests of each Lead in `lead_ids` (within `scope`), in one `GROUP BY`
+/// statement. Leads without Requests map to 0.
+pub async fn counts_for_leads(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    lead_ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>, DbErr> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        lead: Uuid,
+        n: i64,
+    }
+    let rows = request::Entity::find()
+        .select_only()
+        .column(request::Column::Lead)
+        .column_as(request::Column::Id.count(), "n")
+        .filter(request::Column::ProjectId.eq(scope.project_id))
+        .filter(request::Column::Lead.is_in(lead_ids.iter().copied()))
+        .group_by(request::Column::Lead)
+        .into_model::<Row>()
+        .all(db)
+        .await?;
+    let mut out: HashMap<Uuid, u64> = lead_ids.iter().map(|id| (*id, 0)).collect();
+    for row in rows {
+        out.insert(row.lead, u64::try_from(row.n).unwrap_or(0));
+    }
+    Ok(out)
+}
+
+/// The cursor of a Request row.
+pub fn cursor_of(row: &request::Model) -> Cursor {
+    Cursor {
+        created_at: row.created_at,
+        id: row.id,
+    }
+}
+
+/// Converts attributes of a stored row back to a JSON object (an empty one for a non-object).
+pub fn attributes_object(value: &Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    }
+}

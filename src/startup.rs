@@ -1,0 +1,208 @@
+//! Application start-up: connect, migrate, build the schema, bind, serve with graceful
+//! shutdown. `Application::build` with `BIND=127.0.0.1:0` binds a free port (tests).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{AuthState, JwtKeys, MIN_SECRET_BYTES};
+use crate::config::Config;
+use crate::db;
+use crate::error::ErrorCode;
+use crate::graphql::guards;
+use crate::graphql::loaders::Loaders;
+use crate::graphql::schema::{AppSchema, TokenIssuer, build_schema};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The configuration is unusable (e.g. no `JWT_SECRET` in production).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database could not be reached or migrated.
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// The listen address could not be bound.
+    #[error("bind: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+struct AppState {
+    schema: AppSchema,
+    keys: JwtKeys,
+    db: DatabaseConnection,
+}
+
+/// A built, bound, not yet serving server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: DatabaseConnection,
+    local_addr: SocketAddr,
+}
+
+impl Application {
+    /// Connects to `config.database_url`, applies migrations, then builds as
+    /// [`Application::build_with_db`]. Errors: [`StartupError`].
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let keys = signing_keys(&config)?;
+        let db = db::connect(&config).await?;
+        db::migrate(&db).await?;
+        Self::assemble(config, db, keys).await
+    }
+
+    /// Builds over an existing (migrated) connection: validates the secret, builds the
+    /// schema and router, binds `config.bind`. Errors: [`StartupError`].
+    pub async fn build_with_db(config: Config, db: DatabaseConnection) -> Result<Self, StartupError> {
+        let keys = signing_keys(&config)?;
+        Self::assemble(config, db, keys).await
+    }
+
+    async fn assemble(config: Config, db: DatabaseConnection, keys: JwtKeys) -> Result<Self, StartupError> {
+        let issuer = TokenIssuer {
+            keys: keys.clone(),
+            agent_ttl_secs: config.agent_token_ttl_secs,
+            visitor_ttl_secs: config.visitor_token_ttl_secs,
+        };
+        let schema = build_schema(db.clone(), issuer);
+        let state = AppState {
+            schema,
+            keys,
+            db: db.clone(),
+        };
+        let router = Router::new()
+            .route("/graphql", get(graphiql).post(graphql_handler))
+            .route("/health", get(health))
+            .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(config.request_timeout_secs),
+            ))
+            .layer(TraceLayer::new_for_http())
+            .with_state(state);
+        let listener = TcpListener::bind(config.bind).await?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            db,
+            local_addr,
+        })
+    }
+
+    /// The bound address (with the real port when `config.bind` had port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The database connection the server uses.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until `shutdown` resolves, then lets in-flight requests finish and closes the
+    /// database pool. Errors: the server's I/O error.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        if let Err(err) = self.db.close().await {
+            tracing::warn!("closing the database pool: {err}");
+        }
+        result
+    }
+}
+
+fn signing_keys(config: &Config) -> Result<JwtKeys, StartupError> {
+    match &config.jwt_secret {
+        Some(secret) if secret.len() >= MIN_SECRET_BYTES => Ok(JwtKeys::new(secret.as_bytes())),
+        Some(_) if config.is_production() => Err(StartupError::Config(format!(
+            "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in production"
+        ))),
+        Some(secret) => {
+            tracing::warn!("JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes: acceptable in development only");
+            Ok(JwtKeys::new(secret.as_bytes()))
+        }
+        None if config.is_production() => Err(StartupError::Config(
+            "JWT_SECRET is required in production (--production or APP_ENV=production)".into(),
+        )),
+        None => {
+            tracing::warn!(
+                "no JWT_SECRET set: generated a random one for this run (development mode); tokens die with the process"
+            );
+            Ok(JwtKeys::new(&JwtKeys::random_secret()))
+        }
+    }
+}
+
+/// `POST /graphql`: authenticates the `Authorization` header, builds this request's loaders
+/// (scoped to the caller's project), executes, and gives every error an `extensions.code`.
+async fn graphql_handler(State(state): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+    let auth = match headers.get(AUTHORIZATION) {
+        None => AuthState::Anonymous,
+        Some(value) => match value.to_str() {
+            Ok(text) => state.keys.authenticate(Some(text)),
+            Err(_) => AuthState::Invalid,
+        },
+    };
+    let mut request = req.into_inner().data(auth);
+    if let AuthState::Authenticated(caller) = auth {
+        request = request.data(Loaders::new(state.db.clone(), guards::scope(caller)));
+    }
+    let mut response = state.schema.execute(request).await;
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            // Errors without a path are the request's own (syntax, validation, variables);
+            // any other uncoded error is ours.
+            let code = if error.path.is_empty() {
+                ErrorCode::GraphqlValidationFailed
+            } else {
+                tracing::error!(message = %error.message, "uncoded resolver error");
+                error.message = "internal error".into();
+                ErrorCode::Internal
+            };
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code.as_str());
+        }
+    }
+    response.into()
+}
+
+/// `GET /graphql`: the GraphiQL IDE.
+async fn graphiql() -> impl IntoResponse {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .title("contacts-server GraphiQL")
+            .finish(),
+    )
+}
+
+/// `GET /health`: 200 `ok` when the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.execute_unprepared("SELECT 1").await {
+        Ok(_) => (StatusCode::OK, "ok"),
+        Err(err) => {
+            tracing::warn!("health check: database unreachable: {err}");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
