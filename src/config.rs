@@ -6,11 +6,23 @@ use clap::Parser;
 
 /// Every setting of the server. Each flag has an environment variable of the name shown.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "contacts-server", version, about = "GraphQL API server for contacts (leads)")]
+#[command(
+    name = "contacts-server",
+    version,
+    about = "GraphQL API server for contacts (leads)"
+)]
 pub struct Config {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Database URL: `sqlite://PATH?mode=rwc` (the default, a file under ./data/) or
     /// `postgres://USER:PASS@HOST:PORT/DB`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/contacts.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/contacts.db?mode=rwc"
+    )]
     pub database_url: String,
 
     /// Address to listen on (`IP:PORT`; port 0 picks a free port).
@@ -47,9 +59,24 @@ pub struct Config {
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
 
+    /// How long, in milliseconds, a DataLoader gathers keys before running its batch query.
+    /// 1 ms (async-graphql's default) batches a page of 100 in a release build; raise it when
+    /// CPU is so contended that batches split.
+    #[arg(long, env = "DATALOADER_DELAY_MS", default_value_t = 1)]
+    pub dataloader_delay_ms: u64,
+
     /// Seconds after which an HTTP request is answered with 408 and abandoned.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+}
+
+/// Subcommands of the binary.
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve,
+    /// Print the GraphQL schema (SDL) to standard output; needs no database.
+    ExportSchema,
 }
 
 impl Config {
@@ -62,6 +89,7 @@ impl Config {
     /// environment variable were given.
     pub fn defaults() -> Self {
         Self {
+            command: None,
             database_url: "sqlite://data/contacts.db?mode=rwc".into(),
             bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
             jwt_secret: None,
@@ -72,6 +100,7 @@ impl Config {
             db_acquire_timeout_secs: 5,
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 30,
+            dataloader_delay_ms: 1,
         }
     }
 }

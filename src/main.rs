@@ -1,11 +1,16 @@
 //! `contacts-server`: parse the configuration, start tracing, build the application, serve.
 
 use clap::Parser;
+use contacts_server::config::Command;
 use contacts_server::{Application, Config, telemetry};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let config = Config::parse();
+    if let Some(Command::ExportSchema) = config.command {
+        print!("{}", contacts_server::schema_sdl());
+        return std::process::ExitCode::SUCCESS;
+    }
     telemetry::init();
     let app = match Application::build(config).await {
         Ok(app) => app,

@@ -30,7 +30,11 @@ pub struct NormalizedEmail {
 /// Trims and NFC-normalises free text. Returns `None` for an absent or blank value (so that
 /// "an empty value never wipes a stored one"). Rejects control characters and more than
 /// `max_chars` characters with `BAD_USER_INPUT` on `field`.
-pub fn text(field: &'static str, value: Option<&str>, max_chars: usize) -> AppResult<Option<String>> {
+pub fn text(
+    field: &'static str,
+    value: Option<&str>,
+    max_chars: usize,
+) -> AppResult<Option<String>> {
     checked_text(field, value, max_chars, false)
 }
 
@@ -56,7 +60,10 @@ fn checked_text(
     }
     let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
     if nfc.chars().any(|c| c.is_control() && !allowed(c)) {
-        return Err(AppError::bad_input(field, "must not contain control characters"));
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
+        ));
     }
     if nfc.chars().count() > max_chars {
         return Err(AppError::bad_input(
@@ -140,7 +147,9 @@ pub fn phone(field: &'static str, value: Option<&str>) -> AppResult<Option<Strin
         if !phonenumber::is_valid(&parsed) {
             return Err(AppError::bad_input(field, "is not a valid phone number"));
         }
-        return Ok(Some(parsed.format().mode(phonenumber::Mode::E164).to_string()));
+        return Ok(Some(
+            parsed.format().mode(phonenumber::Mode::E164).to_string(),
+        ));
     }
     if !(4..=15).contains(&digits.len()) {
         return Err(AppError::bad_input(field, "must have 4 to 15 digits"));
@@ -150,7 +159,10 @@ pub fn phone(field: &'static str, value: Option<&str>) -> AppResult<Option<Strin
 
 /// Checks that custom attributes are a JSON object and returns its map. `None` (absent) stays
 /// `None`. Errors: `BAD_USER_INPUT` on `field` for any other JSON value.
-pub fn attributes(field: &'static str, value: Option<Value>) -> AppResult<Option<Map<String, Value>>> {
+pub fn attributes(
+    field: &'static str,
+    value: Option<Value>,
+) -> AppResult<Option<Map<String, Value>>> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(map)) => Ok(Some(map)),
@@ -182,11 +194,15 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_nfc_and_keyed_lower_case() {
-        let e = email("email", Some("  Andrea1@Example.COM ")).unwrap().unwrap();
+        let e = email("email", Some("  Andrea1@Example.COM "))
+            .unwrap()
+            .unwrap();
         assert_eq!(e.display, "Andrea1@Example.COM");
         assert_eq!(e.key, "andrea1@example.com");
         // NFD input (e + combining acute) gives the NFC key.
-        let e = email("email", Some("Ame\u{301}lie@example.com")).unwrap().unwrap();
+        let e = email("email", Some("Ame\u{301}lie@example.com"))
+            .unwrap()
+            .unwrap();
         assert_eq!(e.key, "am\u{e9}lie@example.com");
         let e = email("email", Some("a+b.c@example.com")).unwrap().unwrap();
         assert_eq!(e.key, "a+b.c@example.com");
@@ -194,11 +210,20 @@ mod tests {
 
     #[test]
     fn bad_emails_are_rejected_blank_is_absent() {
-        for bad in ["not-an-email", "a@b", "Name <a@example.com>", "a@[127.0.0.1]", "a@@x.com"] {
-            assert!(matches!(
-                email("email", Some(bad)),
-                Err(AppError::BadUserInput { field: "email", .. })
-            ), "{bad}");
+        for bad in [
+            "not-an-email",
+            "a@b",
+            "Name <a@example.com>",
+            "a@[127.0.0.1]",
+            "a@@x.com",
+        ] {
+            assert!(
+                matches!(
+                    email("email", Some(bad)),
+                    Err(AppError::BadUserInput { field: "email", .. })
+                ),
+                "{bad}"
+            );
         }
         assert_eq!(email("email", Some("   ")).unwrap(), None);
         assert_eq!(email("email", None).unwrap(), None);
@@ -206,9 +231,20 @@ mod tests {
 
     #[test]
     fn phones_become_e164_or_digits() {
-        assert_eq!(phone("phone", Some("+1 415 555 2671")).unwrap().as_deref(), Some("+14155552671"));
-        assert_eq!(phone("phone", Some("0039 06 6988 1234")).unwrap().as_deref(), Some("+390669881234"));
-        assert_eq!(phone("phone", Some("(06) 555-1234")).unwrap().as_deref(), Some("065551234"));
+        assert_eq!(
+            phone("phone", Some("+1 415 555 2671")).unwrap().as_deref(),
+            Some("+14155552671")
+        );
+        assert_eq!(
+            phone("phone", Some("0039 06 6988 1234"))
+                .unwrap()
+                .as_deref(),
+            Some("+390669881234")
+        );
+        assert_eq!(
+            phone("phone", Some("(06) 555-1234")).unwrap().as_deref(),
+            Some("065551234")
+        );
         assert!(phone("phone", Some("+1 000")).is_err());
         assert!(phone("phone", Some("call me")).is_err());
         assert!(phone("phone", Some("12")).is_err());
@@ -217,7 +253,12 @@ mod tests {
 
     #[test]
     fn text_rejects_control_characters_and_long_values() {
-        assert_eq!(text("fullname", Some("  Andrea  "), 200).unwrap().as_deref(), Some("Andrea"));
+        assert_eq!(
+            text("fullname", Some("  Andrea  "), 200)
+                .unwrap()
+                .as_deref(),
+            Some("Andrea")
+        );
         assert!(text("fullname", Some("a\u{0}b"), 10).is_err());
         assert!(text("fullname", Some("abcdef"), 5).is_err());
         assert_eq!(text("fullname", Some("  "), 5).unwrap(), None);
@@ -225,9 +266,18 @@ mod tests {
 
     #[test]
     fn attributes_merge_by_top_level_key() {
-        let mut stored = serde_json::json!({"a": 1, "b": {"x": 1}}).as_object().unwrap().clone();
-        let patch = serde_json::json!({"b": {"y": 2}, "c": 3}).as_object().unwrap().clone();
+        let mut stored = serde_json::json!({"a": 1, "b": {"x": 1}})
+            .as_object()
+            .unwrap()
+            .clone();
+        let patch = serde_json::json!({"b": {"y": 2}, "c": 3})
+            .as_object()
+            .unwrap()
+            .clone();
         assert!(merge_attributes(&mut stored, patch));
-        assert_eq!(Value::Object(stored), serde_json::json!({"a": 1, "b": {"y": 2}, "c": 3}));
+        assert_eq!(
+            Value::Object(stored),
+            serde_json::json!({"a": 1, "b": {"y": 2}, "c": 3})
+        );
     }
 }

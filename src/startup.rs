@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use axum::Router;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -46,6 +46,7 @@ struct AppState {
     schema: AppSchema,
     keys: JwtKeys,
     db: DatabaseConnection,
+    batch_delay: Duration,
 }
 
 /// A built, bound, not yet serving server.
@@ -68,12 +69,19 @@ impl Application {
 
     /// Builds over an existing (migrated) connection: validates the secret, builds the
     /// schema and router, binds `config.bind`. Errors: [`StartupError`].
-    pub async fn build_with_db(config: Config, db: DatabaseConnection) -> Result<Self, StartupError> {
+    pub async fn build_with_db(
+        config: Config,
+        db: DatabaseConnection,
+    ) -> Result<Self, StartupError> {
         let keys = signing_keys(&config)?;
         Self::assemble(config, db, keys).await
     }
 
-    async fn assemble(config: Config, db: DatabaseConnection, keys: JwtKeys) -> Result<Self, StartupError> {
+    async fn assemble(
+        config: Config,
+        db: DatabaseConnection,
+        keys: JwtKeys,
+    ) -> Result<Self, StartupError> {
         let issuer = TokenIssuer {
             keys: keys.clone(),
             agent_ttl_secs: config.agent_token_ttl_secs,
@@ -84,6 +92,7 @@ impl Application {
             schema,
             keys,
             db: db.clone(),
+            batch_delay: Duration::from_millis(config.dataloader_delay_ms),
         };
         let router = Router::new()
             .route("/graphql", get(graphiql).post(graphql_handler))
@@ -117,7 +126,10 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then lets in-flight requests finish and closes the
     /// database pool. Errors: the server's I/O error.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await;
@@ -135,7 +147,9 @@ fn signing_keys(config: &Config) -> Result<JwtKeys, StartupError> {
             "JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes in production"
         ))),
         Some(secret) => {
-            tracing::warn!("JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes: acceptable in development only");
+            tracing::warn!(
+                "JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes: acceptable in development only"
+            );
             Ok(JwtKeys::new(secret.as_bytes()))
         }
         None if config.is_production() => Err(StartupError::Config(
@@ -152,7 +166,11 @@ fn signing_keys(config: &Config) -> Result<JwtKeys, StartupError> {
 
 /// `POST /graphql`: authenticates the `Authorization` header, builds this request's loaders
 /// (scoped to the caller's project), executes, and gives every error an `extensions.code`.
-async fn graphql_handler(State(state): State<AppState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+async fn graphql_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    req: GraphQLRequest,
+) -> GraphQLResponse {
     let auth = match headers.get(AUTHORIZATION) {
         None => AuthState::Anonymous,
         Some(value) => match value.to_str() {
@@ -162,11 +180,18 @@ async fn graphql_handler(State(state): State<AppState>, headers: HeaderMap, req:
     };
     let mut request = req.into_inner().data(auth);
     if let AuthState::Authenticated(caller) = auth {
-        request = request.data(Loaders::new(state.db.clone(), guards::scope(caller)));
+        request = request.data(Loaders::new(
+            state.db.clone(),
+            guards::scope(caller),
+            state.batch_delay,
+        ));
     }
     let mut response = state.schema.execute(request).await;
     for error in &mut response.errors {
-        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
         if !has_code {
             // Errors without a path are the request's own (syntax, validation, variables);
             // any other uncoded error is ours.

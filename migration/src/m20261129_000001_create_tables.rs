@@ -37,6 +37,7 @@ enum ProjectMember {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)] // `lead_id` is the column's name
 enum Lead {
     Table,
     Id,
@@ -55,6 +56,7 @@ enum Lead {
 }
 
 #[derive(DeriveIden)]
+#[allow(clippy::enum_variant_names)] // `request_id` is the column's name
 enum Request {
     Table,
     Id,

@@ -16,11 +16,6 @@ use crate::error::{AppError, AppResult};
 use crate::service::pagination::{Page, PageArgs};
 use crate::service::{ProjectScope, leads, requests};
 
-/// How long a loader waits to gather keys into one batch. Resolvers of one list level run
-/// concurrently and enqueue their keys within microseconds; 1 ms is async-graphql's default,
-/// kept deliberately: long enough to batch a page of 100, short against a database round trip.
-pub const BATCH_DELAY: Duration = Duration::from_millis(1);
-
 /// The loaders of one request.
 pub struct Loaders {
     /// Contacts (Leads) by primary key.
@@ -32,16 +27,32 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// Loaders scoped to `scope` over `db`.
-    pub fn new(db: DatabaseConnection, scope: ProjectScope) -> Self {
+    /// Loaders scoped to `scope` over `db`, each waiting `batch_delay` to gather keys (the
+    /// resolvers of one list level run concurrently and enqueue their keys within
+    /// microseconds; see `Config::dataloader_delay_ms`).
+    pub fn new(db: DatabaseConnection, scope: ProjectScope, batch_delay: Duration) -> Self {
         let spawn = |fut| {
             tokio::spawn(fut);
         };
         Self {
-            contacts: DataLoader::new(ContactLoader { db: db.clone(), scope }, spawn).delay(BATCH_DELAY),
-            request_pages: DataLoader::new(RequestPageLoader { db: db.clone(), scope }, spawn)
-                .delay(BATCH_DELAY),
-            request_counts: DataLoader::new(RequestCountLoader { db, scope }, spawn).delay(BATCH_DELAY),
+            contacts: DataLoader::new(
+                ContactLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+            )
+            .delay(batch_delay),
+            request_pages: DataLoader::new(
+                RequestPageLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+            )
+            .delay(batch_delay),
+            request_counts: DataLoader::new(RequestCountLoader { db, scope }, spawn)
+                .delay(batch_delay),
         }
     }
 
@@ -102,7 +113,8 @@ impl Loader<RequestPageKey> for RequestPageLoader {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (page, lead_ids) in by_page {
-            let mut pages = requests::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
+            let mut pages =
+                requests::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
             for lead in lead_ids {
                 let found = pages
                     .remove(&lead)

@@ -6,9 +6,9 @@ use sea_orm::DatabaseConnection;
 use super::guards;
 use super::types::{Contact, ContactConnection, Viewer};
 use crate::normalize;
+use crate::service::accounts;
 use crate::service::leads::{self, LeadFilter};
 use crate::service::pagination::PageArgs;
-use crate::service::accounts;
 
 /// The root query type.
 #[derive(Default)]
@@ -27,7 +27,9 @@ impl Query {
         let db = ctx.data::<DatabaseConnection>()?;
         let session = accounts::find_session(db, guards::scope(caller), caller.user_id)
             .await?
-            .ok_or(crate::error::AppError::Unauthenticated("the token's user no longer exists"))?;
+            .ok_or(crate::error::AppError::Unauthenticated(
+                "the token's user no longer exists",
+            ))?;
         Ok(Some(Viewer { session }))
     }
 
@@ -39,7 +41,9 @@ impl Query {
     async fn contacts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Exact email match (case- and whitespace-insensitive).")] email: Option<String>,
+        #[graphql(desc = "Exact email match (case- and whitespace-insensitive).")] email: Option<
+            String,
+        >,
         #[graphql(desc = "Page size, 0..=100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor (`pageInfo.endCursor`) to continue after.")] after: Option<String>,
     ) -> Result<ContactConnection> {
@@ -50,14 +54,23 @@ impl Query {
         };
         let db = ctx.data::<DatabaseConnection>()?;
         let rows = leads::list(db, scope, &filter, page).await?;
-        Ok(ContactConnection::new(rows, page.after.is_some(), scope, filter))
+        Ok(ContactConnection::new(
+            rows,
+            page.after.is_some(),
+            scope,
+            filter,
+        ))
     }
 
     /// One contact of the agent's project by id; null when it does not exist or belongs to
     /// another project (the two cannot be told apart).
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id` not a
     /// UUID).
-    async fn contact(&self, ctx: &Context<'_>, #[graphql(desc = "The contact's `id`.")] id: ID) -> Result<Option<Contact>> {
+    async fn contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The contact's `id`.")] id: ID,
+    ) -> Result<Option<Contact>> {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &id)?;
         let db = ctx.data::<DatabaseConnection>()?;

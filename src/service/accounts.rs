@@ -46,11 +46,18 @@ pub struct SignUp {
 /// Creates an agent, a project and the agent's OWNER membership in one transaction.
 /// Errors: `BAD_USER_INPUT` (`email`, `password`, `fullname`, `projectName`); `CONFLICT` when
 /// an agent already has this email (compared by its normalised key).
-pub async fn sign_up(db: &(impl ConnectionTrait + TransactionTrait), input: SignUp) -> AppResult<Session> {
+pub async fn sign_up(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    input: SignUp,
+) -> AppResult<Session> {
     let email = normalize::email("email", Some(&input.email))?
         .ok_or_else(|| AppError::bad_input("email", "is required"))?;
     check_password(&input.password)?;
-    let fullname = normalize::text("fullname", input.fullname.as_deref(), normalize::MAX_NAME_CHARS)?;
+    let fullname = normalize::text(
+        "fullname",
+        input.fullname.as_deref(),
+        normalize::MAX_NAME_CHARS,
+    )?;
     let project_name = normalize::text("projectName", Some(&input.project_name), 200)?
         .ok_or_else(|| AppError::bad_input("projectName", "is required"))?;
     if user::Entity::find()
@@ -59,7 +66,9 @@ pub async fn sign_up(db: &(impl ConnectionTrait + TransactionTrait), input: Sign
         .await?
         .is_some()
     {
-        return Err(AppError::Conflict("an agent with this email already exists".into()));
+        return Err(AppError::Conflict(
+            "an agent with this email already exists".into(),
+        ));
     }
     let password = input.password;
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
@@ -228,7 +237,9 @@ pub async fn find_session(
         return Ok(None);
     };
     let user = user::Entity::find_by_id(user_id).one(db).await?;
-    let project = project::Entity::find_by_id(scope.project_id).one(db).await?;
+    let project = project::Entity::find_by_id(scope.project_id)
+        .one(db)
+        .await?;
     match (user, project) {
         (Some(user), Some(project)) => Ok(Some(Session {
             user,

@@ -3,8 +3,8 @@
 use entity::{lead, user};
 use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -43,7 +43,11 @@ struct ValidMetadata {
 impl MetadataInput {
     fn validate(self) -> AppResult<ValidMetadata> {
         Ok(ValidMetadata {
-            fullname: normalize::text("fullname", self.fullname.as_deref(), normalize::MAX_NAME_CHARS)?,
+            fullname: normalize::text(
+                "fullname",
+                self.fullname.as_deref(),
+                normalize::MAX_NAME_CHARS,
+            )?,
             email: normalize::email("email", self.email.as_deref())?,
             phone: normalize::phone("phone", self.phone.as_deref())?,
             attributes: normalize::attributes("attributes", self.attributes)?,
@@ -60,9 +64,18 @@ pub async fn get_or_create_for_visitor(
     scope: ProjectScope,
     visitor_id: Uuid,
 ) -> AppResult<lead::Model> {
+    Ok(get_or_create(txn, scope, visitor_id).await?.0)
+}
+
+/// [`get_or_create_for_visitor`], also telling whether this call created the Lead.
+async fn get_or_create(
+    txn: &impl ConnectionTrait,
+    scope: ProjectScope,
+    visitor_id: Uuid,
+) -> AppResult<(lead::Model, bool)> {
     let lead_id = visitor_id.to_string();
     if let Some(found) = find_by_lead_id_locked(txn, scope, &lead_id).await? {
-        return Ok(found);
+        return Ok((found, false));
     }
     let visitor = user::Entity::find_by_id(visitor_id)
         .one(txn)
@@ -74,8 +87,9 @@ pub async fn get_or_create_for_visitor(
         Value::Object(map) => Value::Object(map),
         _ => Value::Object(Map::new()),
     };
+    let id = Uuid::new_v4();
     let new = lead::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(id),
         project_id: Set(scope.project_id),
         lead_id: Set(lead_id.clone()),
         fullname: Set(visitor.fullname),
@@ -93,9 +107,11 @@ pub async fn get_or_create_for_visitor(
         .on_conflict_do_nothing_on([lead::Column::ProjectId, lead::Column::LeadId])
         .exec_without_returning(txn)
         .await?;
-    find_by_lead_id_locked(txn, scope, &lead_id)
+    let found = find_by_lead_id_locked(txn, scope, &lead_id)
         .await?
-        .ok_or_else(|| AppError::internal("lead missing after get-or-create"))
+        .ok_or_else(|| AppError::internal("lead missing after get-or-create"))?;
+    let created = found.id == id;
+    Ok((found, created))
 }
 
 async fn find_by_lead_id_locked(
@@ -124,7 +140,7 @@ pub async fn capture_metadata(
 ) -> AppResult<lead::Model> {
     let input = input.validate()?;
     let txn = begin_write(db).await?;
-    let current = get_or_create_for_visitor(&txn, scope, visitor_id).await?;
+    let (current, created) = get_or_create(&txn, scope, visitor_id).await?;
     let mut changed = false;
     let mut active: lead::ActiveModel = current.clone().into();
     if let Some(fullname) = input.fullname
@@ -157,7 +173,12 @@ pub async fn capture_metadata(
         }
     }
     let saved = if changed {
-        active.version = Set(current.version + 1);
+        // A Lead created by this very call is at its first version.
+        active.version = Set(if created {
+            current.version
+        } else {
+            current.version + 1
+        });
         active.updated_at = Set(now());
         active.update(&txn).await?
     } else {
@@ -255,6 +276,10 @@ pub async fn list(
 }
 
 /// How many Leads `filter` matches in `scope` (the connection's `totalCount`).
-pub async fn count(db: &impl ConnectionTrait, scope: ProjectScope, filter: &LeadFilter) -> AppResult<u64> {
+pub async fn count(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    filter: &LeadFilter,
+) -> AppResult<u64> {
     Ok(filter.apply(scope, lead::Entity::find()).count(db).await?)
 }

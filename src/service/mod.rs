@@ -25,7 +25,9 @@ pub fn now() -> DateTime<Utc> {
 /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so that a transaction that
 /// reads before it writes takes the write lock up front and waits (busy timeout) instead of
 /// failing with `SQLITE_BUSY` on the upgrade; on PostgreSQL a plain `BEGIN` (READ COMMITTED).
-pub async fn begin_write<C: sea_orm::TransactionTrait>(db: &C) -> Result<C::Transaction, sea_orm::DbErr> {
+pub async fn begin_write<C: sea_orm::TransactionTrait>(
+    db: &C,
+) -> Result<C::Transaction, sea_orm::DbErr> {
     db.begin_with_options(sea_orm::TransactionOptions {
         sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
         ..Default::default()

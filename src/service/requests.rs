@@ -22,7 +22,9 @@ use crate::normalize;
 pub const MAX_FIRST_TEXT_CHARS: usize = 10_000;
 
 /// Channels a Request can arrive on (`chat21` is the widget).
-pub const CHANNELS: [&str; 6] = ["chat21", "email", "form", "whatsapp", "telegram", "facebook"];
+pub const CHANNELS: [&str; 6] = [
+    "chat21", "email", "form", "whatsapp", "telegram", "facebook",
+];
 
 /// Input of [`create`].
 #[derive(Clone, Debug)]
@@ -54,8 +56,9 @@ pub async fn create(
     visitor_id: Uuid,
     input: NewRequest,
 ) -> AppResult<(request::Model, lead::Model)> {
-    let first_text = normalize::text_multiline("firstText", Some(&input.first_text), MAX_FIRST_TEXT_CHARS)?
-        .ok_or_else(|| AppError::bad_input("firstText", "is required"))?;
+    let first_text =
+        normalize::text_multiline("firstText", Some(&input.first_text), MAX_FIRST_TEXT_CHARS)?
+            .ok_or_else(|| AppError::bad_input("firstText", "is required"))?;
     let channel = match input.channel {
         None => "chat21".to_owned(),
         Some(c) if CHANNELS.contains(&c.as_str()) => c,
@@ -114,7 +117,7 @@ pub async fn pages_for_leads(
     Ok(out
         .into_iter()
         .map(|(lead, mut rows)| {
-            rows.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+            rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
             (lead, Page::from_overfetch(rows, page.first))
         })
         .collect())
@@ -125,7 +128,9 @@ fn window_query(scope: ProjectScope, lead_ids: &[Uuid], page: PageArgs) -> Selec
     inner
         .columns(request::Column::iter())
         .expr_as(
-            Expr::cust(r#"ROW_NUMBER() OVER (PARTITION BY "lead" ORDER BY "created_at" DESC, "id" DESC)"#),
+            Expr::cust(
+                r#"ROW_NUMBER() OVER (PARTITION BY "lead" ORDER BY "created_at" DESC, "id" DESC)"#,
+            ),
             Alias::new("rn"),
         )
         .from(request::Entity)

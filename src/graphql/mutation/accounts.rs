@@ -32,7 +32,7 @@ impl AccountMutation {
             },
         )
         .await?;
-        Ok(issue(ctx, session)?)
+        issue(ctx, session)
     }
 
     /// Signs an agent in, scoped to `projectId` (optional when the agent has one project).
@@ -47,14 +47,18 @@ impl AccountMutation {
             .map(|id| normalize::uuid("projectId", id))
             .transpose()?;
         let session = accounts::sign_in(db, &input.email, &input.password, project_id).await?;
-        Ok(issue(ctx, session)?)
+        issue(ctx, session)
     }
 
     /// Signs a widget visitor in anonymously: a new user (random UUID v4) with a GUEST
     /// membership of `projectId`. No contact is created until the first request or metadata
     /// capture. Errors: `NOT_FOUND` (unknown project), `BAD_USER_INPUT` (`projectId`,
     /// `firstname`, `lastname`, `email`, `attributes`).
-    async fn sign_in_anonymously(&self, ctx: &Context<'_>, input: SignInAnonymouslyInput) -> Result<AuthPayload> {
+    async fn sign_in_anonymously(
+        &self,
+        ctx: &Context<'_>,
+        input: SignInAnonymouslyInput,
+    ) -> Result<AuthPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
         let project_id = normalize::uuid("projectId", &input.project_id)?;
         let session = accounts::sign_in_anonymously(
@@ -68,7 +72,7 @@ impl AccountMutation {
             },
         )
         .await?;
-        Ok(issue(ctx, session)?)
+        issue(ctx, session)
     }
 }
 

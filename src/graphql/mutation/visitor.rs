@@ -28,7 +28,11 @@ impl VisitorMutation {
     /// visitor's contact, in one transaction. Concurrent first requests of one visitor give
     /// one contact. Errors: `UNAUTHENTICATED`, `FORBIDDEN` (not a visitor token),
     /// `BAD_USER_INPUT` (`firstText` empty or too long, `attributes` not an object).
-    async fn create_request(&self, ctx: &Context<'_>, input: CreateRequestInput) -> Result<CreateRequestPayload> {
+    async fn create_request(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRequestInput,
+    ) -> Result<CreateRequestPayload> {
         let (caller, scope) = guards::require_visitor(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let (request, lead) = requests::create(

@@ -10,9 +10,9 @@ use super::connection::PageInfo;
 use super::enums::ContactStatus;
 use super::request::RequestConnection;
 use crate::graphql::loaders::{Loaders, RequestPageKey};
+use crate::service::ProjectScope;
 use crate::service::leads::{self, LeadFilter};
 use crate::service::pagination::{Cursor, Page, PageArgs};
-use crate::service::ProjectScope;
 
 /// A contact (a Lead): one visitor's identity and metadata, aggregating its Requests. The
 /// dashboard calls it "Contact"; the database says "lead".
@@ -103,7 +103,11 @@ impl Contact {
             .await
             .map_err(crate::error::AppError::from)?
             .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
-        Ok(RequestConnection::new(rows, page.after.is_some(), self.0.id))
+        Ok(RequestConnection::new(
+            rows,
+            page.after.is_some(),
+            self.0.id,
+        ))
     }
 }
 
@@ -133,7 +137,12 @@ pub struct ContactConnection {
 
 impl ContactConnection {
     /// A connection over `page`, remembering what `totalCount` must count.
-    pub fn new(page: Page<lead::Model>, after_given: bool, scope: ProjectScope, filter: LeadFilter) -> Self {
+    pub fn new(
+        page: Page<lead::Model>,
+        after_given: bool,
+        scope: ProjectScope,
+        filter: LeadFilter,
+    ) -> Self {
         Self {
             page,
             after_given,
@@ -157,7 +166,12 @@ impl ContactConnection {
 
     /// Where the page sits in the list.
     async fn page_info(&self) -> PageInfo {
-        let cursors: Vec<String> = self.page.rows.iter().map(|r| cursor_of(r).encode()).collect();
+        let cursors: Vec<String> = self
+            .page
+            .rows
+            .iter()
+            .map(|r| cursor_of(r).encode())
+            .collect();
         PageInfo::new(&cursors, self.page.has_next_page, self.after_given)
     }
 

@@ -126,7 +126,12 @@ impl RequestConnection {
 
     /// Where the page sits in the list.
     async fn page_info(&self) -> PageInfo {
-        let cursors: Vec<String> = self.page.rows.iter().map(|r| cursor_of(r).encode()).collect();
+        let cursors: Vec<String> = self
+            .page
+            .rows
+            .iter()
+            .map(|r| cursor_of(r).encode())
+            .collect();
         PageInfo::new(&cursors, self.page.has_next_page, self.after_given)
     }
 

@@ -1,0 +1,209 @@
+//! Test harness: a real server on a free port over a fresh database (a SQLite file in a temp
+//! dir, or a new PostgreSQL database), with a counter of the SQL statements it runs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use contacts_server::{Application, Config, db};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+/// The secret every test server signs with (so tests can forge expired tokens with it).
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Defines `mod $name { sqlite, postgres }` running `async fn $name(Backend)` on each.
+macro_rules! db_test {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await
+            }
+        }
+    };
+}
+pub(crate) use db_test;
+
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    statements: Arc<AtomicUsize>,
+    client: reqwest::Client,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+fn pg_admin_url() -> String {
+    match std::env::var("CONTACTS_TEST_PG_URL") {
+        Ok(url) => url,
+        Err(_) => panic!(
+            "CONTACTS_TEST_PG_URL is not set: run the suite with scripts/test.sh, which starts PostgreSQL"
+        ),
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        let (url, tmp) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+                (url, Some(dir))
+            }
+            Backend::Postgres => {
+                let admin_url = pg_admin_url();
+                let admin = Database::connect(&admin_url).await.unwrap();
+                let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let base = admin_url.rsplit_once('/').unwrap().0;
+                (format!("{base}/{name}"), None)
+            }
+        };
+        let mut config = Config::defaults();
+        config.database_url = url;
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.jwt_secret = Some(TEST_SECRET.into());
+        config.db_max_connections = 8;
+        tweak(&mut config);
+        let mut conn = db::connect(&config).await.unwrap();
+        db::migrate(&conn).await.unwrap();
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_info| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        let app = Application::build_with_db(config, conn.clone())
+            .await
+            .unwrap();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        Self {
+            base,
+            db: conn,
+            statements,
+            client: reqwest::Client::new(),
+            _tmp: tmp,
+        }
+    }
+
+    /// Statements run so far.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// POSTs a GraphQL operation; returns the whole response body (`data` and `errors`).
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.base))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.unwrap();
+        resp.json().await.unwrap()
+    }
+
+    /// Like [`gql`], asserting there are no errors; returns `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// Signs up an agent with a new project; returns (token, project id).
+    pub async fn sign_up(&self, email: &str) -> (String, String) {
+        let data = self
+            .ok(
+                None,
+                "mutation($i: SignUpInput!) { signUp(input: $i) { token project { id } } }",
+                json!({ "i": { "email": email, "password": "correct horse", "fullname": "Agent", "projectName": format!("Project of {email}") } }),
+            )
+            .await;
+        (
+            data["signUp"]["token"].as_str().unwrap().to_owned(),
+            data["signUp"]["project"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Signs a visitor in anonymously; returns (token, user id).
+    pub async fn visitor(&self, project_id: &str) -> (String, String) {
+        let data = self
+            .ok(
+                None,
+                "mutation($i: SignInAnonymouslyInput!) { signInAnonymously(input: $i) { token user { id } } }",
+                json!({ "i": { "projectId": project_id } }),
+            )
+            .await;
+        (
+            data["signInAnonymously"]["token"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            data["signInAnonymously"]["user"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        )
+    }
+
+    /// Starts a request as a visitor; returns the `createRequest` payload.
+    pub async fn create_request(&self, token: &str, text: &str) -> Value {
+        self.ok(
+            Some(token),
+            "mutation($i: CreateRequestInput!) { createRequest(input: $i) { request { id requestId status firstText } contact { id leadId } } }",
+            json!({ "i": { "firstText": text } }),
+        )
+        .await["createRequest"]
+            .clone()
+    }
+
+    /// Captures metadata as a visitor; returns the whole response.
+    pub async fn capture(&self, token: &str, input: Value) -> Value {
+        self.gql(
+            Some(token),
+            "mutation($i: CaptureContactMetadataInput!) { captureContactMetadata(input: $i) { id leadId fullname email phone attributes version } }",
+            json!({ "i": input }),
+        )
+        .await
+    }
+
+    /// Counts rows of a table straight from the database.
+    pub async fn count_rows(&self, table: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM \"{table}\""),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+/// The `extensions.code` of the first error of a response.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body:#}"))
+}

@@ -1,0 +1,45 @@
+//! Nested lists cost a constant number of SQL statements (DataLoader), never N+1.
+
+use serde_json::json;
+
+use crate::common::{Backend, TestApp, db_test};
+
+const NESTED: &str =
+    "{ contacts(first: 100) { nodes { id requests { totalCount nodes { id contact { id } } } } } }";
+
+async fn statements_for(app: &TestApp, token: &str) -> (usize, usize) {
+    let before = app.statements();
+    let data = app.ok(Some(token), NESTED, json!({})).await;
+    let n = data["contacts"]["nodes"].as_array().unwrap().len();
+    (app.statements() - before, n)
+}
+
+async fn nested_lists_cost_constant_statements(backend: Backend) {
+    // Tests run in parallel on 2 cores in a debug build: give the batch window slack so that
+    // CPU contention cannot split a batch (production default: 1 ms).
+    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 30).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let mut visitors = Vec::new();
+    for _ in 0..3 {
+        let (v, _) = app.visitor(&project).await;
+        app.create_request(&v, "one").await;
+        app.create_request(&v, "two").await;
+        visitors.push(v);
+    }
+    let (small, n_small) = statements_for(&app, &agent).await;
+    assert_eq!(n_small, 3);
+    for _ in 0..37 {
+        let (v, _) = app.visitor(&project).await;
+        app.create_request(&v, "one").await;
+        app.create_request(&v, "two").await;
+    }
+    let (large, n_large) = statements_for(&app, &agent).await;
+    assert_eq!(n_large, 40);
+    println!(
+        "{backend:?}: {small} statements for 3 contacts, {large} for 40 (contacts + requests + counts + contact)"
+    );
+    assert_eq!(small, large, "statement count must not grow with the page");
+    // contacts page, requests page, request counts, Request.contact batch.
+    assert!(large <= 4, "{large} statements");
+}
+db_test!(nested_lists_cost_constant_statements);

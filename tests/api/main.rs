@@ -1,0 +1,15 @@
+//! The integration suite: one binary, one module per feature. Every test that touches the
+//! database runs twice, on SQLite and on PostgreSQL (see `common::db_test!`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+mod auth;
+mod concurrency;
+mod dataloader;
+mod pagination;
+mod scenario;
+mod schema;
+mod tenancy;
+mod validation;
