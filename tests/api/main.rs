@@ -11,5 +11,6 @@ mod dataloader;
 mod pagination;
 mod scenario;
 mod schema;
+mod serving;
 mod tenancy;
 mod validation;

@@ -1,0 +1,55 @@
+//! HTTP serving: GraphiQL, health, body limit.
+
+use serde_json::json;
+
+use crate::common::{Backend, TestApp, db_test};
+
+async fn serves_graphiql_health_and_limits(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.max_body_bytes = 4096).await;
+    let client = reqwest::Client::new();
+
+    let page = client
+        .get(format!("{}/graphql", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.to_lowercase().contains("graphiql"), "{html}");
+
+    let health = client
+        .get(format!("{}/health", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+
+    // A body over the limit is refused before it is parsed.
+    let big = json!({ "query": format!("{{ viewer {{ role }} }} #{}", "x".repeat(8192)) });
+    let resp = client
+        .post(format!("{}/graphql", app.base))
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+
+    // Malformed JSON is a client error, not a crash; the server keeps serving.
+    let resp = client
+        .post(format!("{}/graphql", app.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(app.gql(None, "{ viewer { role } }", json!({})).await["data"]["viewer"].is_null());
+}
+db_test!(serves_graphiql_health_and_limits);
