@@ -66,6 +66,12 @@ pub enum AppError {
     /// `CONFLICT`.
     #[error("{0}")]
     Conflict(String),
+    /// `CONFLICT` on a create whose key is taken; `extensions.existingId` gives the holder.
+    #[error("a contact with this leadId already exists")]
+    AlreadyExists {
+        /// The existing record's id.
+        existing_id: uuid::Uuid,
+    },
     /// `INTERNAL`: the source is logged, the client sees only "internal error".
     #[error("internal error")]
     Internal(String),
@@ -92,7 +98,7 @@ impl AppError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
-            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Conflict(_) | Self::AlreadyExists { .. } => ErrorCode::Conflict,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -126,9 +132,16 @@ impl From<AppError> for async_graphql::Error {
         };
         let mut gql = async_graphql::Error::new(message);
         gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
-        if let AppError::BadUserInput { field, .. } = &err {
-            let field = *field;
-            gql = gql.extend_with(|_, ext| ext.set("field", field));
+        match &err {
+            AppError::BadUserInput { field, .. } => {
+                let field = *field;
+                gql = gql.extend_with(|_, ext| ext.set("field", field));
+            }
+            AppError::AlreadyExists { existing_id } => {
+                let id = existing_id.to_string();
+                gql = gql.extend_with(|_, ext| ext.set("existingId", id));
+            }
+            _ => {}
         }
         gql
     }

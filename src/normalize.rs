@@ -183,6 +183,79 @@ pub fn merge_attributes(stored: &mut Map<String, Value>, patch: Map<String, Valu
     changed
 }
 
+/// Longest accepted tag, in characters.
+pub const MAX_TAG_CHARS: usize = 64;
+/// Most tags on one contact.
+pub const MAX_TAGS: usize = 100;
+
+/// Normalises a list of tags: each trimmed and NFC; empty tags, control characters and tags
+/// over [`MAX_TAG_CHARS`] are rejected; duplicates are dropped case-insensitively (the first
+/// spelling is kept). Errors: `BAD_USER_INPUT` on `field`.
+pub fn tags(field: &'static str, values: &[String]) -> AppResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::with_capacity(values.len());
+    for value in values {
+        let tag = text(field, Some(value), MAX_TAG_CHARS)?
+            .ok_or_else(|| AppError::bad_input(field, "tags must not be empty"))?;
+        if !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
+/// The tags stored in a Lead's JSON array.
+pub fn stored_tags(value: &Value) -> Vec<String> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `stored` plus those of `add` not already present (case-insensitively), in order.
+/// Errors: `BAD_USER_INPUT` on `tags` when the result would exceed [`MAX_TAGS`].
+pub fn union_tags(stored: &[String], add: &[String]) -> AppResult<Vec<String>> {
+    let mut out = stored.to_vec();
+    for tag in add {
+        if !out.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+            out.push(tag.clone());
+        }
+    }
+    if out.len() > MAX_TAGS {
+        return Err(AppError::bad_input(
+            "tags",
+            format!("a contact has at most {MAX_TAGS} tags"),
+        ));
+    }
+    Ok(out)
+}
+
+/// `stored` without the tags of `remove` (compared case-insensitively).
+pub fn subtract_tags(stored: &[String], remove: &[String]) -> Vec<String> {
+    stored
+        .iter()
+        .filter(|t| !remove.iter().any(|r| r.to_lowercase() == t.to_lowercase()))
+        .cloned()
+        .collect()
+}
+
+/// Validates a top-level attribute key: 1..=100 characters, no control characters, no `"`
+/// or `\` (keys are used in JSON paths). Errors: `BAD_USER_INPUT` on `field`.
+pub fn attribute_key(field: &'static str, key: &str) -> AppResult<String> {
+    if key.is_empty()
+        || key.chars().count() > 100
+        || key.chars().any(|c| c.is_control() || c == '"' || c == '\\')
+    {
+        return Err(AppError::bad_input(
+            field,
+            "attribute keys have 1 to 100 characters, without quotes, backslashes or control characters",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
 /// Parses a UUID given as a GraphQL `ID`. Errors: `BAD_USER_INPUT` on `field`.
 pub fn uuid(field: &'static str, value: &str) -> AppResult<uuid::Uuid> {
     uuid::Uuid::from_str(value.trim()).map_err(|_| AppError::bad_input(field, "is not a valid id"))
@@ -262,6 +335,18 @@ mod tests {
         assert!(text("fullname", Some("a\u{0}b"), 10).is_err());
         assert!(text("fullname", Some("abcdef"), 5).is_err());
         assert_eq!(text("fullname", Some("  "), 5).unwrap(), None);
+    }
+
+    #[test]
+    fn tags_are_trimmed_and_deduplicated_case_insensitively() {
+        let tags = tags("tags", &[" VIP ".into(), "vip".into(), "Lead".into()]).unwrap();
+        assert_eq!(tags, ["VIP", "Lead"]);
+        assert!(super::tags("tags", &["  ".into()]).is_err());
+        assert_eq!(
+            union_tags(&tags, &["lead".into(), "new".into()]).unwrap(),
+            ["VIP", "Lead", "new"]
+        );
+        assert_eq!(subtract_tags(&tags, &["vip".into()]), ["Lead"]);
     }
 
     #[test]

@@ -28,6 +28,20 @@ pub struct Model {
     pub email_key: Option<String>,
     /// E.164 phone number, or digits where it does not parse as an international number.
     pub phone: Option<String>,
+    /// Company name.
+    pub company: Option<String>,
+    /// Free-text note by agents.
+    pub note: Option<String>,
+    /// Street address.
+    pub street: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// Region / state / province.
+    pub region: Option<String>,
+    /// Postal code.
+    pub zipcode: Option<String>,
+    /// Country.
+    pub country: Option<String>,
     /// Custom attributes (a JSON object).
     pub attributes: Json,
     /// Tags (a JSON array of strings, no duplicates).
@@ -40,6 +54,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last write time, UTC.
     pub updated_at: DateTimeUtc,
+    /// Creation time of the newest Request, UTC (maintained with each new Request).
+    pub last_request_at: Option<DateTimeUtc>,
+    /// When the Lead was erased (GDPR): personal data gone, a tombstone remains.
+    pub erased_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through SeaORM; services join explicitly.

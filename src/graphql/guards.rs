@@ -43,3 +43,13 @@ pub fn scope(caller: Caller) -> ProjectScope {
         project_id: caller.project_id,
     }
 }
+
+/// The caller, who must be an OWNER or ADMIN of its project.
+/// Errors: `UNAUTHENTICATED` (no or bad token), `FORBIDDEN` (AGENT or visitor).
+pub fn require_admin(ctx: &Context<'_>) -> AppResult<(Caller, ProjectScope)> {
+    let (caller, scope) = require_agent(ctx)?;
+    if !matches!(caller.role, Role::Owner | Role::Admin) {
+        return Err(AppError::Forbidden("owners and admins only"));
+    }
+    Ok((caller, scope))
+}

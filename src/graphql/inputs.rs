@@ -1,6 +1,6 @@
 //! Input objects of the mutations.
 
-use async_graphql::{ID, InputObject, Json};
+use async_graphql::{ID, InputObject, Json, MaybeUndefined};
 use serde_json::Value;
 
 use super::types::enums::Channel;
@@ -67,4 +67,114 @@ pub struct CaptureContactMetadataInput {
     pub phone: Option<String>,
     /// Custom attributes: a JSON object merged into the stored one by top-level key.
     pub attributes: Option<Json<Value>>,
+}
+
+/// Filter on one top-level custom attribute.
+#[derive(Debug, InputObject)]
+pub struct AttributeFilter {
+    /// The attribute's key.
+    pub key: String,
+    /// The value it must equal: a JSON string, number or boolean.
+    pub equals: Json<Value>,
+}
+
+/// Order of `contacts`.
+#[derive(Debug, InputObject)]
+pub struct ContactOrder {
+    /// The sort key (the contact id breaks ties).
+    pub field: super::types::enums::ContactOrderField,
+    /// The direction; DESC by default.
+    #[graphql(default_with = "super::types::enums::OrderDirection::Desc")]
+    pub direction: super::types::enums::OrderDirection,
+}
+
+/// Input of `createContact`: a contact created by an agent.
+#[derive(Debug, Default, InputObject)]
+pub struct CreateContactInput {
+    /// The id to key the contact by (a visitor's user id, or your own system's id); a new
+    /// UUID when absent. Unique per project.
+    pub lead_id: Option<String>,
+    /// Full name (≤ 200 characters).
+    pub fullname: Option<String>,
+    /// Email (validated; matched case-insensitively).
+    pub email: Option<String>,
+    /// Phone (E.164 with `+`, else national digits).
+    pub phone: Option<String>,
+    /// Company (≤ 200 characters).
+    pub company: Option<String>,
+    /// Note (≤ 10,000 characters).
+    pub note: Option<String>,
+    /// Street (≤ 200 characters).
+    pub street: Option<String>,
+    /// City (≤ 200 characters).
+    pub city: Option<String>,
+    /// Region (≤ 200 characters).
+    pub region: Option<String>,
+    /// Postal code (≤ 200 characters).
+    pub zipcode: Option<String>,
+    /// Country (≤ 200 characters).
+    pub country: Option<String>,
+    /// Tags (trimmed, de-duplicated case-insensitively; ≤ 64 characters each, ≤ 100).
+    pub tags: Option<Vec<String>>,
+    /// Custom attributes (a JSON object).
+    pub attributes: Option<Json<Value>>,
+}
+
+/// Input of `updateContact`: a partial update. An absent field is left alone; an explicit
+/// `null` (or a blank string) clears it.
+#[derive(Debug, InputObject)]
+pub struct UpdateContactInput {
+    /// The contact.
+    pub id: ID,
+    /// The `version` the client last read; the update fails with `CONFLICT` when the
+    /// contact has changed since.
+    pub expected_version: i32,
+    /// Full name.
+    pub fullname: MaybeUndefined<String>,
+    /// Email.
+    pub email: MaybeUndefined<String>,
+    /// Phone.
+    pub phone: MaybeUndefined<String>,
+    /// Company.
+    pub company: MaybeUndefined<String>,
+    /// Note.
+    pub note: MaybeUndefined<String>,
+    /// Street.
+    pub street: MaybeUndefined<String>,
+    /// City.
+    pub city: MaybeUndefined<String>,
+    /// Region.
+    pub region: MaybeUndefined<String>,
+    /// Postal code.
+    pub zipcode: MaybeUndefined<String>,
+    /// Country.
+    pub country: MaybeUndefined<String>,
+}
+
+/// Input of `setContactAttributes`.
+#[derive(Debug, InputObject)]
+pub struct SetContactAttributesInput {
+    /// The contact.
+    pub id: ID,
+    /// Keys to set (merged by top-level key into the stored object).
+    pub attributes: Option<Json<Value>>,
+    /// Top-level keys to remove (applied after `attributes`).
+    #[graphql(default)]
+    pub remove_keys: Vec<String>,
+}
+
+/// Input of `addContactTags` and `removeContactTags`.
+#[derive(Debug, InputObject)]
+pub struct ContactTagsInput {
+    /// The contact.
+    pub id: ID,
+    /// Tags (trimmed; compared case-insensitively).
+    pub tags: Vec<String>,
+}
+
+/// Input of the single-contact mutations `deleteContact`, `restoreContact`, `eraseContact`.
+#[derive(Debug, InputObject)]
+pub struct ContactIdInput {
+    /// The contact.
+    pub id: ID,
 }

@@ -1,14 +1,17 @@
 //! Root queries.
 
 use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::guards;
-use super::types::{Contact, ContactConnection, Viewer};
+use super::inputs::{AttributeFilter, ContactOrder};
+use super::types::enums::{ContactOrderField, ContactStatus, OrderDirection};
+use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
+use crate::error::AppError;
 use crate::normalize;
-use crate::service::accounts;
-use crate::service::leads::{self, LeadFilter};
-use crate::service::pagination::PageArgs;
+use crate::service::contact_search::{self, ContactQuery, Direction, OrderField, PageRequest};
+use crate::service::{accounts, leads, nodes};
 
 /// The root query type.
 #[derive(Default)]
@@ -27,43 +30,93 @@ impl Query {
         let db = ctx.data::<DatabaseConnection>()?;
         let session = accounts::find_session(db, guards::scope(caller), caller.user_id)
             .await?
-            .ok_or(crate::error::AppError::Unauthenticated(
+            .ok_or(AppError::Unauthenticated(
                 "the token's user no longer exists",
             ))?;
         Ok(Some(Viewer { session }))
     }
 
-    /// The agent's project's contacts, newest first (Relay connection, keyset cursors).
+    /// The agent's project's contacts (Relay connection). Newest first by default; by
+    /// relevance when `search` is given without `orderBy`. Filters combine with AND.
     /// `email` matches the normalised key exactly (trim, NFC, case-insensitive; `+` is an
-    /// ordinary character). Lists hide TEMP and DELETED contacts.
-    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`
-    /// outside 0..=100, bad `after`).
+    /// ordinary character). `search` is full text over full name, email, phone and company:
+    /// every word matches as a prefix, case- and accent-insensitively (`alvaro` finds
+    /// `Álvaro`); a contact whose email equals the whole input ranks first; digits alone
+    /// match inside phone numbers. Lists show NORMAL contacts unless `status` says otherwise.
+    /// Paginate forward with `first`/`after` or backward with `last`/`before` (default 20,
+    /// at most 100); cursors are keyset positions (stable under inserts and ties) and valid
+    /// only for the ordering that made them.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
+    /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
+    #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Exact email match (case- and whitespace-insensitive).")] email: Option<
             String,
         >,
-        #[graphql(desc = "Page size, 0..=100 (default 20).")] first: Option<i32>,
-        #[graphql(desc = "Cursor (`pageInfo.endCursor`) to continue after.")] after: Option<String>,
+        #[graphql(
+            desc = "Full-text search (prefix words over name, email, phone, company; ≤ 200 characters)."
+        )]
+        search: Option<String>,
+        #[graphql(desc = "Tags that must all be present (case-insensitive).")] tags: Option<
+            Vec<String>,
+        >,
+        #[graphql(desc = "Statuses to include (default: NORMAL only).")] status: Option<
+            Vec<ContactStatus>,
+        >,
+        #[graphql(desc = "Created at or after this time.")] created_after: Option<DateTime<Utc>>,
+        #[graphql(desc = "Created strictly before this time.")] created_before: Option<
+            DateTime<Utc>,
+        >,
+        #[graphql(desc = "Only contacts with (true) or without (false) an email.")]
+        has_email: Option<bool>,
+        #[graphql(desc = "A top-level custom attribute equal to a JSON scalar.")] attribute: Option<
+            AttributeFilter,
+        >,
+        #[graphql(desc = "Sort order (default: createdAt DESC, or relevance with `search`).")]
+        order_by: Option<ContactOrder>,
+        #[graphql(desc = "Page size forward, 0..=100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size backward, 0..=100.")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Result<ContactConnection> {
         let (_, scope) = guards::require_agent(ctx)?;
-        let page = PageArgs::new(first, after.as_deref())?;
-        let filter = LeadFilter {
-            email_key: email.as_deref().map(normalize::email_key),
+        let page = PageRequest::from_args(first, after, last, before)?;
+        let query = ContactQuery {
+            search,
+            email,
+            tags: tags.unwrap_or_default(),
+            statuses: status
+                .unwrap_or_default()
+                .into_iter()
+                .map(ContactStatus::code)
+                .collect(),
+            created_after,
+            created_before,
+            has_email,
+            attribute: attribute.map(|a| (a.key, a.equals.0)),
+            order: order_by.map(|o| {
+                let field = match o.field {
+                    ContactOrderField::CreatedAt => OrderField::CreatedAt,
+                    ContactOrderField::UpdatedAt => OrderField::UpdatedAt,
+                    ContactOrderField::Fullname => OrderField::Fullname,
+                    ContactOrderField::LastRequestAt => OrderField::LastRequestAt,
+                };
+                let dir = match o.direction {
+                    OrderDirection::Asc => Direction::Asc,
+                    OrderDirection::Desc => Direction::Desc,
+                };
+                (field, dir)
+            }),
         };
         let db = ctx.data::<DatabaseConnection>()?;
-        let rows = leads::list(db, scope, &filter, page).await?;
-        Ok(ContactConnection::new(
-            rows,
-            page.after.is_some(),
-            scope,
-            filter,
-        ))
+        let rows = contact_search::list(db, scope, &query, page).await?;
+        Ok(ContactConnection::new(rows, scope, query))
     }
 
-    /// One contact of the agent's project by id; null when it does not exist or belongs to
-    /// another project (the two cannot be told apart).
+    /// One contact of the agent's project by id, whatever its status; null when it does not
+    /// exist or belongs to another project (the two cannot be told apart).
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id` not a
     /// UUID).
     async fn contact(
@@ -75,5 +128,25 @@ impl Query {
         let id = normalize::uuid("id", &id)?;
         let db = ctx.data::<DatabaseConnection>()?;
         Ok(leads::find_by_id(db, scope, id).await?.map(Contact))
+    }
+
+    /// Any object of the agent's project by its id (Relay Global Object Identification):
+    /// a Contact, Request, User (a member of the project) or the Project itself; null when
+    /// none matches in the caller's project.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id`).
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The object's `id`.")] id: ID,
+    ) -> Result<Option<Node>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(nodes::find(db, scope, id).await?.map(|found| match found {
+            nodes::Found::Lead(m) => Node::Contact(Contact(m)),
+            nodes::Found::Request(m) => Node::Request(Request(m)),
+            nodes::Found::User(m) => Node::User(UserObject(m)),
+            nodes::Found::Project(m) => Node::Project(ProjectObject(m)),
+        }))
     }
 }

@@ -1,15 +1,13 @@
 //! Leads (Contacts): the visitor's get-or-create, metadata capture, and agents' lookups.
 
 use entity::{lead, user};
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::pagination::{Page, PageArgs};
 use super::{ProjectScope, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize::{self, NormalizedEmail};
@@ -87,23 +85,13 @@ async fn get_or_create(
         Value::Object(map) => Value::Object(map),
         _ => Value::Object(Map::new()),
     };
-    let id = Uuid::new_v4();
-    let new = lead::ActiveModel {
-        id: Set(id),
-        project_id: Set(scope.project_id),
-        lead_id: Set(lead_id.clone()),
-        fullname: Set(visitor.fullname),
-        email: Set(visitor.email),
-        email_key: Set(email),
-        phone: Set(None),
-        attributes: Set(attributes),
-        tags: Set(Value::Array(Vec::new())),
-        status: Set(lead::STATUS_NORMAL),
-        version: Set(1),
-        created_at: Set(at),
-        updated_at: Set(at),
-    };
-    lead::Entity::insert(new)
+    let mut new = blank(scope, lead_id.clone(), at);
+    let id = new.id;
+    new.fullname = visitor.fullname;
+    new.email = visitor.email;
+    new.email_key = email;
+    new.attributes = attributes;
+    lead::Entity::insert(lead::ActiveModel::from(new))
         .on_conflict_do_nothing_on([lead::Column::ProjectId, lead::Column::LeadId])
         .exec_without_returning(txn)
         .await?;
@@ -114,7 +102,40 @@ async fn get_or_create(
     Ok((found, created))
 }
 
-async fn find_by_lead_id_locked(
+/// A new NORMAL Lead of `scope` keyed `lead_id`, version 1, created at `at`, with every
+/// optional field empty (not yet inserted).
+pub fn blank(
+    scope: ProjectScope,
+    lead_id: String,
+    at: chrono::DateTime<chrono::Utc>,
+) -> lead::Model {
+    lead::Model {
+        id: Uuid::new_v4(),
+        project_id: scope.project_id,
+        lead_id,
+        fullname: None,
+        email: None,
+        email_key: None,
+        phone: None,
+        company: None,
+        note: None,
+        street: None,
+        city: None,
+        region: None,
+        zipcode: None,
+        country: None,
+        attributes: Value::Object(Map::new()),
+        tags: Value::Array(Vec::new()),
+        status: lead::STATUS_NORMAL,
+        version: 1,
+        created_at: at,
+        updated_at: at,
+        last_request_at: None,
+        erased_at: None,
+    }
+}
+
+pub(crate) async fn find_by_lead_id_locked(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     lead_id: &str,
@@ -224,62 +245,4 @@ pub async fn find_many(
         .filter(lead::Column::Id.is_in(ids.iter().copied()))
         .all(db)
         .await
-}
-
-/// Filters of an agent's contact list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LeadFilter {
-    /// Exact match on the normalised email key (trim, NFC, lower-case of the input).
-    pub email_key: Option<String>,
-}
-
-impl LeadFilter {
-    fn apply<Q: QueryFilter>(&self, scope: ProjectScope, query: Q) -> Q {
-        let mut query = query
-            .filter(lead::Column::ProjectId.eq(scope.project_id))
-            .filter(lead::Column::Status.is_in(LISTED_STATUSES));
-        if let Some(key) = &self.email_key {
-            query = query.filter(lead::Column::EmailKey.eq(key.as_str()));
-        }
-        query
-    }
-}
-
-/// One page of a project's listed Leads (NORMAL status), newest first, keyset-paginated on
-/// (created_at, id). Costs one statement.
-pub async fn list(
-    db: &impl ConnectionTrait,
-    scope: ProjectScope,
-    filter: &LeadFilter,
-    page: PageArgs,
-) -> AppResult<Page<lead::Model>> {
-    if page.first == 0 {
-        return Ok(Page::from_overfetch(Vec::new(), 0));
-    }
-    let mut query = filter.apply(scope, lead::Entity::find());
-    if let Some(after) = page.after {
-        query = query.filter(
-            Expr::col(lead::Column::CreatedAt)
-                .lt(after.created_at)
-                .or(Expr::col(lead::Column::CreatedAt)
-                    .eq(after.created_at)
-                    .and(Expr::col(lead::Column::Id).lt(after.id))),
-        );
-    }
-    let rows = query
-        .order_by(lead::Column::CreatedAt, Order::Desc)
-        .order_by(lead::Column::Id, Order::Desc)
-        .limit(page.first + 1)
-        .all(db)
-        .await?;
-    Ok(Page::from_overfetch(rows, page.first))
-}
-
-/// How many Leads `filter` matches in `scope` (the connection's `totalCount`).
-pub async fn count(
-    db: &impl ConnectionTrait,
-    scope: ProjectScope,
-    filter: &LeadFilter,
-) -> AppResult<u64> {
-    Ok(filter.apply(scope, lead::Entity::find()).count(db).await?)
 }

@@ -2,7 +2,10 @@
 //! scope. All SQL lives here (and in `graphql::loaders`, which calls into here).
 
 pub mod accounts;
+pub mod contact_search;
+pub mod contacts;
 pub mod leads;
+pub mod nodes;
 pub mod pagination;
 pub mod requests;
 

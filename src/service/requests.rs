@@ -90,7 +90,16 @@ pub async fn create(
     request::Entity::insert(request::ActiveModel::from(model.clone()))
         .exec_without_returning(&txn)
         .await?;
+    lead::Entity::update_many()
+        .col_expr(lead::Column::LastRequestAt, Expr::value(at))
+        .filter(lead::Column::Id.eq(lead.id))
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
+    let lead = lead::Model {
+        last_request_at: Some(at),
+        ..lead
+    };
     Ok((model, lead))
 }
 

@@ -57,6 +57,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
+        contacts_server::telemetry::init();
         let (url, tmp) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().unwrap();

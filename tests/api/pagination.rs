@@ -11,21 +11,16 @@ use uuid::Uuid;
 use crate::common::{Backend, TestApp, db_test};
 
 fn lead_at(project: Uuid, at: DateTime<Utc>) -> lead::Model {
-    lead::Model {
-        id: Uuid::new_v4(),
-        project_id: project,
-        lead_id: Uuid::new_v4().to_string(),
-        fullname: None,
-        email: Some("same@example.com".into()),
-        email_key: Some("same@example.com".into()),
-        phone: None,
-        attributes: json!({}),
-        tags: json!([]),
-        status: lead::STATUS_NORMAL,
-        version: 1,
-        created_at: at,
-        updated_at: at,
-    }
+    let mut m = contacts_server::service::leads::blank(
+        contacts_server::service::ProjectScope {
+            project_id: project,
+        },
+        Uuid::new_v4().to_string(),
+        at,
+    );
+    m.email = Some("same@example.com".into());
+    m.email_key = Some("same@example.com".into());
+    m
 }
 
 async fn page_all(

@@ -17,7 +17,7 @@ pub struct UserObject(pub user::Model);
 #[Object(name = "User")]
 impl UserObject {
     /// Primary key (a UUID v4); a visitor's contact is keyed by it (`Contact.leadId`).
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -43,7 +43,7 @@ pub struct ProjectObject(pub project::Model);
 #[Object(name = "Project")]
 impl ProjectObject {
     /// Primary key (a UUID): what the widget passes to `signInAnonymously`.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

@@ -9,10 +9,11 @@ use serde_json::Value;
 use super::connection::PageInfo;
 use super::enums::ContactStatus;
 use super::request::RequestConnection;
+use crate::error::AppError;
 use crate::graphql::loaders::{Loaders, RequestPageKey};
 use crate::service::ProjectScope;
-use crate::service::leads::{self, LeadFilter};
-use crate::service::pagination::{Cursor, Page, PageArgs};
+use crate::service::contact_search::{self, ContactPage, ContactQuery};
+use crate::service::pagination::{Page, PageArgs};
 
 /// A contact (a Lead): one visitor's identity and metadata, aggregating its Requests. The
 /// dashboard calls it "Contact"; the database says "lead".
@@ -21,7 +22,7 @@ pub struct Contact(pub lead::Model);
 #[Object]
 impl Contact {
     /// Primary key (a UUID).
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -45,6 +46,41 @@ impl Contact {
         self.0.phone.as_deref()
     }
 
+    /// Company.
+    async fn company(&self) -> Option<&str> {
+        self.0.company.as_deref()
+    }
+
+    /// Free-text note of the agents.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// Street address.
+    async fn street(&self) -> Option<&str> {
+        self.0.street.as_deref()
+    }
+
+    /// City.
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
+
+    /// Region, state or province.
+    async fn region(&self) -> Option<&str> {
+        self.0.region.as_deref()
+    }
+
+    /// Postal code.
+    async fn zipcode(&self) -> Option<&str> {
+        self.0.zipcode.as_deref()
+    }
+
+    /// Country.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+
     /// Custom attributes: a JSON object.
     async fn attributes(&self) -> Json<Value> {
         Json(self.0.attributes.clone())
@@ -52,13 +88,7 @@ impl Contact {
 
     /// Tags (a set: no duplicates).
     async fn tags(&self) -> Vec<String> {
-        match &self.0.tags {
-            Value::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
+        crate::normalize::stored_tags(&self.0.tags)
     }
 
     /// Lifecycle status.
@@ -81,6 +111,30 @@ impl Contact {
         self.0.updated_at
     }
 
+    /// When the newest request was created (UTC); null without requests. Stored on the
+    /// contact with each new request: costs no query.
+    async fn last_request_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_request_at
+    }
+
+    /// When the contact was erased (GDPR); null unless erased. An erased contact is a
+    /// tombstone without personal data.
+    async fn erased_at(&self) -> Option<DateTime<Utc>> {
+        self.0.erased_at
+    }
+
+    /// How many requests the contact has (batched by DataLoader across a list: one
+    /// `GROUP BY` statement).
+    async fn requests_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let loaders = Loaders::of(ctx)?;
+        Ok(loaders
+            .request_counts
+            .load_one(self.0.id)
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or(0))
+    }
+
     /// The contact's Requests, newest first; keyset-paginated (`first` default 20, max 100).
     /// Loaded for all contacts of a list in one statement.
     /// Errors: `BAD_USER_INPUT` (`first`, `after`).
@@ -101,7 +155,7 @@ impl Contact {
             .request_pages
             .load_one(key)
             .await
-            .map_err(crate::error::AppError::from)?
+            .map_err(AppError::from)?
             .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
         Ok(RequestConnection::new(
             rows,
@@ -112,43 +166,35 @@ impl Contact {
 }
 
 /// An edge of [`ContactConnection`].
-pub struct ContactEdge(pub lead::Model);
+pub struct ContactEdge {
+    node: lead::Model,
+    cursor: String,
+}
 
 #[Object]
 impl ContactEdge {
-    /// Opaque cursor of this contact in the list.
-    async fn cursor(&self) -> String {
-        cursor_of(&self.0).encode()
+    /// Opaque cursor of this contact in the list (valid for the same ordering only).
+    async fn cursor(&self) -> &str {
+        &self.cursor
     }
 
     /// The contact.
     async fn node(&self) -> Contact {
-        Contact(self.0.clone())
+        Contact(self.node.clone())
     }
 }
 
-/// A page of contacts (Relay connection), newest first.
+/// A page of contacts (Relay connection).
 pub struct ContactConnection {
-    page: Page<lead::Model>,
-    after_given: bool,
+    page: ContactPage,
     scope: ProjectScope,
-    filter: LeadFilter,
+    query: ContactQuery,
 }
 
 impl ContactConnection {
     /// A connection over `page`, remembering what `totalCount` must count.
-    pub fn new(
-        page: Page<lead::Model>,
-        after_given: bool,
-        scope: ProjectScope,
-        filter: LeadFilter,
-    ) -> Self {
-        Self {
-            page,
-            after_given,
-            scope,
-            filter,
-        }
+    pub fn new(page: ContactPage, scope: ProjectScope, query: ContactQuery) -> Self {
+        Self { page, scope, query }
     }
 }
 
@@ -156,7 +202,15 @@ impl ContactConnection {
 impl ContactConnection {
     /// The contacts of the page with their cursors.
     async fn edges(&self) -> Vec<ContactEdge> {
-        self.page.rows.iter().cloned().map(ContactEdge).collect()
+        self.page
+            .rows
+            .iter()
+            .zip(&self.page.cursors)
+            .map(|(node, cursor)| ContactEdge {
+                node: node.clone(),
+                cursor: cursor.clone(),
+            })
+            .collect()
     }
 
     /// The contacts of the page.
@@ -166,26 +220,18 @@ impl ContactConnection {
 
     /// Where the page sits in the list.
     async fn page_info(&self) -> PageInfo {
-        let cursors: Vec<String> = self
-            .page
-            .rows
-            .iter()
-            .map(|r| cursor_of(r).encode())
-            .collect();
-        PageInfo::new(&cursors, self.page.has_next_page, self.after_given)
+        PageInfo {
+            has_next_page: self.page.has_next_page,
+            has_previous_page: self.page.has_previous_page,
+            start_cursor: self.page.cursors.first().cloned(),
+            end_cursor: self.page.cursors.last().cloned(),
+        }
     }
 
-    /// How many contacts match the filter in all pages (one `COUNT` statement, run only when
-    /// asked for).
+    /// How many contacts match the filters in all pages (one `COUNT` statement, run only
+    /// when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(leads::count(db, self.scope, &self.filter).await?)
-    }
-}
-
-fn cursor_of(row: &lead::Model) -> Cursor {
-    Cursor {
-        created_at: row.created_at,
-        id: row.id,
+        Ok(contact_search::count(db, self.scope, &self.query).await?)
     }
 }

@@ -145,3 +145,37 @@ impl UserKind {
         }
     }
 }
+
+impl ContactStatus {
+    /// The stored code.
+    pub fn code(self) -> i32 {
+        match self {
+            Self::Temp => lead::STATUS_TEMP,
+            Self::Normal => lead::STATUS_NORMAL,
+            Self::Deleted => lead::STATUS_DELETED,
+        }
+    }
+}
+
+/// What `contacts` can be ordered by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ContactOrderField {
+    /// Creation time.
+    CreatedAt,
+    /// Last write time.
+    UpdatedAt,
+    /// Full name (case-insensitive for ASCII letters; contacts without a name first when
+    /// ascending).
+    Fullname,
+    /// Time of the newest request (contacts without requests count as oldest).
+    LastRequestAt,
+}
+
+/// Sort direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum OrderDirection {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}

@@ -4,9 +4,11 @@ pub mod account;
 pub mod connection;
 pub mod contact;
 pub mod enums;
+pub mod node;
 pub mod request;
 
 pub use account::{AuthPayload, ProjectObject, UserObject, Viewer};
 pub use connection::PageInfo;
 pub use contact::{Contact, ContactConnection, ContactEdge};
+pub use node::Node;
 pub use request::{Request, RequestConnection, RequestEdge};

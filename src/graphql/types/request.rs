@@ -20,7 +20,7 @@ pub struct Request(pub request::Model);
 #[Object]
 impl Request {
     /// Primary key (a UUID).
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 

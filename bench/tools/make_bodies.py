@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""make_bodies.py --family F --query Q.graphql --name NAME --n N --projects P --pg URL --tokens T.json --out OUT
+
+Writes COUNT request lines "authorization<TAB>json body" for one query and one target family, with
+variables drawn by a fixed-seed generator (the same draws for every family, so every target is asked
+the same things), and OUT.meta: one JSON line per body naming the row it asks for (used by the checks).
+Values (emails, ids, projects) come from the seeded database's own bench.* functions.
+
+  q1_email  a listed (NORMAL) lead with an email: i % 10 in {1,2,3,4,6,7,8,9}. contacts-server gets the
+            email as displayed (often capitalised; it normalises), the peers the stored email_key.
+  q2_page   a project: its newest 20 listed contacts.
+  q3_by_id  any lead by primary key.
+  q5_search TODO hook: a last name as the search text, once the project has full-text search.
+contacts-server bodies carry the agent token of the lead's project (real auth); peers have no auth and
+get the project as a filter instead."""
+import argparse, json, os, random, sys
+sys.path.insert(0, os.path.dirname(__file__))
+from common import psql
+
+ap = argparse.ArgumentParser()
+for a in ("family", "query", "name", "pg", "tokens", "out"):
+    ap.add_argument("--" + a, required=True)
+ap.add_argument("--n", type=int, required=True)
+ap.add_argument("--projects", type=int, required=True)
+ap.add_argument("--count", type=int, default=20000)
+args = ap.parse_args()
+n, P, name = args.n, args.projects, args.name
+rnd = random.Random(sum(map(ord, name)))
+query = open(args.query).read()
+tokens = json.load(open(args.tokens)) if args.family == "self" else {}
+projects = dict(psql(args.pg, f"select p, bench.uid('project', p) from generate_series(0, {P}) p"))
+
+if name == "q1_email":
+    draws = [10 * rnd.randrange(0, max(1, (n - 9) // 10 + 1)) + rnd.choice([1, 2, 3, 4, 6, 7, 8, 9]) for _ in range(args.count)]
+elif name in ("q3_by_id", "q5_search"):
+    draws = [rnd.randint(1, n) for _ in range(args.count)]
+elif name == "q2_page":
+    draws = [rnd.randrange(P) for _ in range(min(args.count, 1000))]
+else:
+    sys.exit(f"make_bodies: no generator for {name}")
+
+rows = {}
+if name != "q2_page":
+    arr = "{" + ",".join(map(str, sorted(set(draws)))) + "}"
+    for i, disp, key, lead, last in psql(args.pg, f"""select i, bench.email_display(i), coalesce(bench.email_key(i), ''),
+            bench.uid('lead', i), bench.last_display(i) from unnest('{arr}'::bigint[]) i"""):
+        rows[int(i)] = {"email": disp, "email_key": key, "lead": lead, "last": last}
+
+with open(args.out, "w") as f, open(args.out + ".meta", "w") as m:
+    for d in draws:
+        p = d if name == "q2_page" else d % P
+        meta = {"i": d, "p": p, "project": projects[str(p)]}
+        if name == "q1_email":
+            r = rows[d]; meta["email_key"] = r["email_key"]
+            v = {"email": r["email"]} if args.family == "self" else {"projectId": meta["project"], "emailKey": r["email_key"]}
+        elif name == "q2_page":
+            v = {} if args.family == "self" else {"projectId": meta["project"]}
+        elif name == "q3_by_id":
+            meta["lead"] = rows[d]["lead"]; v = {"id": meta["lead"]}
+        elif name == "q5_search":
+            meta["text"] = rows[d]["last"]
+            v = {"text": meta["text"]} if args.family == "self" else {"projectId": meta["project"], "text": meta["text"]}
+        auth = tokens.get(str(p), "")
+        f.write(auth + "\t" + json.dumps({"query": query, "variables": v}, separators=(",", ":")) + "\n")
+        m.write(json.dumps(meta) + "\n")

@@ -1,0 +1,302 @@
+//! Agents' contact management mutations. Every one needs an agent token (OWNER, ADMIN or
+//! AGENT; `eraseContact` OWNER or ADMIN) and touches only the agent's project: another
+//! project's id is `NOT_FOUND`, exactly like an unknown one. Each returns the changed contact.
+
+use async_graphql::{Context, ID, Json, MaybeUndefined, Object, Result, SimpleObject};
+use sea_orm::DatabaseConnection;
+use serde_json::Value;
+
+use crate::error::AppError;
+use crate::graphql::guards;
+use crate::graphql::inputs::{
+    ContactIdInput, ContactTagsInput, CreateContactInput, SetContactAttributesInput,
+    UpdateContactInput,
+};
+use crate::graphql::types::Contact;
+use crate::normalize;
+use crate::service::contacts::{self, BulkOutcome, ContactFields, NewContact, Patch};
+
+/// Why one item of a bulk call failed.
+#[derive(SimpleObject)]
+pub struct BulkError {
+    /// The `extensions.code` the single-item mutation would have returned.
+    pub code: String,
+    /// A human-readable reason.
+    pub message: String,
+    /// For `BAD_USER_INPUT`, the offending input.
+    pub field: Option<String>,
+}
+
+/// The outcome for one id of a bulk call.
+#[derive(SimpleObject)]
+pub struct BulkContactResult {
+    /// The id as given.
+    pub id: ID,
+    /// The changed contact; null when this id failed.
+    pub contact: Option<Contact>,
+    /// Why this id failed; null on success.
+    pub error: Option<BulkError>,
+}
+
+/// What a bulk call returns: one result per id, in input order.
+#[derive(SimpleObject)]
+pub struct BulkContactsPayload {
+    /// One result per id, in input order.
+    pub results: Vec<BulkContactResult>,
+    /// How many ids succeeded.
+    pub succeeded: i32,
+    /// How many ids failed.
+    pub failed: i32,
+}
+
+impl From<Vec<BulkOutcome>> for BulkContactsPayload {
+    fn from(outcomes: Vec<BulkOutcome>) -> Self {
+        let mut succeeded = 0;
+        let mut failed = 0;
+        let results = outcomes
+            .into_iter()
+            .map(|o| match o.result {
+                Ok(model) => {
+                    succeeded += 1;
+                    BulkContactResult {
+                        id: ID(o.id),
+                        contact: Some(Contact(model)),
+                        error: None,
+                    }
+                }
+                Err(err) => {
+                    failed += 1;
+                    let field = match &err {
+                        AppError::BadUserInput { field, .. } => Some((*field).to_owned()),
+                        _ => None,
+                    };
+                    if let AppError::Internal(detail) = &err {
+                        tracing::error!(error = %detail, "internal error in a bulk item");
+                    }
+                    let message = match &err {
+                        AppError::Internal(_) => "internal error".to_owned(),
+                        other => other.to_string(),
+                    };
+                    BulkContactResult {
+                        id: ID(o.id),
+                        contact: None,
+                        error: Some(BulkError {
+                            code: err.code().as_str().to_owned(),
+                            message,
+                            field,
+                        }),
+                    }
+                }
+            })
+            .collect();
+        Self {
+            results,
+            succeeded,
+            failed,
+        }
+    }
+}
+
+fn patch(value: MaybeUndefined<String>) -> Patch<String> {
+    match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v),
+    }
+}
+
+fn set(value: Option<String>) -> Patch<String> {
+    value.map_or(Patch::Keep, Patch::Set)
+}
+
+/// Contact management by agents.
+#[derive(Default)]
+pub struct ContactMutation;
+
+#[Object]
+impl ContactMutation {
+    /// Creates a contact by hand. `leadId` defaults to a new UUID.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (any field),
+    /// `CONFLICT` with `extensions.existingId` when the project has a contact with this
+    /// `leadId`.
+    async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateContactInput,
+    ) -> Result<Contact> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let fields = ContactFields {
+            fullname: set(input.fullname),
+            email: set(input.email),
+            phone: set(input.phone),
+            company: set(input.company),
+            note: set(input.note),
+            street: set(input.street),
+            city: set(input.city),
+            region: set(input.region),
+            zipcode: set(input.zipcode),
+            country: set(input.country),
+        };
+        let model = contacts::create(
+            db,
+            scope,
+            NewContact {
+                fields,
+                tags: input.tags.unwrap_or_default(),
+                attributes: input.attributes.map(|j| j.0),
+                lead_id: input.lead_id,
+            },
+        )
+        .await?;
+        Ok(Contact(model))
+    }
+
+    /// Partial update with optimistic concurrency: an absent field is left alone, an
+    /// explicit `null` (or blank) clears it; `expectedVersion` must equal the stored
+    /// `version` (which then increases by one).
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`, any field),
+    /// `NOT_FOUND` (never creates), `CONFLICT` (stale `expectedVersion`, or an erased
+    /// contact; nothing written).
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateContactInput,
+    ) -> Result<Contact> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &input.id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let fields = ContactFields {
+            fullname: patch(input.fullname),
+            email: patch(input.email),
+            phone: patch(input.phone),
+            company: patch(input.company),
+            note: patch(input.note),
+            street: patch(input.street),
+            city: patch(input.city),
+            region: patch(input.region),
+            zipcode: patch(input.zipcode),
+            country: patch(input.country),
+        };
+        Ok(Contact(
+            contacts::update(db, scope, id, input.expected_version, fields).await?,
+        ))
+    }
+
+    /// Merges `attributes` into the contact's custom attributes by top-level key, then
+    /// removes `removeKeys`. Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT`
+    /// (`id`, `attributes`, `removeKeys`), `NOT_FOUND`, `CONFLICT` (erased).
+    async fn set_contact_attributes(
+        &self,
+        ctx: &Context<'_>,
+        input: SetContactAttributesInput,
+    ) -> Result<Contact> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &input.id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let attributes: Option<Value> = input.attributes.map(|Json(v)| v);
+        Ok(Contact(
+            contacts::set_attributes(db, scope, id, attributes, input.remove_keys).await?,
+        ))
+    }
+
+    /// Adds tags (a set: trimmed, case preserved, de-duplicated case-insensitively).
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`, `tags` empty or too
+    /// long, more than 100 tags), `NOT_FOUND`, `CONFLICT` (erased).
+    async fn add_contact_tags(
+        &self,
+        ctx: &Context<'_>,
+        input: ContactTagsInput,
+    ) -> Result<Contact> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &input.id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(Contact(
+            contacts::add_tags(db, scope, id, &input.tags).await?,
+        ))
+    }
+
+    /// Removes tags (compared case-insensitively; absent tags are ignored).
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`, `tags`), `NOT_FOUND`,
+    /// `CONFLICT` (erased).
+    async fn remove_contact_tags(
+        &self,
+        ctx: &Context<'_>,
+        input: ContactTagsInput,
+    ) -> Result<Contact> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &input.id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(Contact(
+            contacts::remove_tags(db, scope, id, &input.tags).await?,
+        ))
+    }
+
+    /// Soft-deletes a contact (status DELETED: hidden from `contacts` unless asked for with
+    /// `status`; still readable with `contact(id:)`). Undo with `restoreContact`.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`), `NOT_FOUND`,
+    /// `CONFLICT` (erased).
+    async fn delete_contact(&self, ctx: &Context<'_>, input: ContactIdInput) -> Result<Contact> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &input.id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(Contact(contacts::delete(db, scope, id).await?))
+    }
+
+    /// Restores a soft-deleted contact (status NORMAL).
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`), `NOT_FOUND`,
+    /// `CONFLICT` (erased contacts cannot be restored).
+    async fn restore_contact(&self, ctx: &Context<'_>, input: ContactIdInput) -> Result<Contact> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &input.id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(Contact(contacts::restore(db, scope, id).await?))
+    }
+
+    /// GDPR erasure (right to erasure, GDPR Art. 17). **Irreversible.** Removes the
+    /// contact's personal data and every copy of it: name, email, phone, company, note,
+    /// address, tags and attributes of the contact; the first text and attributes of its
+    /// requests; name, email and attributes of the visitor users behind it. What remains is
+    /// a tombstone (status DELETED, `erasedAt` set, `leadId` = `erased:<id>`) so that counts
+    /// and references stay valid. OWNER or ADMIN only. Idempotent.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (AGENT or visitor), `BAD_USER_INPUT` (`id`),
+    /// `NOT_FOUND`.
+    async fn erase_contact(&self, ctx: &Context<'_>, input: ContactIdInput) -> Result<Contact> {
+        let (_, scope) = guards::require_admin(ctx)?;
+        let id = normalize::uuid("id", &input.id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(Contact(contacts::erase(db, scope, id).await?))
+    }
+
+    /// Soft-deletes several contacts, each on its own: one bad id does not fail the others.
+    /// Errors (whole call): `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`ids` empty or
+    /// more than 100). Per id: `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT` in `results`.
+    async fn delete_contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
+    ) -> Result<BulkContactsPayload> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
+        Ok(contacts::delete_many(db, scope, &ids).await?.into())
+    }
+
+    /// Adds tags to several contacts, each on its own: one bad id does not fail the others.
+    /// Errors (whole call): `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`ids` empty or
+    /// more than 100, `tags`). Per id: `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT` in
+    /// `results`.
+    async fn add_tags_to_contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
+        #[graphql(desc = "Tags to add to each.")] tags: Vec<String>,
+    ) -> Result<BulkContactsPayload> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
+        Ok(contacts::add_tags_many(db, scope, &ids, &tags)
+            .await?
+            .into())
+    }
+}

@@ -1,0 +1,668 @@
+//! The agents' contact list: filters, full-text search, ordering and Relay pagination in
+//! both directions.
+//!
+//! Search uses each database's own full-text engine (created by migration
+//! `m20261129_000002_contact_management`): SQLite FTS5 (`lead_fts`, bm25 ranking) and
+//! PostgreSQL `tsvector` over unaccented text (`ts_rank`). Input is split into words on every
+//! non-alphanumeric character; every word must match as a prefix (`alv` finds `Álvaro`). A
+//! contact whose normalised email equals the whole input ranks first. An input of digits and
+//! phone punctuation only (at least 3 digits) matches phone numbers containing those digits.
+//!
+//! Ordering: by relevance when searching without `order` (cursors are offsets into the ranked
+//! result), else keyset over (sort key, id): the id breaks ties, so no row is skipped or
+//! repeated when values tie or rows are inserted while paging.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use entity::lead;
+use sea_orm::sea_query::{Alias, Expr, JoinType, Order, SimpleExpr};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select, Value as DbValue,
+};
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+use uuid::Uuid;
+
+use super::ProjectScope;
+use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::error::{AppError, AppResult};
+use crate::normalize;
+
+/// Longest accepted search input, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// What a list can be ordered by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrderField {
+    /// Creation time.
+    CreatedAt,
+    /// Last write time.
+    UpdatedAt,
+    /// Full name, case-insensitive (ASCII), empty names first in ascending order.
+    Fullname,
+    /// Time of the newest Request; contacts without Requests count as oldest.
+    LastRequestAt,
+}
+
+impl OrderField {
+    fn code(self) -> &'static str {
+        match self {
+            Self::CreatedAt => "c",
+            Self::UpdatedAt => "u",
+            Self::Fullname => "n",
+            Self::LastRequestAt => "l",
+        }
+    }
+}
+
+/// Sort direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// Smallest first.
+    Asc,
+    /// Largest first.
+    Desc,
+}
+
+/// Filters, search and order of a contact list. Empty means: NORMAL contacts, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct ContactQuery {
+    /// Full-text search input.
+    pub search: Option<String>,
+    /// Exact match on the normalised email.
+    pub email: Option<String>,
+    /// Tags that must all be present (case-insensitive).
+    pub tags: Vec<String>,
+    /// Stored status codes to include; `[NORMAL]` when empty.
+    pub statuses: Vec<i32>,
+    /// Created at or after.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Created strictly before.
+    pub created_before: Option<DateTime<Utc>>,
+    /// With (true) or without (false) an email.
+    pub has_email: Option<bool>,
+    /// A top-level attribute equal to a JSON scalar.
+    pub attribute: Option<(String, Value)>,
+    /// Order; relevance when searching and absent, else (CreatedAt, Desc).
+    pub order: Option<(OrderField, Direction)>,
+}
+
+/// Which page: `first` after a cursor, or `last` before one (Relay spec).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PageRequest {
+    /// Forward pagination.
+    Forward {
+        /// Page size.
+        first: u64,
+        /// Start after this cursor.
+        after: Option<String>,
+    },
+    /// Backward pagination.
+    Backward {
+        /// Page size.
+        last: u64,
+        /// End before this cursor.
+        before: Option<String>,
+    },
+}
+
+impl PageRequest {
+    /// From Relay arguments: `first`/`after` or `last`/`before` (not both directions);
+    /// the first 20 by default. Errors: `BAD_USER_INPUT` (`first`/`last` outside 0..=100;
+    /// `last` when mixing directions).
+    pub fn from_args(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> AppResult<Self> {
+        let size = |field: &'static str, n: Option<i32>| match n {
+            None => Ok(DEFAULT_PAGE_SIZE),
+            Some(n) if (0..=MAX_PAGE_SIZE as i32).contains(&n) => Ok(n as u64),
+            Some(_) => Err(AppError::bad_input(
+                field,
+                format!("must be between 0 and {MAX_PAGE_SIZE}"),
+            )),
+        };
+        let forward = first.is_some() || after.is_some();
+        let backward = last.is_some() || before.is_some();
+        match (forward, backward) {
+            (true, true) => Err(AppError::bad_input(
+                "last",
+                "give first/after or last/before, not both",
+            )),
+            (_, true) => Ok(Self::Backward {
+                last: size("last", last)?,
+                before,
+            }),
+            _ => Ok(Self::Forward {
+                first: size("first", first)?,
+                after,
+            }),
+        }
+    }
+}
+
+/// A page of contacts with the cursor of each row.
+#[derive(Clone, Debug)]
+pub struct ContactPage {
+    /// The rows, in list order.
+    pub rows: Vec<lead::Model>,
+    /// The opaque cursor of each row.
+    pub cursors: Vec<String>,
+    /// More rows after the last one.
+    pub has_next_page: bool,
+    /// More rows before the first one.
+    pub has_previous_page: bool,
+}
+
+/// A custom SQL expression with `?` placeholders bound to `values`, whatever the backend
+/// (sea-query numbers PostgreSQL's `$` placeholders and takes SQLite's `?`).
+fn cust<V, I>(backend: DbBackend, sql: impl AsRef<str>, values: I) -> SimpleExpr
+where
+    V: Into<DbValue>,
+    I: IntoIterator<Item = V>,
+{
+    let sql = match backend {
+        DbBackend::Postgres => sql.as_ref().replace('?', "$"),
+        _ => sql.as_ref().to_owned(),
+    };
+    Expr::cust_with_values(sql, values)
+}
+
+/// Sentinel sort value of a contact without Requests under `LastRequestAt`.
+fn no_request_sentinel() -> DateTime<Utc> {
+    DateTime::from_timestamp(-62_135_596_800, 0).unwrap_or_default() // 0001-01-01T00:00:00Z
+}
+
+/// The SQL of a sort key (the same expression orders the rows and compares cursors).
+fn sort_sql(field: OrderField, backend: DbBackend) -> &'static str {
+    match (field, backend) {
+        (OrderField::CreatedAt, _) => r#""lead"."created_at""#,
+        (OrderField::UpdatedAt, _) => r#""lead"."updated_at""#,
+        (OrderField::Fullname, _) => r#"COALESCE(LOWER("lead"."fullname"), '')"#,
+        (OrderField::LastRequestAt, DbBackend::Postgres) => {
+            r#"COALESCE("lead"."last_request_at", '0001-01-01T00:00:00+00:00'::timestamptz)"#
+        }
+        (OrderField::LastRequestAt, _) => {
+            r#"COALESCE("lead"."last_request_at", '0001-01-01T00:00:00+00:00')"#
+        }
+    }
+}
+
+/// A decoded cursor.
+#[derive(Clone, Debug, PartialEq)]
+enum Position {
+    /// Position in a relevance-ranked result.
+    Rank(u64),
+    /// Keyset position: the sort key (text form) and the id.
+    Key { value: String, id: Uuid },
+}
+
+fn encode_cursor(mode: Mode, position: &Position) -> String {
+    let text = match (mode, position) {
+        (_, Position::Rank(n)) => format!("v2|r|{n}"),
+        (Mode::Keyset(f, d), Position::Key { value, id }) => {
+            format!("v2|k|{}|{}|{id}|{value}", f.code(), dir_code(d))
+        }
+        (Mode::Relevance, Position::Key { .. }) => String::new(),
+    };
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+fn dir_code(d: Direction) -> &'static str {
+    match d {
+        Direction::Asc => "a",
+        Direction::Desc => "d",
+    }
+}
+
+/// Decodes a cursor made for `mode`. Errors: `BAD_USER_INPUT` on `field` for garbage or a
+/// cursor of another ordering.
+fn decode_cursor(field: &'static str, mode: Mode, cursor: &str) -> AppResult<Position> {
+    let bad = || AppError::bad_input(field, "is not a valid cursor for this ordering");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let parts: Vec<&str> = text.splitn(6, '|').collect();
+    match (mode, parts.as_slice()) {
+        (Mode::Relevance, ["v2", "r", n]) => n.parse().map(Position::Rank).map_err(|_| bad()),
+        (Mode::Keyset(f, d), ["v2", "k", fc, dc, id, value])
+            if *fc == f.code() && *dc == dir_code(d) =>
+        {
+            let id = Uuid::parse_str(id).map_err(|_| bad())?;
+            if f != OrderField::Fullname {
+                value.parse::<i64>().map_err(|_| bad())?;
+            }
+            Ok(Position::Key {
+                value: (*value).to_owned(),
+                id,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Relevance,
+    Keyset(OrderField, Direction),
+}
+
+/// What a search input turned into.
+enum Search {
+    /// Words, each matched as a prefix; and the input's email key for the exact-email boost.
+    Words { input: String, email_key: String },
+    /// Digits to find inside phone numbers.
+    Phone(String),
+    /// Nothing searchable (only punctuation): matches nothing.
+    Nothing,
+}
+
+fn parse_search(raw: &str) -> AppResult<Option<Search>> {
+    let input: String = raw.trim().nfc().collect();
+    if input.is_empty() {
+        return Ok(None);
+    }
+    if input.chars().count() > MAX_SEARCH_CHARS {
+        return Err(AppError::bad_input(
+            "search",
+            format!("must be at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    if input.chars().any(char::is_control) {
+        return Err(AppError::bad_input(
+            "search",
+            "must not contain control characters",
+        ));
+    }
+    let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = input
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if phone_like && digits.len() >= 3 {
+        return Ok(Some(Search::Phone(digits)));
+    }
+    if !input.chars().any(char::is_alphanumeric) {
+        return Ok(Some(Search::Nothing));
+    }
+    Ok(Some(Search::Words {
+        email_key: normalize::email_key(&input),
+        input,
+    }))
+}
+
+/// Words of `input` as an FTS5 query: each word quoted (so no FTS5 syntax can be injected)
+/// with a prefix star, implicitly AND-ed.
+fn fts5_query(input: &str) -> String {
+    input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\"*"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The PostgreSQL tsquery of a search input, built in SQL with the same normalisation as the
+/// indexed text (`contacts_search_text`: unaccent, lower-case, non-alphanumerics to spaces).
+const PG_TSQUERY: &str = r#"to_tsquery('simple', (SELECT string_agg(t || ':*', ' & ') FROM regexp_split_to_table(btrim(contacts_search_text(?)), '\s+') AS t WHERE t <> ''))"#;
+
+struct Prepared {
+    select: Select<lead::Entity>,
+    mode: Mode,
+    /// Relevance ordering expressions (best first), before the id tie-breaker.
+    rank: Vec<(SimpleExpr, Order)>,
+}
+
+fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResult<Prepared> {
+    let mut select = lead::Entity::find().filter(lead::Column::ProjectId.eq(scope.project_id));
+    let statuses = if q.statuses.is_empty() {
+        vec![lead::STATUS_NORMAL]
+    } else {
+        q.statuses.clone()
+    };
+    select = select.filter(lead::Column::Status.is_in(statuses));
+    if let Some(email) = &q.email {
+        select = select.filter(lead::Column::EmailKey.eq(normalize::email_key(email)));
+    }
+    if let Some(after) = q.created_after {
+        select = select.filter(lead::Column::CreatedAt.gte(after));
+    }
+    if let Some(before) = q.created_before {
+        select = select.filter(lead::Column::CreatedAt.lt(before));
+    }
+    match q.has_email {
+        Some(true) => select = select.filter(lead::Column::EmailKey.is_not_null()),
+        Some(false) => select = select.filter(lead::Column::EmailKey.is_null()),
+        None => {}
+    }
+    let tags = normalize::tags("tags", &q.tags)?;
+    for tag in tags {
+        let sql = match backend {
+            DbBackend::Postgres => {
+                r#"EXISTS (SELECT 1 FROM jsonb_array_elements_text("lead"."tags") AS t(v) WHERE lower(t.v) = ?)"#
+            }
+            _ => r#"EXISTS (SELECT 1 FROM json_each("lead"."tags") AS t WHERE lower(t.value) = ?)"#,
+        };
+        select = select.filter(cust(backend, sql, [tag.to_lowercase()]));
+    }
+    if let Some((key, value)) = &q.attribute {
+        let key = normalize::attribute_key("attribute", key)?;
+        if !(value.is_string() || value.is_number() || value.is_boolean()) {
+            return Err(AppError::bad_input(
+                "attribute",
+                "equals must be a string, number or boolean",
+            ));
+        }
+        let json = value.to_string();
+        let sql = match backend {
+            DbBackend::Postgres => r#"("lead"."attributes" -> ?) = CAST(? AS jsonb)"#,
+            _ => r#"("lead"."attributes" -> ?) = ?"#,
+        };
+        let path = match backend {
+            DbBackend::Postgres => key,
+            _ => format!("$.\"{key}\""),
+        };
+        select = select.filter(cust(backend, sql, [path, json]));
+    }
+
+    let mut rank = Vec::new();
+    let search = q.search.as_deref().map(parse_search).transpose()?.flatten();
+    match &search {
+        None => {}
+        Some(Search::Nothing) => select = select.filter(Expr::cust("1 = 0")),
+        Some(Search::Phone(digits)) => {
+            select = select.filter(lead::Column::Phone.contains(digits.as_str()));
+            rank.push((
+                cust(
+                    backend,
+                    r#"CASE WHEN "lead"."phone" LIKE ? THEN 0 ELSE 1 END"#,
+                    [format!("%{digits}")],
+                ),
+                Order::Asc,
+            ));
+        }
+        Some(Search::Words { input, email_key }) => {
+            rank.push((
+                cust(
+                    backend,
+                    r#"CASE WHEN "lead"."email_key" = ? THEN 0 ELSE 1 END"#,
+                    [email_key.clone()],
+                ),
+                Order::Asc,
+            ));
+            match backend {
+                DbBackend::Postgres => {
+                    select = select.filter(cust(
+                        backend,
+                        format!(r#""lead"."search_vector" @@ {PG_TSQUERY}"#),
+                        [input.clone()],
+                    ));
+                    rank.push((
+                        cust(
+                            backend,
+                            format!(r#"ts_rank("lead"."search_vector", {PG_TSQUERY})"#),
+                            [input.clone()],
+                        ),
+                        Order::Desc,
+                    ));
+                }
+                _ => {
+                    QueryTrait::query(&mut select).join(
+                        JoinType::InnerJoin,
+                        Alias::new("lead_fts"),
+                        Expr::cust(r#""lead_fts"."rowid" = "lead"."rowid""#),
+                    );
+                    select =
+                        select.filter(cust(backend, r#""lead_fts" MATCH ?"#, [fts5_query(input)]));
+                    rank.push((Expr::cust(r#"bm25("lead_fts")"#), Order::Asc));
+                }
+            }
+        }
+    }
+    let mode = match (q.order, &search) {
+        (Some((f, d)), _) => Mode::Keyset(f, d),
+        (None, Some(_)) => Mode::Relevance,
+        (None, None) => Mode::Keyset(OrderField::CreatedAt, Direction::Desc),
+    };
+    Ok(Prepared { select, mode, rank })
+}
+
+/// One page of the contacts of `scope` matching `q`. Costs one statement.
+/// Errors: `BAD_USER_INPUT` (`search`, `tags`, `attribute`, `after`, `before`).
+pub async fn list(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+    page: PageRequest,
+) -> AppResult<ContactPage> {
+    let backend = db.get_database_backend();
+    let Prepared { select, mode, rank } = prepare(backend, scope, q)?;
+    let (size, backward, cursor) = match page {
+        PageRequest::Forward { first, after } => (
+            first,
+            false,
+            after
+                .map(|c| decode_cursor("after", mode, &c))
+                .transpose()?,
+        ),
+        PageRequest::Backward { last, before } => (
+            last,
+            true,
+            before
+                .map(|c| decode_cursor("before", mode, &c))
+                .transpose()?,
+        ),
+    };
+    if size == 0 {
+        return Ok(ContactPage {
+            rows: Vec::new(),
+            cursors: Vec::new(),
+            has_next_page: false,
+            has_previous_page: false,
+        });
+    }
+    match mode {
+        Mode::Relevance => relevance_page(db, select, rank, size, backward, cursor).await,
+        Mode::Keyset(field, dir) => {
+            keyset_page(db, backend, select, (field, dir), size, backward, cursor).await
+        }
+    }
+}
+
+async fn relevance_page(
+    db: &impl ConnectionTrait,
+    mut select: Select<lead::Entity>,
+    rank: Vec<(SimpleExpr, Order)>,
+    size: u64,
+    backward: bool,
+    cursor: Option<Position>,
+) -> AppResult<ContactPage> {
+    let pos = match cursor {
+        Some(Position::Rank(n)) => Some(n),
+        _ => None,
+    };
+    // Absolute positions [start, end) of the page.
+    let (start, want) = match (backward, pos) {
+        (false, None) => (0, size),
+        (false, Some(p)) => (p + 1, size),
+        (true, Some(p)) => (p.saturating_sub(size), std::cmp::min(p, size)),
+        (true, None) => {
+            let total = select.clone().count(db).await?;
+            (total.saturating_sub(size), std::cmp::min(size, total))
+        }
+    };
+    for (expr, order) in rank {
+        select = select.order_by(expr, order);
+    }
+    let rows = select
+        .order_by(lead::Column::Id, Order::Asc)
+        .offset(start)
+        .limit(want + 1)
+        .all(db)
+        .await?;
+    let has_more_after = rows.len() as u64 > want;
+    let rows: Vec<lead::Model> = rows.into_iter().take(want as usize).collect();
+    let cursors = (0..rows.len() as u64)
+        .map(|i| encode_cursor(Mode::Relevance, &Position::Rank(start + i)))
+        .collect();
+    Ok(ContactPage {
+        rows,
+        cursors,
+        has_next_page: has_more_after,
+        has_previous_page: start > 0,
+    })
+}
+
+async fn keyset_page(
+    db: &impl ConnectionTrait,
+    backend: DbBackend,
+    mut select: Select<lead::Entity>,
+    (field, dir): (OrderField, Direction),
+    size: u64,
+    backward: bool,
+    cursor: Option<Position>,
+) -> AppResult<ContactPage> {
+    let sort = sort_sql(field, backend);
+    // Reading backward flips the direction; rows are reversed back at the end.
+    let effective_desc = (dir == Direction::Desc) != backward;
+    let (op, order) = if effective_desc {
+        ("<", Order::Desc)
+    } else {
+        (">", Order::Asc)
+    };
+    if let Some(Position::Key { value, id }) = &cursor {
+        let v = key_value(field, value);
+        select = select.filter(cust(
+            backend,
+            format!(r#"({sort} {op} ?) OR ({sort} = ? AND "lead"."id" {op} ?)"#),
+            [v.clone(), v, DbValue::from(*id)],
+        ));
+    }
+    select = select
+        .order_by(Expr::cust(sort), order.clone())
+        .order_by(lead::Column::Id, order);
+    if field == OrderField::Fullname {
+        select = select.column_as(Expr::cust(sort), "sort_key");
+    }
+    let stmt = select.limit(size + 1).build(backend);
+    let raw = db.query_all_raw(stmt).await?;
+    let mut rows = Vec::with_capacity(raw.len());
+    for r in &raw {
+        use sea_orm::FromQueryResult;
+        let model = lead::Model::from_query_result(r, "")?;
+        let key = if field == OrderField::Fullname {
+            r.try_get::<String>("", "sort_key")?
+        } else {
+            let at = match field {
+                OrderField::CreatedAt => model.created_at,
+                OrderField::UpdatedAt => model.updated_at,
+                _ => model.last_request_at.unwrap_or_else(no_request_sentinel),
+            };
+            at.timestamp_micros().to_string()
+        };
+        rows.push((model, key));
+    }
+    let has_more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    if backward {
+        rows.reverse();
+    }
+    let mode = Mode::Keyset(field, dir);
+    let cursors = rows
+        .iter()
+        .map(|(m, key)| {
+            encode_cursor(
+                mode,
+                &Position::Key {
+                    value: key.clone(),
+                    id: m.id,
+                },
+            )
+        })
+        .collect();
+    let (has_next_page, has_previous_page) = if backward {
+        (cursor.is_some(), has_more)
+    } else {
+        (has_more, cursor.is_some())
+    };
+    Ok(ContactPage {
+        rows: rows.into_iter().map(|(m, _)| m).collect(),
+        cursors,
+        has_next_page,
+        has_previous_page,
+    })
+}
+
+/// The bind value of a cursor's sort key.
+fn key_value(field: OrderField, value: &str) -> DbValue {
+    match field {
+        OrderField::Fullname => DbValue::from(value.to_owned()),
+        _ => {
+            let at = value
+                .parse::<i64>()
+                .ok()
+                .and_then(DateTime::from_timestamp_micros)
+                .unwrap_or_else(no_request_sentinel);
+            DbValue::from(at)
+        }
+    }
+}
+
+/// How many contacts of `scope` match `q` (the connection's `totalCount`).
+pub async fn count(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+) -> AppResult<u64> {
+    let prepared = prepare(db.get_database_backend(), scope, q)?;
+    Ok(prepared.select.count(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts5_query_quotes_words_as_prefixes() {
+        assert_eq!(
+            fts5_query("andrea+test@example.com"),
+            r#""andrea"* "test"* "example"* "com"*"#
+        );
+        assert_eq!(fts5_query("Álv \"OR\" x"), r#""Álv"* "OR"* "x"*"#);
+    }
+
+    #[test]
+    fn search_input_kinds() {
+        assert!(
+            matches!(parse_search("+39 06 6988").unwrap(), Some(Search::Phone(d)) if d == "39066988")
+        );
+        assert!(parse_search("  ").unwrap().is_none());
+        assert!(matches!(parse_search("@@").unwrap(), Some(Search::Nothing)));
+        assert!(
+            matches!(parse_search("Foo@X.com").unwrap(), Some(Search::Words { email_key, .. }) if email_key == "foo@x.com")
+        );
+    }
+
+    #[test]
+    fn cursors_are_bound_to_their_ordering() {
+        let mode = Mode::Keyset(OrderField::Fullname, Direction::Asc);
+        let pos = Position::Key {
+            value: "a|b".into(),
+            id: Uuid::nil(),
+        };
+        let c = encode_cursor(mode, &pos);
+        assert_eq!(decode_cursor("after", mode, &c).unwrap(), pos);
+        assert!(
+            decode_cursor(
+                "after",
+                Mode::Keyset(OrderField::Fullname, Direction::Desc),
+                &c
+            )
+            .is_err()
+        );
+        assert!(decode_cursor("after", Mode::Relevance, &c).is_err());
+        assert!(decode_cursor("after", mode, "bm9wZQ").is_err());
+    }
+}
