@@ -140,9 +140,9 @@ BEGIN
     vals := vals || $v$, timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds' + interval '30 seconds'
       + (i % 5) * interval '1 hour'$v$;
   END IF;
-  EXECUTE format($sql$
+  EXECUTE replace(replace(replace($sql$
     INSERT INTO lead (id, project_id, lead_id, fullname, email, email_key, phone, attributes, tags, status,
-                      version, created_at, updated_at %s)
+                      version, created_at, updated_at __COLS__)
     SELECT bench.uid('lead', i), bench.project_of(i), bench.uid('visitor', i)::text,
            CASE WHEN i % 7 = 0 THEN NULL ELSE bench.first_display(i) || ' ' || bench.last_display(i) END,
            bench.email_display(i), bench.email_key(i),
@@ -158,8 +158,8 @@ BEGIN
            bench.lead_status(i), 1 + i % 3,
            timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds',
            timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds' + (i % 1000) * interval '1 minute'
-           %s
-    FROM generate_series(1, %s::bigint) AS i$sql$, cols, vals, current_setting('bench.n'));
+           __VALS__
+    FROM generate_series(1, __N__::bigint) AS i$sql$, '__COLS__', cols), '__VALS__', vals), '__N__', current_setting('bench.n'));
 END $do$;
 
 -- Requests: lead i has 1 + i % 5 of them (k = 1..), an hour apart, the last one the newest.

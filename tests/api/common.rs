@@ -208,3 +208,46 @@ pub fn code(body: &Value) -> &str {
         .as_str()
         .unwrap_or_else(|| panic!("no error code in {body:#}"))
 }
+
+impl TestApp {
+    /// Makes a new user a member of `project_id` with `role` (AGENT, ADMIN, OWNER) and returns
+    /// its token for that project. (Inviting members is not part of the API yet: the row is
+    /// inserted directly, the sign-in is real.)
+    pub async fn member(&self, project_id: &str, email: &str, role: &str) -> String {
+        use sea_orm::{ActiveModelTrait, IntoActiveModel};
+        let (_, own_project) = self.sign_up(email).await;
+        let user_id = self
+            .ok(None, "mutation($i: SignInInput!) { signIn(input: $i) { user { id } } }", json!({ "i": { "email": email, "password": "correct horse", "projectId": own_project } }))
+            .await["signIn"]["user"]["id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        entity::project_member::Model {
+            project_id: project_id.parse().unwrap(),
+            user_id,
+            role: role.into(),
+            created_at: chrono::Utc::now(),
+        }
+        .into_active_model()
+        .insert(&self.db)
+        .await
+        .unwrap();
+        self.ok(None, "mutation($i: SignInInput!) { signIn(input: $i) { token role } }", json!({ "i": { "email": email, "password": "correct horse", "projectId": project_id } }))
+            .await["signIn"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a contact as an agent; returns the contact (id, version, ...).
+    pub async fn create_contact(&self, token: &str, input: Value) -> Value {
+        self.ok(
+            Some(token),
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { id leadId fullname email phone company tags attributes version status } }",
+            json!({ "i": input }),
+        )
+        .await["createContact"]
+            .clone()
+    }
+}

@@ -7,6 +7,7 @@ mod common;
 
 mod auth;
 mod concurrency;
+mod contacts;
 mod dataloader;
 mod pagination;
 mod scenario;
