@@ -12,6 +12,7 @@ mod dataloader;
 mod pagination;
 mod scenario;
 mod schema;
+mod search;
 mod serving;
 mod tenancy;
 mod validation;

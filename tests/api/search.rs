@@ -1,0 +1,378 @@
+//! `contacts` search, filters, ordering and pagination in both directions.
+
+use std::collections::HashSet;
+
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp, code, db_test};
+
+async fn ids(app: &TestApp, token: &str, args: &str) -> Vec<String> {
+    let q = format!("{{ contacts({args}) {{ nodes {{ id }} }} }}");
+    app.ok(Some(token), &q, json!({})).await["contacts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn full_text_search(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, _) = app.sign_up("owner@example.com").await;
+    let (other, _) = app.sign_up("other@example.com").await;
+    let mk = async |input: Value| {
+        app.create_contact(&agent, input).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let alvaro = mk(json!({ "fullname": "Álvaro Núñez", "email": "alvaro@example.com" })).await;
+    let plus = mk(json!({ "fullname": "Andrea Plus", "email": "andrea+test@example.com" })).await;
+    let decoy = mk(json!({ "fullname": "Andrea Decoy", "email": "andrea@test.example.com" })).await;
+    let phone = mk(json!({ "fullname": "Phone Person", "phone": "+39 06 6988 1234" })).await;
+    let acme = mk(json!({ "fullname": "Wile Coyote", "company": "ACME Corporation" })).await;
+    // Same name in another project: never found.
+    app.create_contact(&other, json!({ "fullname": "Álvaro Núñez" }))
+        .await;
+
+    let search = async |s: &str| ids(&app, &agent, &format!("search: {}", json!(s))).await;
+    // Accents, case, prefixes.
+    for s in [
+        "alvaro",
+        "ALVARO",
+        "Álvaro",
+        "alv",
+        "nunez",
+        "núñ",
+        "alvaro nunez",
+    ] {
+        assert_eq!(search(s).await, [alvaro.clone()], "{s}");
+    }
+    // `+`, `.` and `@` are ordinary characters; the exact email ranks first.
+    let r = search("andrea+test@example.com").await;
+    assert_eq!(r.first(), Some(&plus), "{r:?}");
+    let r = search("andrea@test.example.com").await;
+    assert_eq!(r.first(), Some(&decoy), "{r:?}");
+    assert_eq!(search("andrea").await.len(), 2);
+    // Phone digits, with or without formatting; company prefix.
+    assert_eq!(search("6988 1234").await, [phone.clone()]);
+    assert_eq!(search("+39 06 6988").await, [phone.clone()]);
+    assert_eq!(search("acme").await, [acme.clone()]);
+    assert_eq!(search("corp").await, [acme.clone()]);
+    // No match, punctuation only, FTS syntax is not interpreted.
+    assert!(search("zzzz").await.is_empty());
+    assert!(search("@@").await.is_empty());
+    assert!(search("alvaro OR \"x\" NEAR(").await.is_empty());
+    assert_eq!(search("   ").await.len(), 5, "a blank search is no search");
+    let long = app
+        .gql(
+            Some(&agent),
+            "query($s: String) { contacts(search: $s) { totalCount } }",
+            json!({ "s": "x".repeat(201) }),
+        )
+        .await;
+    assert_eq!(code(&long), "BAD_USER_INPUT");
+
+    // Search follows edits (the index is kept in sync by the database).
+    let v = app
+        .ok(
+            Some(&agent),
+            "query($id: ID!) { contact(id: $id) { version } }",
+            json!({ "id": acme }),
+        )
+        .await["contact"]["version"]
+        .clone();
+    app.ok(
+        Some(&agent),
+        "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id } }",
+        json!({ "i": { "id": acme, "expectedVersion": v, "company": "Roadrunner Ltd" } }),
+    )
+    .await;
+    assert!(search("acme").await.is_empty());
+    assert_eq!(search("roadrunner").await, [acme.clone()]);
+    // totalCount counts matches.
+    let t = app
+        .ok(
+            Some(&agent),
+            "{ contacts(search: \"andrea\") { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(t["contacts"]["totalCount"], 2);
+}
+db_test!(full_text_search);
+
+async fn filters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, _) = app.sign_up("owner@example.com").await;
+    let mk = async |input: Value| {
+        app.create_contact(&agent, input).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let a = mk(json!({ "fullname": "A", "email": "a@example.com", "tags": ["VIP", "blue"], "attributes": { "plan": "pro", "seats": 5, "trial": false } })).await;
+    let b = mk(
+        json!({ "fullname": "B", "tags": ["vip"], "attributes": { "plan": "free", "seats": 1 } }),
+    )
+    .await;
+    let c = mk(json!({ "fullname": "C", "email": "c@example.com" })).await;
+    let set = |v: Vec<String>| v.into_iter().collect::<HashSet<_>>();
+    let hs = |v: &[&String]| v.iter().map(|s| (*s).clone()).collect::<HashSet<_>>();
+
+    assert_eq!(
+        set(ids(&app, &agent, "tags: [\"vip\"]").await),
+        hs(&[&a, &b])
+    );
+    assert_eq!(
+        set(ids(&app, &agent, "tags: [\"VIP\", \"Blue\"]").await),
+        hs(&[&a])
+    );
+    assert_eq!(
+        set(ids(&app, &agent, "hasEmail: true").await),
+        hs(&[&a, &c])
+    );
+    assert_eq!(set(ids(&app, &agent, "hasEmail: false").await), hs(&[&b]));
+    assert_eq!(
+        set(ids(
+            &app,
+            &agent,
+            "attribute: { key: \"plan\", equals: \"pro\" }"
+        )
+        .await),
+        hs(&[&a])
+    );
+    assert_eq!(
+        set(ids(&app, &agent, "attribute: { key: \"seats\", equals: 1 }").await),
+        hs(&[&b])
+    );
+    assert_eq!(
+        set(ids(&app, &agent, "attribute: { key: \"trial\", equals: false }").await),
+        hs(&[&a])
+    );
+    let bad = app
+        .gql(
+            Some(&agent),
+            "{ contacts(attribute: { key: \"plan\", equals: { x: 1 } }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&bad), "BAD_USER_INPUT");
+
+    let all = app.ok(Some(&agent), "{ contacts(orderBy: { field: CREATED_AT, direction: ASC }) { nodes { id createdAt } } }", json!({})).await;
+    let b_created = all["contacts"]["nodes"][1]["createdAt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        set(ids(&app, &agent, &format!("createdAfter: \"{b_created}\"")).await),
+        hs(&[&b, &c])
+    );
+    assert_eq!(
+        set(ids(&app, &agent, &format!("createdBefore: \"{b_created}\"")).await),
+        hs(&[&a])
+    );
+
+    // Status: NORMAL by default; DELETED on request.
+    app.ok(
+        Some(&agent),
+        "mutation($i: ContactIdInput!) { deleteContact(input: $i) { id } }",
+        json!({ "i": { "id": c } }),
+    )
+    .await;
+    assert_eq!(set(ids(&app, &agent, "hasEmail: true").await), hs(&[&a]));
+    assert_eq!(set(ids(&app, &agent, "status: [DELETED]").await), hs(&[&c]));
+    assert_eq!(
+        set(ids(&app, &agent, "status: [NORMAL, DELETED]").await).len(),
+        3
+    );
+    // Combined with search.
+    assert_eq!(
+        set(ids(&app, &agent, "search: \"a\", tags: [\"blue\"]").await),
+        hs(&[&a])
+    );
+}
+db_test!(filters);
+
+/// Reads every page of `contacts(orderBy: …)` forward with `first: 3` (calling `between`
+/// after each page), then backward with `last: 3`; returns both id lists.
+async fn walk(
+    app: &TestApp,
+    token: &str,
+    order: &str,
+    mut between: impl AsyncFnMut(),
+) -> (Vec<String>, Vec<String>) {
+    let q = format!(
+        "query($f: Int, $a: String, $l: Int, $b: String) {{ contacts(orderBy: {order}, first: $f, after: $a, last: $l, before: $b) {{ edges {{ cursor node {{ id }} }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
+    );
+    let mut forward = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let c = app.ok(Some(token), &q, json!({ "f": 3, "a": after })).await["contacts"].clone();
+        forward.extend(
+            c["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
+        if c["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = c["pageInfo"]["endCursor"].clone();
+        between().await;
+    }
+    let mut backward = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let c = app
+            .ok(Some(token), &q, json!({ "l": 3, "b": before }))
+            .await["contacts"]
+            .clone();
+        let mut page: Vec<String> = c["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["id"].as_str().unwrap().to_owned())
+            .collect();
+        page.extend(backward);
+        backward = page;
+        if c["pageInfo"]["hasPreviousPage"] != true {
+            break;
+        }
+        before = c["pageInfo"]["startCursor"].clone();
+    }
+    (forward, backward)
+}
+
+async fn every_order_paginates_both_ways(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    // Ties on every key: names repeat (and some are missing), many share timestamps.
+    for i in 0..11 {
+        let name = match i % 4 {
+            0 => json!("bob"),
+            1 => json!("Alice"),
+            2 => Value::Null,
+            _ => json!("alice"),
+        };
+        app.create_contact(&agent, json!({ "fullname": name }))
+            .await;
+    }
+    use sea_orm::{ConnectionTrait, Statement};
+    let backend_db = app.db.get_database_backend();
+    app.db
+        .execute_raw(Statement::from_string(backend_db, "UPDATE lead SET created_at = (SELECT MIN(created_at) FROM lead), updated_at = (SELECT MIN(created_at) FROM lead)"))
+        .await
+        .unwrap();
+    // Some contacts with requests (LAST_REQUEST_AT), others without.
+    for _ in 0..3 {
+        let (v, _) = app.visitor(&project).await;
+        app.create_request(&v, "hello").await;
+    }
+    for order in [
+        "{ field: CREATED_AT, direction: DESC }",
+        "{ field: CREATED_AT, direction: ASC }",
+        "{ field: UPDATED_AT, direction: DESC }",
+        "{ field: FULLNAME, direction: ASC }",
+        "{ field: FULLNAME, direction: DESC }",
+        "{ field: LAST_REQUEST_AT, direction: DESC }",
+        "{ field: LAST_REQUEST_AT, direction: ASC }",
+    ] {
+        let reference = ids(&app, &agent, &format!("orderBy: {order}, first: 100")).await;
+        assert_eq!(reference.len(), 14);
+        let (forward, backward) = walk(&app, &agent, order, async || {}).await;
+        assert_eq!(forward, reference, "forward {order}");
+        assert_eq!(backward, reference, "backward {order}");
+
+        // Inserts while paging: the original rows are each seen once, in order.
+        let db_token = agent.clone();
+        let (forward, _) = walk(&app, &agent, order, async || {
+            app.create_contact(&db_token, json!({ "fullname": "Alice" }))
+                .await;
+        })
+        .await;
+        let seen: Vec<&String> = forward.iter().filter(|id| reference.contains(id)).collect();
+        assert_eq!(
+            seen,
+            reference.iter().collect::<Vec<_>>(),
+            "inserts while paging {order}"
+        );
+        assert_eq!(
+            forward.iter().collect::<HashSet<_>>().len(),
+            forward.len(),
+            "no repeats {order}"
+        );
+        // Remove the inserted rows for the next ordering.
+        app.db
+            .execute_raw(Statement::from_string(
+                backend_db,
+                format!(
+                    "DELETE FROM lead WHERE id NOT IN ({})",
+                    reference
+                        .iter()
+                        .map(|id| match backend_db {
+                            sea_orm::DbBackend::Postgres => format!("'{id}'"),
+                            _ => format!("X'{}'", id.replace('-', "")),
+                        })
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ))
+            .await
+            .unwrap();
+    }
+    // Relevance order pages too; a cursor of one ordering is refused by another.
+    let a = app.ok(Some(&agent), "{ contacts(search: \"alice\", first: 2) { totalCount pageInfo { endCursor hasNextPage } } }", json!({})).await;
+    assert_eq!(a["contacts"]["pageInfo"]["hasNextPage"], true);
+    let cursor = a["contacts"]["pageInfo"]["endCursor"].clone();
+    let next = app.ok(Some(&agent), "query($c: String) { contacts(search: \"alice\", first: 100, after: $c) { nodes { id } } }", json!({ "c": cursor })).await;
+    let total = a["contacts"]["totalCount"].as_u64().unwrap() as usize;
+    assert_eq!(
+        next["contacts"]["nodes"].as_array().unwrap().len(),
+        total - 2
+    );
+    let wrong = app
+        .gql(
+            Some(&agent),
+            "query($c: String) { contacts(first: 2, after: $c) { totalCount } }",
+            json!({ "c": cursor }),
+        )
+        .await;
+    assert_eq!(code(&wrong), "BAD_USER_INPUT");
+    let both = app
+        .gql(
+            Some(&agent),
+            "{ contacts(first: 2, last: 2) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&both), "BAD_USER_INPUT");
+}
+db_test!(every_order_paginates_both_ways);
+
+async fn list_fields_cost_constant_statements(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 30).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let q = "{ contacts(first: 100, search: \"x\") { nodes { id lastRequestAt requestsCount } } }";
+    let mut counts = Vec::new();
+    for n in [2, 25] {
+        while app.count_rows("lead").await < n {
+            let (v, _) = app.visitor(&project).await;
+            app.create_request(&v, "hi").await;
+            app.capture(&v, json!({ "fullname": "Xavier" })).await;
+        }
+        let before = app.statements();
+        let data = app.ok(Some(&agent), q, json!({})).await;
+        assert_eq!(
+            data["contacts"]["nodes"].as_array().unwrap().len(),
+            n as usize
+        );
+        assert!(data["contacts"]["nodes"][0]["lastRequestAt"].is_string());
+        assert_eq!(data["contacts"]["nodes"][0]["requestsCount"], 1);
+        counts.push(app.statements() - before);
+    }
+    assert_eq!(counts[0], counts[1], "{counts:?}");
+    assert!(counts[1] <= 2, "{counts:?}");
+}
+db_test!(list_fields_cost_constant_statements);
