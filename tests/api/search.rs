@@ -46,7 +46,7 @@ async fn full_text_search(backend: Backend) {
         "núñ",
         "alvaro nunez",
     ] {
-        assert_eq!(search(s).await, [alvaro.clone()], "{s}");
+        assert_eq!(search(s).await, vec![alvaro.clone()], "{s}");
     }
     // `+`, `.` and `@` are ordinary characters; the exact email ranks first.
     let r = search("andrea+test@example.com").await;
@@ -55,10 +55,10 @@ async fn full_text_search(backend: Backend) {
     assert_eq!(r.first(), Some(&decoy), "{r:?}");
     assert_eq!(search("andrea").await.len(), 2);
     // Phone digits, with or without formatting; company prefix.
-    assert_eq!(search("6988 1234").await, [phone.clone()]);
-    assert_eq!(search("+39 06 6988").await, [phone.clone()]);
-    assert_eq!(search("acme").await, [acme.clone()]);
-    assert_eq!(search("corp").await, [acme.clone()]);
+    assert_eq!(search("6988 1234").await, vec![phone.clone()]);
+    assert_eq!(search("+39 06 6988").await, vec![phone.clone()]);
+    assert_eq!(search("acme").await, vec![acme.clone()]);
+    assert_eq!(search("corp").await, vec![acme.clone()]);
     // No match, punctuation only, FTS syntax is not interpreted.
     assert!(search("zzzz").await.is_empty());
     assert!(search("@@").await.is_empty());
@@ -89,7 +89,7 @@ async fn full_text_search(backend: Backend) {
     )
     .await;
     assert!(search("acme").await.is_empty());
-    assert_eq!(search("roadrunner").await, [acme.clone()]);
+    assert_eq!(search("roadrunner").await, vec![acme.clone()]);
     // totalCount counts matches.
     let t = app
         .ok(
