@@ -6,6 +6,7 @@
 mod common;
 
 mod auth;
+mod authz;
 mod concurrency;
 mod contacts;
 mod dataloader;
