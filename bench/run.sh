@@ -14,6 +14,7 @@
 # Exit status: non-zero when a target fails to start, an answer check fails, or (unless ALLOW_ERRORS=1)
 # a measurement saw error responses. The last line is "bench: N passed, M failed".
 set -euo pipefail
+export PYTHONDONTWRITEBYTECODE=1
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
@@ -39,8 +40,9 @@ OUT="$WORK/results/$STAMP"; mkdir -p "$OUT" "$WORK/logs" "$WORK/sqlite"
 RESULTS="$OUT/results.tsv"; CHECKS="$OUT/checks.tsv"; STARTUP="$OUT/startup.tsv"; SCALING="$OUT/scaling.tsv"
 PASSED=0; FAILED=0
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
-pass() { PASSED=$((PASSED + 1)); printf '%s\tpass\t%s\n' "$1" "${2:-}" >>"$CHECKS"; }
-fail() { FAILED=$((FAILED + 1)); printf '%s\tFAIL\t%s\n' "$1" "${2:-}" >>"$CHECKS"; log "FAIL: $1 ${2:-}"; }
+oneline() { local s=${1//$'\n'/ | }; s=${s//$'\t'/ }; printf '%s' "${s:0:400}"; }
+pass() { PASSED=$((PASSED + 1)); printf '%s\tpass\t%s\n' "$1" "$(oneline "${2:-}")" >>"$CHECKS"; }
+fail() { FAILED=$((FAILED + 1)); printf '%s\tFAIL\t%s\n' "$1" "$(oneline "${2:-}")" >>"$CHECKS"; log "FAIL: $1 $(oneline "${2:-}")"; }
 : >"$CHECKS"
 
 # ---------- preflight -------------------------------------------------------------------------
@@ -122,7 +124,8 @@ jit = off
 log_line_prefix = '%m [%p] '
 EOF
   fi
-  $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/pgdata/postgres.log" -w start >/dev/null
+  $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" status >/dev/null 2>&1 ||
+    $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/pgdata/postgres.log" -w start >/dev/null
 }
 pg_createdb() { # pg_createdb NAME
   psql "$PGADMIN" -qAtc "select 1 from pg_database where datname='$1'" | grep -q 1 ||
@@ -139,6 +142,7 @@ build_self() {
 }
 start_self() { # start_self NAME DATABASE_URL -> SPID; records startup-to-first-answer
   local t0 t1
+  port_free "$SELF_PORT" || { log "port $SELF_PORT is already in use (a process this run did not start)"; return 1; }
   t0=$(date +%s%N)
   start_bg "$1" "$ROOT" env DATABASE_URL="$2" BIND="127.0.0.1:$SELF_PORT" JWT_SECRET="$JWT_SECRET_BENCH" \
     RUST_LOG=warn DB_MAX_CONNECTIONS="${DB_MAX_CONNECTIONS:-16}" "$SERVER_BIN"
@@ -169,7 +173,7 @@ seed_pg() { # seed_pg N -> database bench_N seeded (skipped when already seeded 
     t0=$SECONDS
     psql "postgres://postgres@127.0.0.1:$PGPORT/$db" -q -v n="$n" -v projects="$PROJECTS" -v hash="'$AGENT_HASH'" \
       -f "$BENCH/sql/seed_pg.sql" >"$WORK/logs/seed_$db.log" 2>&1 || { fail "seed $db" "see $WORK/logs/seed_$db.log"; return 1; }
-    echo "$key" >"$WORK/seed.$db"; log "PostgreSQL $db seeded in $((SECONDS - t0)) s: $(tail -3 "$WORK/logs/seed_$db.log" | head -1)"
+    echo "$key" >"$WORK/seed.$db"; log "PostgreSQL $db seeded in $((SECONDS - t0)) s: $(awk '/leads +\| +requests/ {getline; getline; print}' "$WORK/logs/seed_$db.log")"
   fi
   reset_writes "postgres://postgres@127.0.0.1:$PGPORT/$db"
 }
@@ -298,12 +302,15 @@ capture_sql() { # with self-pg running: statement log on, sample requests one at
 
 # ---------- targets ----------------------------------------------------------------------------
 PGL4_ARGS=(--host 127.0.0.1 --schema public --disable-query-log --dynamic-json
-  --no-setof-functions-contain-nulls --no-ignore-rbac --legacy-relations omit --disable-graphiql)
+  --no-setof-functions-contain-nulls --no-ignore-rbac --legacy-relations omit --disable-graphiql --max-pool-size 16)
 npm_peer() { # install the pinned peer once (package-lock.json)
   [ -d "$BENCH/peers/$1/node_modules" ] || (cd "$BENCH/peers/$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 }
+port_of() { case "$1" in limit) echo 5109 ;; postgraphile4) echo 5100 ;; postgraphile5) echo 5101 ;; apollo4) echo 5104 ;; *) echo "$SELF_PORT" ;; esac; }
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 start_target() { # start_target TARGET -> SPID, URL
   local t=$1 port
+  port_free "$(port_of "$t")" || { log "port $(port_of "$t") is already in use (a process this run did not start)"; return 1; }
   case "$t" in
     limit)
       (cd "$BENCH/limit" && cargo build --release -q) || return 1
@@ -369,7 +376,7 @@ run_scaling() {
 # ---------- main -------------------------------------------------------------------------------
 T_START=$SECONDS
 log "N=$N PROJECTS=$PROJECTS DURATION=${DURATION}s CONNS=$CONNS REPEAT=$REPEAT TARGETS=[$TARGETS] SCALES=[$SCALES] results: $OUT"
-{ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$(git -C "$ROOT" diff --quiet HEAD -- src entity migration 2>/dev/null || echo ' (+ uncommitted changes in src/entity/migration)')";
+{ echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"; echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)$([ -z "$(git -C "$ROOT" status --porcelain -- src entity migration Cargo.toml Cargo.lock 2>/dev/null)" ] || echo ' (+ uncommitted changes in src/entity/migration)')";
   echo "machine: $(uname -srm), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')";
   echo "postgres: $("$PGBIN/postgres" --version)"; echo "sqlite (python): $(python3 -c 'import sqlite3; print(sqlite3.sqlite_version)')";
   echo "node: $(node --version)"; echo "wrk: $(wrk --version 2>&1 | head -1)";

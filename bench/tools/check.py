@@ -52,6 +52,5 @@ for k, (line, m) in enumerate(zip(lines, metas)):
         print(f"#{k} {e}"); bad += 1; continue
     if got != exp:
         print(f"#{k} differs:\n  expected {json.dumps(exp)[:600]}\n  got      {json.dumps(got)[:600]}"); bad += 1
-nreq = sum(len(c["requests"]) for c in exp) if lines else 0
 print(f"{args.name}: {len(lines)} answers compared with PostgreSQL, {bad} mismatches")
 sys.exit(1 if bad else 0)

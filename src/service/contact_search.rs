@@ -16,7 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::lead;
-use sea_orm::sea_query::{Alias, Expr, JoinType, Order, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, Order, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select, Value as DbValue,
@@ -409,14 +409,25 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
                     ));
                 }
                 _ => {
-                    QueryTrait::query(&mut select).join(
-                        JoinType::InnerJoin,
-                        Alias::new("lead_fts"),
-                        Expr::cust(r#""lead_fts"."rowid" = "lead"."rowid""#),
-                    );
-                    select =
-                        select.filter(cust(backend, r#""lead_fts" MATCH ?"#, [fts5_query(input)]));
-                    rank.push((Expr::cust(r#"bm25("lead_fts")"#), Order::Asc));
+                    // The full-text query runs once, in a subquery (its LIMIT keeps SQLite from
+                    // flattening it, which would re-run MATCH for every lead of the project).
+                    let mut fts = sea_orm::sea_query::Query::select();
+                    fts.expr_as(Expr::cust("rowid"), Alias::new("fts_rowid"))
+                        .expr_as(Expr::cust("rank"), Alias::new("fts_rank"))
+                        .from(Alias::new("lead_fts"))
+                        .and_where(cust(backend, r#""lead_fts" MATCH ?"#, [fts5_query(input)]))
+                        .limit(i64::MAX as u64);
+                    // FROM the matches, then each lead by rowid (a primary-key seek): the
+                    // work grows with the matches, not with the project.
+                    // SQLite keeps the left operand of a CROSS JOIN as the outer loop;
+                    // without it, newer planners walk the whole project by its index and
+                    // probe the matches for each lead.
+                    QueryTrait::query(&mut select)
+                        .from_clear()
+                        .from_subquery(fts, Alias::new("fts"))
+                        .cross_join(lead::Entity)
+                        .and_where(Expr::cust(r#""lead"."rowid" = "fts"."fts_rowid""#));
+                    rank.push((Expr::cust(r#""fts"."fts_rank""#), Order::Asc));
                 }
             }
         }
@@ -496,12 +507,11 @@ async fn relevance_page(
     for (expr, order) in rank {
         select = select.order_by(expr, order);
     }
-    let rows = select
+    let select = select
         .order_by(lead::Column::Id, Order::Asc)
         .offset(start)
-        .limit(want + 1)
-        .all(db)
-        .await?;
+        .limit(want + 1);
+    let rows = select.all(db).await?;
     let has_more_after = rows.len() as u64 > want;
     let rows: Vec<lead::Model> = rows.into_iter().take(want as usize).collect();
     let cursors = (0..rows.len() as u64)

@@ -12,7 +12,15 @@ use crate::common::{Backend, TEST_SECRET, TestApp, db_test};
 
 /// The callers, in the column order of [`TABLE`].
 const CALLERS: [&str; 9] = [
-    "none", "expired", "forged", "visitor", "other-visitor", "AGENT", "ADMIN", "OWNER", "other-agent",
+    "none",
+    "expired",
+    "forged",
+    "visitor",
+    "other-visitor",
+    "AGENT",
+    "ADMIN",
+    "OWNER",
+    "other-agent",
 ];
 
 /// Outcomes: `OK` (data, no error), `NULL` (no error, the field is null) or an
@@ -26,25 +34,101 @@ const NF: &str = "NOT_FOUND";
 /// (operation, document; `$contact` is a fresh contact of project A, `$version` its version,
 /// `$project` project A's id, `$n` a unique number), outcome per caller.
 const TABLE: &[(&str, &str, [&str; 9])] = &[
-    ("viewer", "query { viewer { role } }", [NULL, UN, UN, OK, OK, OK, OK, OK, OK]),
-    ("contacts", "query { contacts { totalCount } }", [UN, UN, UN, FB, FB, OK, OK, OK, OK]),
-    ("contact", "query($contact: ID!) { contact(id: $contact) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NULL]),
-    ("node", "query($contact: ID!) { node(id: $contact) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NULL]),
-    ("signUp", "mutation($n: String!) { signUp(input: { email: $n, password: \"password 1\", projectName: \"P\" }) { token } }", [OK; 9]),
-    ("signIn", "mutation { signIn(input: { email: \"owner-a@example.com\", password: \"correct horse\" }) { token } }", [OK; 9]),
-    ("signInAnonymously", "mutation($project: ID!) { signInAnonymously(input: { projectId: $project }) { token } }", [OK; 9]),
-    ("createRequest", "mutation { createRequest(input: { firstText: \"hi\" }) { request { id } } }", [UN, UN, UN, OK, OK, FB, FB, FB, FB]),
-    ("captureContactMetadata", "mutation { captureContactMetadata(input: { fullname: \"V\" }) { id } }", [UN, UN, UN, OK, OK, FB, FB, FB, FB]),
-    ("createContact", "mutation { createContact(input: { fullname: \"C\" }) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, OK]),
-    ("updateContact", "mutation($contact: ID!, $version: Int!) { updateContact(input: { id: $contact, expectedVersion: $version, fullname: \"U\" }) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NF]),
-    ("setContactAttributes", "mutation($contact: ID!) { setContactAttributes(input: { id: $contact, attributes: { k: 1 } }) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NF]),
-    ("addContactTags", "mutation($contact: ID!) { addContactTags(input: { id: $contact, tags: [\"t\"] }) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NF]),
-    ("removeContactTags", "mutation($contact: ID!) { removeContactTags(input: { id: $contact, tags: [\"t\"] }) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NF]),
-    ("deleteContact", "mutation($contact: ID!) { deleteContact(input: { id: $contact }) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NF]),
-    ("restoreContact", "mutation($contact: ID!) { restoreContact(input: { id: $contact }) { id } }", [UN, UN, UN, FB, FB, OK, OK, OK, NF]),
-    ("eraseContact", "mutation($contact: ID!) { eraseContact(input: { id: $contact }) { id } }", [UN, UN, UN, FB, FB, FB, OK, OK, NF]),
-    ("deleteContacts", "mutation($contact: ID!) { deleteContacts(ids: [$contact]) { succeeded } }", [UN, UN, UN, FB, FB, OK, OK, OK, OK]),
-    ("addTagsToContacts", "mutation($contact: ID!) { addTagsToContacts(ids: [$contact], tags: [\"t\"]) { succeeded } }", [UN, UN, UN, FB, FB, OK, OK, OK, OK]),
+    (
+        "viewer",
+        "query { viewer { role } }",
+        [NULL, UN, UN, OK, OK, OK, OK, OK, OK],
+    ),
+    (
+        "contacts",
+        "query { contacts { totalCount } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "contact",
+        "query($contact: ID!) { contact(id: $contact) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
+    ),
+    (
+        "node",
+        "query($contact: ID!) { node(id: $contact) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
+    ),
+    (
+        "signUp",
+        "mutation($n: String!) { signUp(input: { email: $n, password: \"password 1\", projectName: \"P\" }) { token } }",
+        [OK; 9],
+    ),
+    (
+        "signIn",
+        "mutation { signIn(input: { email: \"owner-a@example.com\", password: \"correct horse\" }) { token } }",
+        [OK; 9],
+    ),
+    (
+        "signInAnonymously",
+        "mutation($project: ID!) { signInAnonymously(input: { projectId: $project }) { token } }",
+        [OK; 9],
+    ),
+    (
+        "createRequest",
+        "mutation { createRequest(input: { firstText: \"hi\" }) { request { id } } }",
+        [UN, UN, UN, OK, OK, FB, FB, FB, FB],
+    ),
+    (
+        "captureContactMetadata",
+        "mutation { captureContactMetadata(input: { fullname: \"V\" }) { id } }",
+        [UN, UN, UN, OK, OK, FB, FB, FB, FB],
+    ),
+    (
+        "createContact",
+        "mutation { createContact(input: { fullname: \"C\" }) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "updateContact",
+        "mutation($contact: ID!, $version: Int!) { updateContact(input: { id: $contact, expectedVersion: $version, fullname: \"U\" }) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "setContactAttributes",
+        "mutation($contact: ID!) { setContactAttributes(input: { id: $contact, attributes: { k: 1 } }) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "addContactTags",
+        "mutation($contact: ID!) { addContactTags(input: { id: $contact, tags: [\"t\"] }) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "removeContactTags",
+        "mutation($contact: ID!) { removeContactTags(input: { id: $contact, tags: [\"t\"] }) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "deleteContact",
+        "mutation($contact: ID!) { deleteContact(input: { id: $contact }) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "restoreContact",
+        "mutation($contact: ID!) { restoreContact(input: { id: $contact }) { id } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "eraseContact",
+        "mutation($contact: ID!) { eraseContact(input: { id: $contact }) { id } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "deleteContacts",
+        "mutation($contact: ID!) { deleteContacts(ids: [$contact]) { succeeded } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "addTagsToContacts",
+        "mutation($contact: ID!) { addTagsToContacts(ids: [$contact], tags: [\"t\"]) { succeeded } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
 ];
 
 fn token_with(secret: &[u8], exp_offset: i64, project: &str) -> String {
@@ -74,7 +158,11 @@ async fn authorization_matrix(backend: Backend) {
     let tokens: [Option<String>; 9] = [
         None,
         Some(token_with(TEST_SECRET.as_bytes(), -3600, &project_a)),
-        Some(token_with(b"not-the-server-secret-not-the-server-secret", 3600, &project_a)),
+        Some(token_with(
+            b"not-the-server-secret-not-the-server-secret",
+            3600,
+            &project_a,
+        )),
         Some(visitor),
         Some(other_visitor),
         Some(agent),
@@ -85,7 +173,11 @@ async fn authorization_matrix(backend: Backend) {
 
     // Every root operation of the schema has a row.
     let schema = app
-        .ok(None, "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }", json!({}))
+        .ok(
+            None,
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
+            json!({}),
+        )
         .await;
     let mut ops = BTreeSet::new();
     for root in ["queryType", "mutationType"] {
@@ -94,14 +186,19 @@ async fn authorization_matrix(backend: Backend) {
         }
     }
     let rows: BTreeSet<String> = TABLE.iter().map(|(op, ..)| (*op).to_owned()).collect();
-    assert_eq!(ops, rows, "every operation needs a row in the authorization table");
+    assert_eq!(
+        ops, rows,
+        "every operation needs a row in the authorization table"
+    );
 
     let mut n = 0;
     let mut failures = Vec::new();
     for (op, doc, expected) in TABLE {
         for (i, caller) in CALLERS.iter().enumerate() {
             n += 1;
-            let contact = app.create_contact(&owner, json!({ "fullname": "Target" })).await;
+            let contact = app
+                .create_contact(&owner, json!({ "fullname": "Target" }))
+                .await;
             let vars = json!({
                 "contact": contact["id"],
                 "version": contact["version"],
@@ -116,17 +213,27 @@ async fn authorization_matrix(backend: Backend) {
                 .filter(|(k, _)| doc.contains(&format!("${k}:")))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            let body = app.gql(tokens[i].as_deref(), doc, Value::Object(vars)).await;
+            let body = app
+                .gql(tokens[i].as_deref(), doc, Value::Object(vars))
+                .await;
             let outcome = match body["errors"][0]["extensions"]["code"].as_str() {
                 Some(code) => code.to_owned(),
                 None if body["data"][op].is_null() => NULL.to_owned(),
                 None => OK.to_owned(),
             };
             if outcome != expected[i] {
-                failures.push(format!("{op} as {caller}: expected {}, got {outcome}: {body}", expected[i]));
+                failures.push(format!(
+                    "{op} as {caller}: expected {}, got {outcome}: {body}",
+                    expected[i]
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {n} cases failed:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 db_test!(authorization_matrix);

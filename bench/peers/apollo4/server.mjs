@@ -73,7 +73,7 @@ async function getOrCreateLead(c, uid, pid) {
   const u = (await c.query('select * from "user" where id = $1', [uid])).rows[0];
   if (!u) throw new GraphQLError("the visitor no longer exists", { extensions: { code: "UNAUTHENTICATED" } });
   await c.query(`insert into lead (id, project_id, lead_id, fullname, email, email_key, attributes, tags, status, version,
-      created_at, updated_at) values ($1, $2, $3, $4, $5, lower($5), $6, '[]', 100, 1, now(), now())
+      created_at, updated_at) values ($1, $2, $3, $4, $5::text, lower($5::text), $6, '[]', 100, 1, now(), now())
       on conflict (project_id, lead_id) do nothing`, [randomUUID(), pid, uid, u.fullname, u.email, u.attributes ?? {}]);
   ({ rows } = await find());
   return rows[0];
