@@ -65,6 +65,23 @@ pub struct Config {
     #[arg(long, env = "DATALOADER_DELAY_MS", default_value_t = 1)]
     pub dataloader_delay_ms: u64,
 
+    /// Deepest selection nesting of an operation (`QUERY_TOO_DEEP` beyond).
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 15)]
+    pub max_query_depth: usize,
+
+    /// Largest operation complexity: each field costs 1, `contacts` and `requests` multiply
+    /// their children by their page size (`QUERY_TOO_COMPLEX` beyond).
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 20_000)]
+    pub max_query_complexity: usize,
+
+    /// Most aliased fields in one document (`TOO_MANY_ALIASES` beyond).
+    #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30)]
+    pub max_query_aliases: usize,
+
+    /// Most root fields in one operation (`TOO_MANY_ROOT_FIELDS` beyond).
+    #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub max_root_fields: usize,
+
     /// Seconds after which an HTTP request is answered with 408 and abandoned.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -80,6 +97,16 @@ pub enum Command {
 }
 
 impl Config {
+    /// The GraphQL operation limits of this configuration.
+    pub fn query_limits(&self) -> crate::graphql::limits::QueryLimits {
+        crate::graphql::limits::QueryLimits {
+            max_depth: self.max_query_depth,
+            max_complexity: self.max_query_complexity,
+            max_aliases: self.max_query_aliases,
+            max_root_fields: self.max_root_fields,
+        }
+    }
+
     /// Whether production mode is on: `--production`, or `APP_ENV=production`.
     pub fn is_production(&self) -> bool {
         self.production || std::env::var("APP_ENV").is_ok_and(|v| v == "production")
@@ -101,6 +128,10 @@ impl Config {
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 30,
             dataloader_delay_ms: 1,
+            max_query_depth: 15,
+            max_query_complexity: 20_000,
+            max_query_aliases: 30,
+            max_root_fields: 20,
         }
     }
 }

@@ -22,9 +22,9 @@ use crate::auth::{AuthState, JwtKeys, MIN_SECRET_BYTES};
 use crate::config::Config;
 use crate::db;
 use crate::error::ErrorCode;
-use crate::graphql::guards;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::schema::{AppSchema, TokenIssuer, build_schema};
+use crate::graphql::{guards, limits};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +87,7 @@ impl Application {
             agent_ttl_secs: config.agent_token_ttl_secs,
             visitor_ttl_secs: config.visitor_token_ttl_secs,
         };
-        let schema = build_schema(db.clone(), issuer);
+        let schema = build_schema(db.clone(), issuer, config.query_limits());
         let state = AppState {
             schema,
             keys,
@@ -97,6 +97,7 @@ impl Application {
         let router = Router::new()
             .route("/graphql", get(graphiql).post(graphql_handler))
             .route("/health", get(health))
+            .route("/ready", get(ready))
             .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -195,17 +196,19 @@ async fn graphql_handler(
         if !has_code {
             // Errors without a path are the request's own (syntax, validation, variables);
             // any other uncoded error is ours.
-            let code = if error.path.is_empty() {
-                ErrorCode::GraphqlValidationFailed
+            let code = if let Some(code) = limits::code_of_validation_message(&error.message) {
+                code
+            } else if error.path.is_empty() {
+                ErrorCode::GraphqlValidationFailed.as_str()
             } else {
                 tracing::error!(message = %error.message, "uncoded resolver error");
                 error.message = "internal error".into();
-                ErrorCode::Internal
+                ErrorCode::Internal.as_str()
             };
             error
                 .extensions
                 .get_or_insert_with(Default::default)
-                .set("code", code.as_str());
+                .set("code", code);
         }
     }
     response.into()
@@ -221,12 +224,17 @@ async fn graphiql() -> impl IntoResponse {
     )
 }
 
-/// `GET /health`: 200 `ok` when the database answers, 503 otherwise.
-async fn health(State(state): State<AppState>) -> impl IntoResponse {
+/// `GET /health`: liveness, 200 `ok` while the process serves HTTP.
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// `GET /ready`: readiness, 200 `ready` when the database answers, 503 otherwise.
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, "ok"),
+        Ok(_) => (StatusCode::OK, "ready"),
         Err(err) => {
-            tracing::warn!("health check: database unreachable: {err}");
+            tracing::warn!("readiness check: database unreachable: {err}");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod guards;
 pub mod inputs;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;

@@ -49,6 +49,9 @@ impl Query {
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "(first.or(last).unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1"
+    )]
     async fn contacts(
         &self,
         ctx: &Context<'_>,

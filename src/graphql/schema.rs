@@ -3,6 +3,7 @@
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
+use super::limits::{QueryLimits, ShapeLimits};
 use super::mutation::Mutation;
 use super::query::Query;
 use crate::auth::{Caller, IssuedToken, JwtKeys, Role};
@@ -39,9 +40,16 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation::default(), EmptySubscription)
 }
 
-/// The executable schema over `db`, issuing tokens with `issuer`.
-pub fn build_schema(db: DatabaseConnection, issuer: TokenIssuer) -> AppSchema {
-    schema_builder().data(db).data(issuer).finish()
+/// The executable schema over `db`, issuing tokens with `issuer`, refusing operations over
+/// `limits` before any resolver runs.
+pub fn build_schema(db: DatabaseConnection, issuer: TokenIssuer, limits: QueryLimits) -> AppSchema {
+    schema_builder()
+        .data(db)
+        .data(issuer)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(ShapeLimits(limits))
+        .finish()
 }
 
 /// The schema in SDL: what `schema.graphql` must contain.

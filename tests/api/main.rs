@@ -10,6 +10,7 @@ mod authz;
 mod concurrency;
 mod contacts;
 mod dataloader;
+mod limits;
 mod pagination;
 mod scenario;
 mod schema;

@@ -30,6 +30,26 @@ async fn serves_graphiql_health_and_limits(backend: Backend) {
         .unwrap();
     assert_eq!(health.status(), 200);
     assert_eq!(health.text().await.unwrap(), "ok");
+    let ready = client
+        .get(format!("{}/ready", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    // With the database gone, readiness fails (liveness does not).
+    app.db.clone().close().await.unwrap();
+    let ready = client
+        .get(format!("{}/ready", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = client
+        .get(format!("{}/health", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
 
     // A body over the limit is refused before it is parsed.
     let big = json!({ "query": format!("{{ viewer {{ role }} }} #{}", "x".repeat(8192)) });

@@ -138,6 +138,7 @@ impl Contact {
     /// The contact's Requests, newest first; keyset-paginated (`first` default 20, max 100).
     /// Loaded for all contacts of a list in one statement.
     /// Errors: `BAD_USER_INPUT` (`first`, `after`).
+    #[graphql(complexity = "(first.unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1")]
     async fn requests(
         &self,
         ctx: &Context<'_>,

@@ -1,0 +1,139 @@
+//! Operation limits, checked before any resolver runs (so a refused operation costs no SQL):
+//! depth and complexity (async-graphql's validation; list fields cost their page size times
+//! their children), and the number of aliases and of root fields (the [`ShapeLimits`]
+//! extension, after parsing).
+//!
+//! Codes: `QUERY_TOO_DEEP`, `QUERY_TOO_COMPLEX`, `TOO_MANY_ALIASES`, `TOO_MANY_ROOT_FIELDS`.
+//! The limits apply to introspection too; the defaults leave room for GraphiQL's and
+//! graphql-codegen's introspection queries.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ServerError, ServerResult, Variables};
+
+/// `extensions.code` of an operation nested deeper than allowed.
+pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
+/// `extensions.code` of an operation whose complexity is over the limit.
+pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+/// `extensions.code` of an operation with too many aliased fields.
+pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
+/// `extensions.code` of an operation with too many root fields.
+pub const TOO_MANY_ROOT_FIELDS: &str = "TOO_MANY_ROOT_FIELDS";
+
+/// The configured limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Largest complexity (each field 1; `contacts` and `requests` multiply their children
+    /// by their page size).
+    pub max_complexity: usize,
+    /// Most aliased fields in a document.
+    pub max_aliases: usize,
+    /// Most fields at the root of an operation.
+    pub max_root_fields: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 15,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+        }
+    }
+}
+
+/// The code for a validation error message of async-graphql's depth and complexity limits
+/// (`Query is nested too deep.`, `Query is too complex.`).
+pub fn code_of_validation_message(message: &str) -> Option<&'static str> {
+    match message {
+        "Query is nested too deep." => Some(QUERY_TOO_DEEP),
+        "Query is too complex." => Some(QUERY_TOO_COMPLEX),
+        _ => None,
+    }
+}
+
+/// Counts aliases and root fields after parsing; refuses the operation over the limits.
+pub struct ShapeLimits(pub QueryLimits);
+
+impl ExtensionFactory for ShapeLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ShapeLimitsExtension(self.0))
+    }
+}
+
+struct ShapeLimitsExtension(QueryLimits);
+
+fn count_aliases(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(f) => {
+                usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+fn count_fields(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(_) => 1,
+            Selection::InlineFragment(f) => count_fields(&f.node.selection_set.node),
+            Selection::FragmentSpread(_) => 1,
+        })
+        .sum()
+}
+
+fn refuse(code: &'static str, message: String) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    err.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    err
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for ShapeLimitsExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let mut aliases: usize = doc
+            .fragments
+            .values()
+            .map(|f| count_aliases(&f.node.selection_set.node))
+            .sum();
+        for (_, op) in doc.operations.iter() {
+            aliases += count_aliases(&op.node.selection_set.node);
+            let roots = count_fields(&op.node.selection_set.node);
+            if roots > self.0.max_root_fields {
+                return Err(refuse(
+                    TOO_MANY_ROOT_FIELDS,
+                    format!(
+                        "an operation may select at most {} root fields",
+                        self.0.max_root_fields
+                    ),
+                ));
+            }
+        }
+        if aliases > self.0.max_aliases {
+            return Err(refuse(
+                TOO_MANY_ALIASES,
+                format!("a document may use at most {} aliases", self.0.max_aliases),
+            ));
+        }
+        Ok(doc)
+    }
+}
