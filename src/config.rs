@@ -82,6 +82,24 @@ pub struct Config {
     #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 20)]
     pub max_root_fields: usize,
 
+    /// `signInAnonymously` calls per client IP per minute (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MIN", default_value_t = 60)]
+    pub rate_limit_anonymous_per_min: u32,
+
+    /// `signIn` attempts per email per minute (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_SIGN_IN_PER_MIN", default_value_t = 10)]
+    pub rate_limit_sign_in_per_min: u32,
+
+    /// Mutations per token per minute (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_MUTATIONS_PER_MIN", default_value_t = 300)]
+    pub rate_limit_mutations_per_min: u32,
+
+    /// Header carrying the client IP set by a trusted reverse proxy (e.g. `X-Forwarded-For`,
+    /// whose first address is used; or `X-Real-IP`). Unset: the TCP peer address, and any
+    /// such header is ignored.
+    #[arg(long, env = "TRUSTED_CLIENT_IP_HEADER")]
+    pub trusted_client_ip_header: Option<String>,
+
     /// Seconds after which an HTTP request is answered with 408 and abandoned.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -97,6 +115,15 @@ pub enum Command {
 }
 
 impl Config {
+    /// The rate limits of this configuration.
+    pub fn rate_limits(&self) -> crate::ratelimit::RateLimitConfig {
+        crate::ratelimit::RateLimitConfig {
+            anonymous_per_ip: self.rate_limit_anonymous_per_min,
+            sign_in_per_email: self.rate_limit_sign_in_per_min,
+            mutations_per_token: self.rate_limit_mutations_per_min,
+        }
+    }
+
     /// The GraphQL operation limits of this configuration.
     pub fn query_limits(&self) -> crate::graphql::limits::QueryLimits {
         crate::graphql::limits::QueryLimits {
@@ -132,6 +159,10 @@ impl Config {
             max_query_complexity: 20_000,
             max_query_aliases: 30,
             max_root_fields: 20,
+            rate_limit_anonymous_per_min: 60,
+            rate_limit_sign_in_per_min: 10,
+            rate_limit_mutations_per_min: 300,
+            trusted_client_ip_header: None,
         }
     }
 }

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     /// The request is not a valid GraphQL operation for this schema (syntax, unknown field,
     /// wrong variable type).
     GraphqlValidationFailed,
+    /// Too many calls in a window (per client IP, email or token).
+    RateLimited,
     /// A fault on the server's side; details are in the server log only.
     Internal,
 }
@@ -37,6 +39,7 @@ impl ErrorCode {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::Conflict => "CONFLICT",
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL",
         }
     }
@@ -72,6 +75,12 @@ pub enum AppError {
         /// The existing record's id.
         existing_id: uuid::Uuid,
     },
+    /// `RATE_LIMITED`: too many calls; `extensions.retryAfter` gives the seconds to wait.
+    #[error("rate limit exceeded: retry after {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
     /// `INTERNAL`: the source is logged, the client sees only "internal error".
     #[error("internal error")]
     Internal(String),
@@ -99,6 +108,7 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) | Self::AlreadyExists { .. } => ErrorCode::Conflict,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -136,6 +146,10 @@ impl From<AppError> for async_graphql::Error {
             AppError::BadUserInput { field, .. } => {
                 let field = *field;
                 gql = gql.extend_with(|_, ext| ext.set("field", field));
+            }
+            AppError::RateLimited { retry_after_secs } => {
+                let secs = *retry_after_secs;
+                gql = gql.extend_with(|_, ext| ext.set("retryAfter", secs));
             }
             AppError::AlreadyExists { existing_id } => {
                 let id = existing_id.to_string();

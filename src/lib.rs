@@ -11,6 +11,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod normalize;
+pub mod ratelimit;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

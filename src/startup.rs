@@ -2,13 +2,14 @@
 //! shutdown. `Application::build` with `BIND=127.0.0.1:0` binds a free port (tests).
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -25,6 +26,7 @@ use crate::error::ErrorCode;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::schema::{AppSchema, TokenIssuer, build_schema};
 use crate::graphql::{guards, limits};
+use crate::ratelimit::{ClientIp, RateLimits};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,7 @@ pub enum StartupError {
 #[derive(Clone)]
 struct AppState {
     schema: AppSchema,
+    client_ip_header: Option<axum::http::HeaderName>,
     keys: JwtKeys,
     db: DatabaseConnection,
     batch_delay: Duration,
@@ -87,9 +90,17 @@ impl Application {
             agent_ttl_secs: config.agent_token_ttl_secs,
             visitor_ttl_secs: config.visitor_token_ttl_secs,
         };
-        let schema = build_schema(db.clone(), issuer, config.query_limits());
+        let rate_limits = Arc::new(RateLimits::new(config.rate_limits()));
+        let schema = build_schema(db.clone(), issuer, config.query_limits(), rate_limits);
+        let client_ip_header = config
+            .trusted_client_ip_header
+            .as_deref()
+            .map(axum::http::HeaderName::try_from)
+            .transpose()
+            .map_err(|e| StartupError::Config(format!("TRUSTED_CLIENT_IP_HEADER: {e}")))?;
         let state = AppState {
             schema,
+            client_ip_header,
             keys,
             db: db.clone(),
             batch_delay: Duration::from_millis(config.dataloader_delay_ms),
@@ -131,7 +142,10 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router)
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         if let Err(err) = self.db.close().await {
@@ -169,6 +183,7 @@ fn signing_keys(config: &Config) -> Result<JwtKeys, StartupError> {
 /// (scoped to the caller's project), executes, and gives every error an `extensions.code`.
 async fn graphql_handler(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     req: GraphQLRequest,
 ) -> GraphQLResponse {
@@ -179,7 +194,8 @@ async fn graphql_handler(
             Err(_) => AuthState::Invalid,
         },
     };
-    let mut request = req.into_inner().data(auth);
+    let client_ip = client_ip(&state, &headers, peer);
+    let mut request = req.into_inner().data(auth).data(ClientIp(client_ip));
     if let AuthState::Authenticated(caller) = auth {
         request = request.data(Loaders::new(
             state.db.clone(),
@@ -212,6 +228,19 @@ async fn graphql_handler(
         }
     }
     response.into()
+}
+
+/// The client's IP: the first address of the trusted proxy header when one is configured and
+/// parses, else the TCP peer. An unconfigured header is never read (it could be spoofed).
+fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr {
+    state
+        .client_ip_header
+        .as_ref()
+        .and_then(|name| headers.get(name))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| peer.ip())
 }
 
 /// `GET /graphql`: the GraphiQL IDE.

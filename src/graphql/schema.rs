@@ -3,11 +3,14 @@
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
+use std::sync::Arc;
+
 use super::limits::{QueryLimits, ShapeLimits};
 use super::mutation::Mutation;
 use super::query::Query;
 use crate::auth::{Caller, IssuedToken, JwtKeys, Role};
 use crate::error::AppResult;
+use crate::ratelimit::{MutationRateLimit, RateLimits};
 
 /// The executable schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -42,10 +45,17 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 
 /// The executable schema over `db`, issuing tokens with `issuer`, refusing operations over
 /// `limits` before any resolver runs.
-pub fn build_schema(db: DatabaseConnection, issuer: TokenIssuer, limits: QueryLimits) -> AppSchema {
+pub fn build_schema(
+    db: DatabaseConnection,
+    issuer: TokenIssuer,
+    limits: QueryLimits,
+    rate_limits: Arc<RateLimits>,
+) -> AppSchema {
     schema_builder()
         .data(db)
         .data(issuer)
+        .data(rate_limits.clone())
+        .extension(MutationRateLimit(rate_limits))
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ShapeLimits(limits))

@@ -82,6 +82,10 @@ impl TestApp {
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.jwt_secret = Some(TEST_SECRET.into());
         config.db_max_connections = 8;
+        // Rate limits are off unless a test turns them on (tests/api/ratelimit.rs).
+        config.rate_limit_anonymous_per_min = 0;
+        config.rate_limit_sign_in_per_min = 0;
+        config.rate_limit_mutations_per_min = 0;
         tweak(&mut config);
         let mut conn = db::connect(&config).await.unwrap();
         db::migrate(&conn).await.unwrap();

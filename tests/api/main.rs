@@ -12,6 +12,7 @@ mod contacts;
 mod dataloader;
 mod limits;
 mod pagination;
+mod ratelimit;
 mod scenario;
 mod schema;
 mod search;

@@ -3,11 +3,14 @@
 use async_graphql::{Context, Object, Result};
 use sea_orm::DatabaseConnection;
 
+use std::sync::Arc;
+
 use crate::auth::Caller;
 use crate::graphql::inputs::{SignInAnonymouslyInput, SignInInput, SignUpInput};
 use crate::graphql::schema::TokenIssuer;
 use crate::graphql::types::AuthPayload;
 use crate::normalize;
+use crate::ratelimit::{ClientIp, RateLimits};
 use crate::service::accounts::{self, AnonymousSignIn, Session, SignUp};
 
 /// Mutations that create sessions.
@@ -36,11 +39,14 @@ impl AccountMutation {
     }
 
     /// Signs an agent in, scoped to `projectId` (optional when the agent has one project).
+    /// Attempts are rate-limited per email (`RATE_LIMITED` with `extensions.retryAfter`).
     /// Errors: `UNAUTHENTICATED` (wrong email or password; the two are indistinguishable),
     /// `FORBIDDEN` (not a member of `projectId`), `BAD_USER_INPUT` (`projectId` missing for
     /// an agent of several projects, or not a UUID).
     async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
+        ctx.data::<Arc<RateLimits>>()?
+            .sign_in(&normalize::email_key(&input.email))?;
         let project_id = input
             .project_id
             .as_deref()
@@ -52,7 +58,7 @@ impl AccountMutation {
 
     /// Signs a widget visitor in anonymously: a new user (random UUID v4) with a GUEST
     /// membership of `projectId`. No contact is created until the first request or metadata
-    /// capture. Errors: `NOT_FOUND` (unknown project), `BAD_USER_INPUT` (`projectId`,
+    /// capture. Rate-limited per client IP. Errors: `RATE_LIMITED`, `NOT_FOUND` (unknown project), `BAD_USER_INPUT` (`projectId`,
     /// `firstname`, `lastname`, `email`, `attributes`).
     async fn sign_in_anonymously(
         &self,
@@ -60,6 +66,9 @@ impl AccountMutation {
         input: SignInAnonymouslyInput,
     ) -> Result<AuthPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
+        if let Some(ClientIp(ip)) = ctx.data_opt::<ClientIp>() {
+            ctx.data::<Arc<RateLimits>>()?.anonymous_sign_in(*ip)?;
+        }
         let project_id = normalize::uuid("projectId", &input.project_id)?;
         let session = accounts::sign_in_anonymously(
             db,

@@ -1,0 +1,122 @@
+//! Rate limits (the `governor` crate, GCRA): anonymous sign-ins per client IP, sign-in
+//! attempts per email (brute force), and mutations per token (user). Over a limit the call
+//! fails with `RATE_LIMITED` and `extensions.retryAfter` (whole seconds, like HTTP's
+//! `Retry-After`, RFC 9110 §10.2.3). A limit of 0 disables it.
+//!
+//! The counters live in the process: behind a load balancer each instance counts on its own,
+//! so the effective limit is the configured one times the number of instances.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
+};
+use async_graphql::{ServerResult, Value};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use uuid::Uuid;
+
+use crate::auth::AuthState;
+use crate::error::{AppError, AppResult};
+
+/// Limits per minute; 0 disables one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitConfig {
+    /// `signInAnonymously` calls per client IP per minute.
+    pub anonymous_per_ip: u32,
+    /// `signIn` attempts per email per minute.
+    pub sign_in_per_email: u32,
+    /// Mutations per token (user) per minute.
+    pub mutations_per_token: u32,
+}
+
+/// The limiters of one server process.
+pub struct RateLimits {
+    anonymous: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    sign_in: Option<DefaultKeyedRateLimiter<String>>,
+    mutations: Option<DefaultKeyedRateLimiter<Uuid>>,
+}
+
+fn limiter<K: std::hash::Hash + Eq + Clone>(per_minute: u32) -> Option<DefaultKeyedRateLimiter<K>> {
+    NonZeroU32::new(per_minute).map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)))
+}
+
+fn check<K: std::hash::Hash + Eq + Clone>(
+    limiter: &Option<DefaultKeyedRateLimiter<K>>,
+    key: &K,
+) -> AppResult<()> {
+    let Some(limiter) = limiter else {
+        return Ok(());
+    };
+    limiter.check_key(key).map_err(|not_until| {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        AppError::RateLimited {
+            retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        }
+    })
+}
+
+impl RateLimits {
+    /// Limiters for `config`.
+    pub fn new(config: RateLimitConfig) -> Self {
+        Self {
+            anonymous: limiter(config.anonymous_per_ip),
+            sign_in: limiter(config.sign_in_per_email),
+            mutations: limiter(config.mutations_per_token),
+        }
+    }
+
+    /// Counts an anonymous sign-in from `ip`. Errors: `RATE_LIMITED`.
+    pub fn anonymous_sign_in(&self, ip: IpAddr) -> AppResult<()> {
+        check(&self.anonymous, &ip)
+    }
+
+    /// Counts a sign-in attempt for the normalised `email_key`. Errors: `RATE_LIMITED`.
+    pub fn sign_in(&self, email_key: &str) -> AppResult<()> {
+        check(&self.sign_in, &email_key.to_owned())
+    }
+
+    /// Counts a mutation by `user`. Errors: `RATE_LIMITED`.
+    pub fn mutation(&self, user: Uuid) -> AppResult<()> {
+        check(&self.mutations, &user)
+    }
+}
+
+/// The client's IP address, as the HTTP layer determined it (the peer address, or the
+/// configured trusted proxy header).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+/// Applies the per-token mutation limit to every root mutation field of an authenticated
+/// request, before its resolver runs.
+pub struct MutationRateLimit(pub Arc<RateLimits>);
+
+impl ExtensionFactory for MutationRateLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(MutationRateLimitExtension(self.0.clone()))
+    }
+}
+
+struct MutationRateLimitExtension(Arc<RateLimits>);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for MutationRateLimitExtension {
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.path_node.parent.is_none()
+            && info.parent_type == "Mutation"
+            && let Some(AuthState::Authenticated(caller)) = ctx.data_opt::<AuthState>()
+            && let Err(err) = self.0.mutation(caller.user_id)
+        {
+            let err: async_graphql::Error = err.into();
+            return Err(err.into_server_error(Default::default()));
+        }
+        next.run(ctx, info).await
+    }
+}

@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""Schema-driven fuzz run of contacts-server over HTTP (Schemathesis's GraphQL support, which
+generates operations with hypothesis-graphql from the live schema's introspection).
+
+Starts the server on a fresh database (SQLite file, or a new database of a PostgreSQL cluster),
+seeds two projects (agents, visitors, requests, contacts), then sends generated queries and
+mutations of every root field, in Schemathesis's positive mode (schema-valid operations with
+arbitrary values: bad emails, huge strings, NUL bytes, unknown ids, out-of-range page sizes…)
+and negative mode (schema-invalid arguments), each with one of: an agent token, the agent
+token of another project, a visitor token, no token, or a forged token.
+
+Passes when: no HTTP 5xx, no transport failure (reset, hang past the client timeout), no
+error with `extensions.code == "INTERNAL"` or without a code, no panic in the server log,
+`/health` and `/ready` still 200 afterwards, and the database passes the integrity checks
+(common.integrity_sqlite / common.integrity_pg).
+
+    python tests/abuse/fuzz.py --db sqlite --seconds 30          # short (CI)
+    python tests/abuse/fuzz.py --db postgres --seconds 1800 --max-examples 1000000   # long
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import graphql
+import requests
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.core.result import Ok
+from schemathesis.graphql import nodes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+from common import (CAPTURE, CREATE_REQUEST, NO_RATE_LIMITS, PgCluster, Server, gql, log,  # noqa: E402
+                    sign_in_anon, sign_up)
+
+CREATE_CONTACT = """mutation($i: CreateContactInput!) { createContact(input: $i) { id } }"""
+
+# ---------------------------------------------------------------------------------------------
+# Value strategies (GraphQL AST value nodes) registered with Schemathesis
+# ---------------------------------------------------------------------------------------------
+
+NASTY_STRINGS = [
+    "", " ", "\u0000", "a\u0000b", "\u202e\u202dRTL", "\ud7ff", "\ud800", "\ufeffbom", "\u200b", "\n\r\t",
+    "' OR 1=1 --", "\"; DROP TABLE lead; --", "%s%n%x", "${jndi:ldap://x}", "<script>alert(1)</script>",
+    "../../etc/passwd", "null", "undefined", "NaN", "-1", "0", "9" * 400, "é" * 300, "😀" * 100,
+    "A" * 70000, "x@y", "a@b.co", "A@B.CO ", " Andrea1@Example.COM ", "+39 06 6988 1234", "+1 415 555 2671",
+    "0039066988123", "12", "+999999999999999999", "00", "+", "VIP", "vip", "plan", "*", "\\", "%", "_",
+    "alv", "Álvaro", "2026-01-01T00:00:00Z", "eyJhbGciOiJub25lIn0.e30.", "erased:x",
+]
+
+
+def string_values(known_ids: list[str]) -> st.SearchStrategy:
+    """Strings: arbitrary Unicode, plus hand-picked nasty and realistic values and known ids."""
+    texts = st.one_of(
+        st.text(max_size=40),
+        st.text(min_size=150, max_size=2000),
+        st.sampled_from(NASTY_STRINGS),
+        st.emails(),
+        st.from_regex(r"\+?[0-9 ()\-]{1,20}", fullmatch=True),
+        st.sampled_from(known_ids),
+        st.sampled_from([64, 65, 199, 200, 201, 254, 255, 256, 320, 10000, 10001]).map(lambda n: "x" * n),
+    )
+    return texts.map(nodes.String)
+
+
+def id_values(known_ids: list[str]) -> st.SearchStrategy:
+    """IDs: mostly ids that exist (in this project or another), else random UUIDs and junk."""
+    return st.one_of(
+        st.sampled_from(known_ids),
+        st.sampled_from(known_ids),
+        st.uuids().map(str),
+        st.text(max_size=60),
+        st.sampled_from(["", "00000000-0000-0000-0000-000000000000", "not-a-uuid", "Q29udGFjdDox"]),
+    ).map(nodes.String)
+
+
+def _name_node(key: str):
+    return graphql.NameNode(value=key)
+
+
+def json_values() -> st.SearchStrategy:
+    """The JSON scalar: any JSON value as a GraphQL literal (objects, lists, scalars, deep nesting)."""
+    keys = st.from_regex(r"[_A-Za-z][_0-9A-Za-z]{0,12}", fullmatch=True)  # GraphQL names (object literal keys)
+    leaves = st.one_of(
+        st.text(max_size=30).map(nodes.String),
+        st.sampled_from(NASTY_STRINGS[:40]).map(nodes.String),
+        st.integers(min_value=-(2**31), max_value=2**31 - 1).map(nodes.Int),
+        st.floats(allow_nan=False, allow_infinity=False, width=32).map(nodes.Float),
+        st.booleans().map(nodes.Boolean),
+        st.just(nodes.Null),
+    )
+
+    def extend(children):
+        return st.one_of(
+            st.lists(children, max_size=5).map(nodes.List),
+            st.dictionaries(keys, children, max_size=6).map(
+                lambda d: nodes.Object([graphql.ObjectFieldNode(name=_name_node(k), value=v) for k, v in d.items()])),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=40)
+
+
+def datetime_values() -> st.SearchStrategy:
+    return st.one_of(
+        st.datetimes().map(lambda d: d.isoformat() + "Z"),
+        st.sampled_from(["2026-01-01T00:00:00Z", "1970-01-01T00:00:00+00:00", "9999-12-31T23:59:59Z",
+                         "2026-13-45T99:99:99Z", "yesterday", ""]),
+    ).map(nodes.String)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seeding and callers
+# ---------------------------------------------------------------------------------------------
+
+
+def forge(token: str) -> str:
+    head, payload, sig = token.split(".")
+    return f"{head}.{payload}.{sig[:-4]}AAAA"
+
+
+def seed(base: str) -> tuple[dict, list[str]]:
+    """Two projects with agents, visitors, requests and contacts; returns callers and known ids."""
+    a = sign_up(base, "a")
+    b = sign_up(base, "b")
+    ids = [a["project"], b["project"], a["user"], b["user"]]
+    visitor_tokens = []
+    for project in (a["project"], a["project"], a["project"], b["project"]):
+        r = sign_in_anon(base, project)
+        token = r.data["signInAnonymously"]["token"]
+        ids.append(r.data["signInAnonymously"]["user"]["id"])
+        visitor_tokens.append(token)
+        for text in ("Hello, I need help", "Second request"):
+            cr = gql(base, CREATE_REQUEST, {"t": text}, token)
+            assert cr.acknowledged(), cr
+            ids += [cr.data["createRequest"]["request"]["id"], cr.data["createRequest"]["contact"]["id"]]
+        cm = gql(base, CAPTURE, {"i": {"fullname": "Andrea Sponziello", "email": "andrea1@example.com",
+                                       "phone": "+39 06 6988 1234", "attributes": {"plan": "pro"}}}, token)
+        assert cm.acknowledged(), cm
+    for i, owner in enumerate((a, a, a, a, b)):
+        cc = gql(base, CREATE_CONTACT, {"i": {"fullname": f"Grace Hopper {i}", "email": f"grace{i}@navy.mil",
+                                              "tags": ["VIP", f"t{i}"], "attributes": {"rank": "RADM", "n": i}}},
+                 owner["token"])
+        assert cc.acknowledged(), cc
+        ids.append(cc.data["createContact"]["id"])
+    callers = {
+        "agent": a["token"],
+        "agent_other_project": b["token"],
+        "visitor": visitor_tokens[0],
+        "none": None,
+        "forged": forge(a["token"]),
+    }
+    return callers, sorted(set(ids))
+
+
+# Share of the traffic per caller.
+CALLER_WEIGHTS = [("agent", 40), ("visitor", 25), ("none", 20), ("agent_other_project", 10), ("forged", 5)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+# ---------------------------------------------------------------------------------------------
+
+
+class Stats:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.by_op = collections.Counter()
+        self.by_class = collections.Counter()
+        self.by_code = collections.Counter()
+        self.by_caller = collections.Counter()
+        self.failures: list[dict] = []
+        self.slow = 0
+
+    def record(self, label: str, mode: str, caller: str, query: str, status: int, body: bytes, elapsed: float,
+               error: str | None):
+        problems = []
+        payload = None
+        if status == 0:
+            cls = "transport error"
+            problems.append(f"no HTTP response: {error}")
+        else:
+            cls = f"{status // 100}xx"
+            if status >= 500:
+                problems.append(f"HTTP {status}")
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                if status == 200:
+                    problems.append("HTTP 200 with a body that is not JSON")
+        codes = []
+        if isinstance(payload, dict):
+            for err in payload.get("errors") or []:
+                ext = err.get("extensions") if isinstance(err, dict) else None
+                code = ext.get("code") if isinstance(ext, dict) else None
+                codes.append(code or "<no code>")
+                if code == "INTERNAL":
+                    problems.append("extensions.code INTERNAL")
+                elif not code:
+                    problems.append("error without extensions.code")
+        with self.lock:
+            self.sent += 1
+            self.by_op[f"{label} ({mode})"] += 1
+            self.by_class[cls] += 1
+            self.by_caller[caller] += 1
+            if elapsed > 5:
+                self.slow += 1
+            for c in codes:
+                self.by_code[c] += 1
+            if problems:
+                self.failures.append({
+                    "operation": label, "mode": mode, "caller": caller, "problems": sorted(set(problems)),
+                    "query": query, "status": status, "elapsed_s": round(elapsed, 3),
+                    "response": body[:4000].decode("utf-8", "replace"),
+                })
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--seconds", type=float, default=30, help="wall-clock budget of the generation (default 30)")
+    ap.add_argument("--max-examples", type=int, default=100_000,
+                    help="most examples per (root field, mode); the run stops at whichever limit comes first")
+    ap.add_argument("--batch", type=int, default=10, help="examples per (root field, mode) per round")
+    ap.add_argument("--workers", type=int, default=4, help="concurrent HTTP clients")
+    ap.add_argument("--timeout", type=float, default=35, help="client timeout per request, seconds")
+    ap.add_argument("--out", default=None, help="directory for the failures file and the server log")
+    ap.add_argument("--pg-admin-url", default=None,
+                    help="use this PostgreSQL server (a role that may CREATE DATABASE) instead of a throwaway cluster")
+    args = ap.parse_args()
+
+    out = Path(args.out) if args.out else Path(__import__("tempfile").mkdtemp(prefix="contacts-fuzz."))
+    out.mkdir(parents=True, exist_ok=True)
+    cluster = None
+    db_name = f"fuzz_{uuid.uuid4().hex[:8]}"
+    try:
+        if args.db == "sqlite":
+            db_path = out / "fuzz.db"
+            for f in out.glob("fuzz.db*"):
+                f.unlink()
+            url = common.write_sqlite_url(db_path)
+        else:
+            cluster = PgCluster()
+            cluster.__enter__()
+            url = cluster.create_db(db_name)
+        server = Server(url, out / f"server-{args.db}.log", NO_RATE_LIMITS)
+        server.start()
+        return run(args, server, out, cluster, db_name, db_path if args.db == "sqlite" else None)
+    finally:
+        if cluster is not None:
+            cluster.__exit__(None, None, None)
+
+
+def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
+    base = server.base
+    log(f"== fuzz on {args.db}: server {base}, {args.seconds:.0f}s budget, {args.workers} clients")
+    try:
+        callers, known_ids = seed(base)
+        schema = schemathesis.graphql.from_url(base + "/graphql")
+        schemathesis.graphql.scalar("ID", id_values(known_ids))
+        schemathesis.graphql.scalar("String", string_values(known_ids))
+        schemathesis.graphql.scalar("JSON", json_values())
+        schemathesis.graphql.scalar("DateTime", datetime_values())
+        operations = [r.ok() for r in schema.get_all_operations() if isinstance(r, Ok)]
+        if not operations:
+            log("FAIL: no operation in the schema")
+            return 1
+        targets = []
+        for op in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                targets.append((op.label, mode.value, op.as_strategy(generation_mode=mode)))
+        log(f"   {len(operations)} root fields from introspection: {', '.join(sorted(op.label for op in operations))}")
+
+        stats = Stats()
+        local = threading.local()
+        inflight = threading.BoundedSemaphore(args.workers * 4)
+        caller_names = [name for name, w in CALLER_WEIGHTS for _ in range(w)]
+
+        def send(label, mode, caller, query):
+            try:
+                session = getattr(local, "session", None)
+                if session is None:
+                    session = local.session = requests.Session()
+                headers = {"Content-Type": "application/json"}
+                token = callers[caller]
+                if token:
+                    headers["Authorization"] = f"Bearer {token}"
+                t0 = time.monotonic()
+                try:
+                    resp = session.post(base + "/graphql", data=json.dumps({"query": query}), headers=headers,
+                                        timeout=args.timeout)
+                    stats.record(label, mode, caller, query, resp.status_code, resp.content, time.monotonic() - t0,
+                                 None)
+                except requests.RequestException as e:
+                    stats.record(label, mode, caller, query, 0, b"", time.monotonic() - t0, f"{type(e).__name__}: {e}")
+            finally:
+                inflight.release()
+
+        started = time.monotonic()
+        deadline = started + args.seconds
+        per_target = collections.Counter()
+        pool = ThreadPoolExecutor(max_workers=args.workers)
+        generation_errors = collections.Counter()
+
+        def run_batch(label, mode, strategy, n):
+            @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
+                      suppress_health_check=list(HealthCheck), derandomize=False)
+            @given(case=strategy, rnd=st.randoms(use_true_random=True))
+            def batch(case, rnd):
+                if time.monotonic() > deadline:
+                    return
+                query = case.body if isinstance(case.body, str) else str(case.body)
+                caller = rnd.choice(caller_names)
+                inflight.acquire()
+                per_target[(label, mode)] += 1
+                pool.submit(send, label, mode, caller, query)
+
+            try:
+                batch()
+            except Exception as e:  # e.g. no negative case possible for an argument-less field
+                generation_errors[f"{label} ({mode}): {type(e).__name__}"] += 1
+
+        rounds = 0
+        while time.monotonic() < deadline:
+            live = [t for t in targets if per_target[(t[0], t[1])] < args.max_examples]
+            if not live:
+                break
+            for label, mode, strategy in live:
+                if time.monotonic() > deadline:
+                    break
+                n = min(args.batch, args.max_examples - per_target[(label, mode)])
+                run_batch(label, mode, strategy, n)
+            rounds += 1
+        pool.shutdown(wait=True)
+        elapsed = time.monotonic() - started
+
+        health = common.http("GET", base + "/health", timeout=5)
+        ready = common.http("GET", base + "/ready", timeout=10)
+        alive = server.alive()
+    finally:
+        server.stop()
+    panics = [line for line in server.log_tail(10**7).splitlines() if "panicked" in line]
+
+    if db_path is not None:
+        integrity = common.integrity_sqlite(db_path)
+    else:
+        integrity = common.integrity_pg(cluster, db_name)
+
+    # ---- report
+    log(f"   operations sent: {stats.sent} in {elapsed:.1f}s ({stats.sent / max(elapsed, 1e-9):.0f}/s, {rounds} rounds)")
+    log(f"   by caller: {dict(sorted(stats.by_caller.items()))}")
+    log("   responses by status class: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.by_class.items())))
+    log("   errors by code: " + ", ".join(f"{k} {v}" for k, v in stats.by_code.most_common()))
+    log(f"   responses slower than 5 s: {stats.slow}")
+    if generation_errors:
+        log(f"   (not generated: {dict(generation_errors)})")
+    log("   per operation (mode): " + ", ".join(f"{k} {v}" for k, v in sorted(stats.by_op.items())))
+    log(f"   after the run: /health {health.status}, /ready {ready.status}, server alive: {alive}")
+    log(f"   integrity check ({args.db}): {'ok' if not integrity else integrity}")
+
+    problems = []
+    if stats.sent == 0:
+        problems.append("no operation sent")
+    if stats.failures:
+        by_kind = collections.Counter(p for f in stats.failures for p in f["problems"])
+        problems.append(f"{len(stats.failures)} bad responses: {dict(by_kind)}")
+        fail_file = out / f"failures-{args.db}.jsonl"
+        with fail_file.open("w") as fh:
+            for f in stats.failures:
+                fh.write(json.dumps(f) + "\n")
+        log(f"   reproducers: {fail_file}")
+        # The shortest failing query of each (operation, problem), as the reproducer to start from.
+        shortest: dict = {}
+        for f in stats.failures:
+            key = (f["operation"], tuple(f["problems"]))
+            if key not in shortest or len(f["query"]) < len(shortest[key]["query"]):
+                shortest[key] = f
+        for (op, probs), f in sorted(shortest.items()):
+            n = sum(1 for g in stats.failures if (g["operation"], tuple(g["problems"])) == (op, probs))
+            log(f"   -- {op}: {list(probs)} x{n} (shortest: {f['mode']} mode, caller {f['caller']})")
+            log("      query: " + " ".join(f["query"].split())[:1500])
+            log(f"      response: HTTP {f['status']} {f['response'][:600]}")
+    if health.status != 200:
+        problems.append(f"/health {health.status} after the run")
+    if ready.status != 200:
+        problems.append(f"/ready {ready.status} after the run")
+    if not alive:
+        problems.append("server died during the run")
+    if panics:
+        problems.append(f"{len(panics)} panics in the server log, e.g. {panics[0][:300]}")
+    if integrity:
+        problems.append(f"integrity: {integrity}")
+    for p in problems:
+        common.fail(f"fuzz {args.db}: {p}")
+    log(f"== fuzz {args.db}: {'FAILED' if problems else 'passed'}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
