@@ -100,6 +100,17 @@ pub struct Config {
     #[arg(long, env = "TRUSTED_CLIENT_IP_HEADER")]
     pub trusted_client_ip_header: Option<String>,
 
+    /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
+    /// `https://app.example.com,https://widget.example.com`; `*` allows any origin. Empty (the
+    /// default): no CORS headers, so browsers allow same-origin calls only.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_allowed_origins: Vec<String>,
+
     /// Seconds after which an HTTP request is answered with 408 and abandoned.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -163,6 +174,7 @@ impl Config {
             rate_limit_sign_in_per_min: 10,
             rate_limit_mutations_per_min: 300,
             trusted_client_ip_header: None,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }

@@ -47,6 +47,16 @@ pub fn text_multiline(
     checked_text(field, value, max_chars, true)
 }
 
+/// The one rule for unwanted characters, applied to every text input (names, emails, notes,
+/// tags, attribute keys and string values, search): Unicode control characters (category Cc,
+/// NUL included) and the bidirectional embedding, override and isolate controls
+/// (U+202A–U+202E, U+2066–U+2069: the "Trojan Source" characters, CVE-2021-42574) are
+/// rejected with `BAD_USER_INPUT`; line feed, carriage return and tab are allowed in
+/// multi-line fields (`firstText`, `note`) and in attribute string values.
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 fn checked_text(
     field: &'static str,
     value: Option<&str>,
@@ -59,7 +69,7 @@ fn checked_text(
         return Ok(None);
     }
     let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
-    if nfc.chars().any(|c| c.is_control() && !allowed(c)) {
+    if nfc.chars().any(|c| is_forbidden_char(c) && !allowed(c)) {
         return Err(AppError::bad_input(
             field,
             "must not contain control characters",
@@ -90,6 +100,12 @@ pub fn email(field: &'static str, value: Option<&str>) -> AppResult<Option<Norma
         return Err(AppError::bad_input(
             field,
             format!("must be at most {MAX_EMAIL_BYTES} bytes"),
+        ));
+    }
+    if display.chars().any(is_forbidden_char) {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
         ));
     }
     let options = Options::default()
@@ -157,16 +173,83 @@ pub fn phone(field: &'static str, value: Option<&str>) -> AppResult<Option<Strin
     Ok(Some(digits))
 }
 
-/// Checks that custom attributes are a JSON object and returns its map. `None` (absent) stays
-/// `None`. Errors: `BAD_USER_INPUT` on `field` for any other JSON value.
+/// Most top-level keys in a custom attributes object.
+pub const MAX_ATTRIBUTE_KEYS: usize = 100;
+/// Deepest nesting of a custom attributes object (the object itself is level 1).
+pub const MAX_ATTRIBUTE_DEPTH: usize = 5;
+/// Largest custom attributes object, serialised, in bytes.
+pub const MAX_ATTRIBUTES_BYTES: usize = 16 * 1024;
+
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Checks that custom attributes are a JSON object within the limits ([`MAX_ATTRIBUTE_KEYS`]
+/// keys valid per [`attribute_key`], [`MAX_ATTRIBUTE_DEPTH`] levels, [`MAX_ATTRIBUTES_BYTES`]
+/// serialised, no control characters but line breaks and tabs in strings) and returns its
+/// map. `None` (absent) stays `None`. Errors: `BAD_USER_INPUT` on `field`.
 pub fn attributes(
     field: &'static str,
     value: Option<Value>,
 ) -> AppResult<Option<Map<String, Value>>> {
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(Value::Object(map)) => {
+            check_attributes(field, &map)?;
+            Ok(Some(map))
+        }
         Some(_) => Err(AppError::bad_input(field, "must be a JSON object")),
+    }
+}
+
+/// Checks a whole attributes object against the limits of [`attributes`] (also used on the
+/// result of a merge). Errors: `BAD_USER_INPUT` on `field`.
+pub fn check_attributes(field: &'static str, map: &Map<String, Value>) -> AppResult<()> {
+    if map.len() > MAX_ATTRIBUTE_KEYS {
+        return Err(AppError::bad_input(
+            field,
+            format!("at most {MAX_ATTRIBUTE_KEYS} keys"),
+        ));
+    }
+    for key in map.keys() {
+        attribute_key(field, key)?;
+    }
+    let value = Value::Object(map.clone());
+    if depth(&value) > MAX_ATTRIBUTE_DEPTH {
+        return Err(AppError::bad_input(
+            field,
+            format!("nested at most {MAX_ATTRIBUTE_DEPTH} levels deep"),
+        ));
+    }
+    if value.to_string().len() > MAX_ATTRIBUTES_BYTES {
+        return Err(AppError::bad_input(
+            field,
+            format!("at most {MAX_ATTRIBUTES_BYTES} bytes as JSON"),
+        ));
+    }
+    if has_control_char(&value) {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn has_control_char(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s
+            .chars()
+            .any(|c| is_forbidden_char(c) && !matches!(c, '\n' | '\r' | '\t')),
+        Value::Array(items) => items.iter().any(has_control_char),
+        Value::Object(map) => map
+            .iter()
+            .any(|(k, v)| k.chars().any(is_forbidden_char) || has_control_char(v)),
+        _ => false,
     }
 }
 
@@ -246,7 +329,9 @@ pub fn subtract_tags(stored: &[String], remove: &[String]) -> Vec<String> {
 pub fn attribute_key(field: &'static str, key: &str) -> AppResult<String> {
     if key.is_empty()
         || key.chars().count() > 100
-        || key.chars().any(|c| c.is_control() || c == '"' || c == '\\')
+        || key
+            .chars()
+            .any(|c| is_forbidden_char(c) || c == '"' || c == '\\')
     {
         return Err(AppError::bad_input(
             field,

@@ -105,6 +105,7 @@ impl Application {
             db: db.clone(),
             batch_delay: Duration::from_millis(config.dataloader_delay_ms),
         };
+        let cors = cors_layer(&config.cors_allowed_origins)?;
         let router = Router::new()
             .route("/graphql", get(graphiql).post(graphql_handler))
             .route("/health", get(health))
@@ -114,6 +115,7 @@ impl Application {
                 StatusCode::REQUEST_TIMEOUT,
                 Duration::from_secs(config.request_timeout_secs),
             ))
+            .layer(cors)
             .layer(TraceLayer::new_for_http())
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await?;
@@ -155,6 +157,35 @@ impl Application {
     }
 }
 
+/// The CORS layer for `origins` (see `Config::cors_allowed_origins`): none allowed when
+/// empty; any with `*`. Only GET and POST, and the `Authorization` and `Content-Type`
+/// request headers. Errors: `StartupError::Config` for an origin that is not a valid header
+/// value.
+fn cors_layer(origins: &[String]) -> Result<tower_http::cors::CorsLayer, StartupError> {
+    use axum::http::{HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<&str> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .collect();
+    let allow = if origins.contains(&"*") {
+        AllowOrigin::any()
+    } else {
+        let list = origins
+            .iter()
+            .map(|o| HeaderValue::from_str(o))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StartupError::Config(format!("CORS_ALLOWED_ORIGINS: {e}")))?;
+        AllowOrigin::list(list)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600)))
+}
+
 fn signing_keys(config: &Config) -> Result<JwtKeys, StartupError> {
     match &config.jwt_secret {
         Some(secret) if secret.len() >= MIN_SECRET_BYTES => Ok(JwtKeys::new(secret.as_bytes())),
@@ -179,13 +210,54 @@ fn signing_keys(config: &Config) -> Result<JwtKeys, StartupError> {
     }
 }
 
+/// A request body that is not a GraphQL request (malformed JSON, a batch, a wrong content
+/// type): answered like GraphQL over HTTP does, `400` with `{"errors": [...]}` and
+/// `extensions.code` `BAD_REQUEST` (`PAYLOAD_TOO_LARGE` and 413 for an oversized body).
+pub struct BadGraphqlRequest(async_graphql::ParseRequestError);
+
+impl From<async_graphql::ParseRequestError> for BadGraphqlRequest {
+    fn from(err: async_graphql::ParseRequestError) -> Self {
+        Self(err)
+    }
+}
+
+impl IntoResponse for BadGraphqlRequest {
+    fn into_response(self) -> axum::response::Response {
+        use async_graphql::ParseRequestError as E;
+        let (status, code, message) = match &self.0 {
+            E::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "request body too large".to_owned(),
+            ),
+            E::UnsupportedBatch => (
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "batch requests are not supported".to_owned(),
+            ),
+            E::InvalidRequest(err) => (
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("invalid request body: {err}"),
+            ),
+            other => (
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                format!("invalid request: {other}"),
+            ),
+        };
+        let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+        (status, axum::Json(body)).into_response()
+    }
+}
+
 /// `POST /graphql`: authenticates the `Authorization` header, builds this request's loaders
 /// (scoped to the caller's project), executes, and gives every error an `extensions.code`.
 async fn graphql_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    req: GraphQLRequest,
+    req: GraphQLRequest<BadGraphqlRequest>,
 ) -> GraphQLResponse {
     let auth = match headers.get(AUTHORIZATION) {
         None => AuthState::Anonymous,

@@ -271,7 +271,7 @@ fn parse_search(raw: &str) -> AppResult<Option<Search>> {
             format!("must be at most {MAX_SEARCH_CHARS} characters"),
         ));
     }
-    if input.chars().any(char::is_control) {
+    if input.chars().any(normalize::is_forbidden_char) {
         return Err(AppError::bad_input(
             "search",
             "must not contain control characters",

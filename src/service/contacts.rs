@@ -274,6 +274,7 @@ pub async fn set_attributes(
         for key in &remove {
             changed |= attrs.remove(key).is_some();
         }
+        normalize::check_attributes("attributes", &attrs)?;
         m.attributes = Value::Object(attrs);
         Ok(changed)
     })

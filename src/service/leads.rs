@@ -189,6 +189,7 @@ pub async fn capture_metadata(
             _ => Map::new(),
         };
         if normalize::merge_attributes(&mut stored, patch) {
+            normalize::check_attributes("attributes", &stored)?;
             active.attributes = Set(Value::Object(stored));
             changed = true;
         }

@@ -10,6 +10,7 @@ mod authz;
 mod concurrency;
 mod contacts;
 mod dataloader;
+mod hardening;
 mod limits;
 mod pagination;
 mod ratelimit;

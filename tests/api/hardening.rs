@@ -1,0 +1,201 @@
+//! Hostile and broken input: GraphQL-shaped HTTP errors, input limits, the control-character
+//! rule, CORS, and 50 visitors racing.
+
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::common::{Backend, TestApp, code, db_test};
+
+async fn post_raw(app: &TestApp, body: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+async fn broken_requests_get_graphql_shaped_errors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for body in [
+        "{not json",
+        r#"[{"query":"{ viewer { role } }"},{"query":"{ viewer { role } }"}]"#,
+        r#"{"query": "{ viewer { role } }", "variables": "\ud800"}"#,
+        "",
+    ] {
+        let (status, json) = post_raw(&app, body).await;
+        assert_eq!(status, 400, "{body}: {json}");
+        assert_eq!(code(&json), "BAD_REQUEST", "{body}: {json}");
+    }
+    // A JSON body without a query is a GraphQL error (the empty document), not a crash.
+    let (status, json) = post_raw(&app, r#"{"variables": {}}"#).await;
+    assert_eq!((status, code(&json)), (200, "GRAPHQL_VALIDATION_FAILED"));
+    // Still serving.
+    assert!(app.gql(None, "{ viewer { role } }", json!({})).await["data"]["viewer"].is_null());
+}
+db_test!(broken_requests_get_graphql_shaped_errors);
+
+async fn input_limits_and_the_control_character_rule(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let (visitor, _) = app.visitor(&project).await;
+    let many_keys: serde_json::Map<String, Value> =
+        (0..101).map(|i| (format!("k{i}"), json!(i))).collect();
+    let deep = json!({ "a": { "b": { "c": { "d": { "e": { "f": 1 } } } } } });
+    let big = json!({ "blob": "x".repeat(17 * 1024) });
+    for (input, field) in [
+        (json!({ "attributes": many_keys }), "attributes"),
+        (json!({ "attributes": deep }), "attributes"),
+        (json!({ "attributes": big }), "attributes"),
+        (
+            json!({ "attributes": { "k": "nul\u{0}byte" } }),
+            "attributes",
+        ),
+        (json!({ "attributes": { "bad\"key": 1 } }), "attributes"),
+        (json!({ "fullname": "evil\u{202E}gnp.exe" }), "fullname"),
+        (json!({ "fullname": "bell\u{7}" }), "fullname"),
+        (
+            json!({ "email": format!("{}@example.com", "a".repeat(250)) }),
+            "email",
+        ),
+        (json!({ "email": "a\u{2066}b@example.com" }), "email"),
+        (json!({ "phone": "1".repeat(70) }), "phone"),
+    ] {
+        let body = app.capture(&visitor, input.clone()).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{input}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{input}");
+    }
+    assert_eq!(app.count_rows("lead").await, 0, "nothing written");
+    // Line breaks are fine where text is multi-line, not in names.
+    let ok = app
+        .create_request(&visitor, "line one\nline two\ttabbed")
+        .await;
+    assert_eq!(ok["request"]["firstText"], "line one\nline two\ttabbed");
+    let nested_ok = app
+        .capture(
+            &visitor,
+            json!({ "attributes": { "a": { "b": { "c": { "d": 1 } } }, "note": "two\nlines" } }),
+        )
+        .await;
+    assert!(nested_ok.get("errors").is_none(), "{nested_ok}");
+    // Merging must keep the stored object within the limits too.
+    let half: serde_json::Map<String, Value> =
+        (0..60).map(|i| (format!("a{i}"), json!(i))).collect();
+    let other: serde_json::Map<String, Value> =
+        (0..60).map(|i| (format!("b{i}"), json!(i))).collect();
+    assert!(
+        app.capture(&visitor, json!({ "attributes": half }))
+            .await
+            .get("errors")
+            .is_none()
+    );
+    let body = app.capture(&visitor, json!({ "attributes": other })).await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    // Tags: count and length.
+    let c = app.create_contact(&agent, json!({ "fullname": "T" })).await;
+    let too_many: Vec<String> = (0..101).map(|i| format!("t{i}")).collect();
+    let body = app
+        .gql(
+            Some(&agent),
+            "mutation($i: ContactTagsInput!) { addContactTags(input: $i) { id } }",
+            json!({ "i": { "id": c["id"], "tags": too_many } }),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+    let body = app
+        .gql(
+            Some(&agent),
+            "mutation($i: ContactTagsInput!) { addContactTags(input: $i) { id } }",
+            json!({ "i": { "id": c["id"], "tags": ["x".repeat(65)] } }),
+        )
+        .await;
+    assert_eq!(code(&body), "BAD_USER_INPUT");
+}
+db_test!(input_limits_and_the_control_character_rule);
+
+async fn cors_is_off_by_default_and_configurable(backend: Backend) {
+    let preflight = async |app: &TestApp, origin: &str| {
+        let resp = reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+            .await
+            .unwrap();
+        resp.headers()
+            .get("access-control-allow-origin")
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let closed = TestApp::spawn(backend).await;
+    assert_eq!(preflight(&closed, "https://evil.example").await, None);
+    let open = TestApp::spawn_with(backend, |c| {
+        c.cors_allowed_origins = vec!["https://app.example.com".into()]
+    })
+    .await;
+    assert_eq!(
+        preflight(&open, "https://app.example.com").await.as_deref(),
+        Some("https://app.example.com")
+    );
+    assert_eq!(preflight(&open, "https://evil.example").await, None);
+}
+db_test!(cors_is_off_by_default_and_configurable);
+
+async fn fifty_visitors_race_their_first_requests(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let visitors = join_all((0..50).map(|_| app.visitor(&project))).await;
+    let results = join_all(visitors.iter().enumerate().flat_map(|(n, (token, _))| {
+        let app = &app;
+        (0..3).map(move |k| async move {
+            if k < 2 {
+                let body = app
+                    .gql(Some(token), "mutation($t: String!) { createRequest(input: { firstText: $t }) { contact { id } } }", json!({ "t": format!("v{n} r{k}") }))
+                    .await;
+                (n, body["data"]["createRequest"]["contact"]["id"].clone(), body)
+            } else {
+                let body = app.capture(token, json!({ "email": format!("v{n}@example.com") })).await;
+                (n, body["data"]["captureContactMetadata"]["id"].clone(), body)
+            }
+        })
+    }))
+    .await;
+    for (_, id, body) in &results {
+        assert!(body.get("errors").is_none() && id.is_string(), "{body}");
+    }
+    for n in 0..50 {
+        let ids: Vec<&Value> = results
+            .iter()
+            .filter(|(m, ..)| *m == n)
+            .map(|(_, id, _)| id)
+            .collect();
+        assert!(
+            ids.iter().all(|id| *id == ids[0]),
+            "visitor {n} got several contacts: {ids:?}"
+        );
+    }
+    assert_eq!(app.count_rows("lead").await, 50);
+    assert_eq!(app.count_rows("request").await, 100);
+    let found = app
+        .ok(
+            Some(&agent),
+            "{ contacts(first: 100) { totalCount nodes { email requestsCount } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(found["contacts"]["totalCount"], 50);
+    assert!(
+        found["contacts"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["requestsCount"] == 2 && c["email"].is_string())
+    );
+}
+db_test!(fifty_visitors_race_their_first_requests);
