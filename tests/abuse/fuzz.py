@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import dataclasses
 import json
 import sys
 import threading
@@ -165,6 +166,79 @@ def seed(base: str) -> tuple[dict, list[str]]:
 
 # Share of the traffic per caller.
 CALLER_WEIGHTS = [("agent", 40), ("visitor", 25), ("none", 20), ("agent_other_project", 10), ("forged", 5)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reproducers: shrink a failing operation (greedy, on the AST) while it still fails the same way
+# ---------------------------------------------------------------------------------------------
+
+TYPENAME_ONLY = graphql.parse("{ __typename }").definitions[0].selection_set
+
+
+def _value_variants(node):
+    """Smaller versions of a value node, one change each."""
+    out = []
+    if isinstance(node, graphql.ObjectValueNode):
+        fields = list(node.fields)
+        for j in range(len(fields)):
+            out.append(dataclasses.replace(node, fields=tuple(fields[:j] + fields[j + 1:])))
+        for j, f in enumerate(fields):
+            for v in _value_variants(f.value):
+                out.append(dataclasses.replace(node, fields=tuple(
+                    fields[:j] + [dataclasses.replace(f, value=v)] + fields[j + 1:])))
+    elif isinstance(node, graphql.ListValueNode):
+        values = list(node.values)
+        if values:
+            out.append(dataclasses.replace(node, values=()))
+        if len(values) > 1:
+            out += [dataclasses.replace(node, values=(v,)) for v in values]
+        for k, el in enumerate(values):
+            for v in _value_variants(el):
+                out.append(dataclasses.replace(node, values=tuple(values[:k] + [v] + values[k + 1:])))
+    elif isinstance(node, graphql.StringValueNode) and len(node.value) > 1:
+        half = len(node.value) // 2
+        out += [graphql.StringValueNode(value=node.value[:half]), graphql.StringValueNode(value=node.value[half:])]
+    return out
+
+
+def _doc_variants(doc):
+    op = doc.definitions[0]
+    field = op.selection_set.selections[0]
+    fields = []
+    if field.selection_set is not None and graphql.print_ast(field.selection_set) != graphql.print_ast(TYPENAME_ONLY):
+        fields.append(dataclasses.replace(field, selection_set=TYPENAME_ONLY))
+    args = list(field.arguments or ())
+    for i in range(len(args)):
+        fields.append(dataclasses.replace(field, arguments=tuple(args[:i] + args[i + 1:])))
+    for i, a in enumerate(args):
+        for v in _value_variants(a.value):
+            fields.append(dataclasses.replace(field, arguments=tuple(args[:i] + [dataclasses.replace(a, value=v)] +
+                                                                     args[i + 1:])))
+    for f in fields:
+        new_op = dataclasses.replace(op, selection_set=dataclasses.replace(op.selection_set, selections=(f,)))
+        yield dataclasses.replace(doc, definitions=(new_op,))
+
+
+def minimize(query: str, still_fails, budget: int = 300) -> str:
+    """The smallest variant of `query` (one root field) for which `still_fails(text)` holds."""
+    try:
+        doc = graphql.parse(query)
+    except graphql.GraphQLError:
+        return query
+    if len(doc.definitions) != 1 or len(doc.definitions[0].selection_set.selections) != 1:
+        return query
+    tries = 0
+    progress = True
+    while progress and tries < budget:
+        progress = False
+        for cand in _doc_variants(doc):
+            tries += 1
+            if still_fails(graphql.print_ast(cand)):
+                doc, progress = cand, True
+                break
+            if tries >= budget:
+                break
+    return graphql.print_ast(doc)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,6 +419,25 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
         pool.shutdown(wait=True)
         elapsed = time.monotonic() - started
 
+        # Shrink the shortest failing query of each (operation, problem) while the server is up.
+        shortest: dict = {}
+        for f in stats.failures:
+            key = (f["operation"], tuple(f["problems"]))
+            if key not in shortest or len(f["query"]) < len(shortest[key]["query"]):
+                shortest[key] = f
+        for f in list(shortest.values())[:8]:
+            if "HTTP" in " ".join(f["problems"]) or "no HTTP response" in " ".join(f["problems"]):
+                continue  # keep the exact operation of crashes and hangs
+            token = callers[f["caller"]]
+
+            def still_fails(text, token=token, problems=f["problems"]):
+                r = gql(base, text, None, token, timeout=args.timeout)
+                codes = r.codes()
+                return (("extensions.code INTERNAL" in problems and "INTERNAL" in codes)
+                        or ("error without extensions.code" in problems and "<none>" in codes))
+
+            f["minimized"] = minimize(f["query"], still_fails)
+
         health = common.http("GET", base + "/health", timeout=5)
         ready = common.http("GET", base + "/ready", timeout=10)
         alive = server.alive()
@@ -380,16 +473,13 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
             for f in stats.failures:
                 fh.write(json.dumps(f) + "\n")
         log(f"   reproducers: {fail_file}")
-        # The shortest failing query of each (operation, problem), as the reproducer to start from.
-        shortest: dict = {}
-        for f in stats.failures:
-            key = (f["operation"], tuple(f["problems"]))
-            if key not in shortest or len(f["query"]) < len(shortest[key]["query"]):
-                shortest[key] = f
         for (op, probs), f in sorted(shortest.items()):
             n = sum(1 for g in stats.failures if (g["operation"], tuple(g["problems"])) == (op, probs))
-            log(f"   -- {op}: {list(probs)} x{n} (shortest: {f['mode']} mode, caller {f['caller']})")
-            log("      query: " + " ".join(f["query"].split())[:1500])
+            log(f"   -- {op}: {list(probs)} x{n} (caller {f['caller']}, {f['mode']} mode)")
+            if f.get("minimized"):
+                log("      reproducer (shrunk): " + " ".join(f["minimized"].split())[:1500])
+            else:
+                log("      query (shortest, whitespace collapsed): " + " ".join(f["query"].split())[:1500])
             log(f"      response: HTTP {f['status']} {f['response'][:600]}")
     if health.status != 200:
         problems.append(f"/health {health.status} after the run")
