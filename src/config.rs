@@ -111,6 +111,14 @@ pub struct Config {
     )]
     pub cors_allowed_origins: Vec<String>,
 
+    /// Seconds a connection has to send its request headers (slow-client protection).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Largest request head (request line and headers), in bytes (at least 8192).
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+
     /// Seconds after which an HTTP request is answered with 408 and abandoned.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -175,6 +183,8 @@ impl Config {
             rate_limit_mutations_per_min: 300,
             trusted_client_ip_header: None,
             cors_allowed_origins: Vec::new(),
+            header_read_timeout_secs: 10,
+            max_header_bytes: 16 * 1024,
         }
     }
 }

@@ -167,6 +167,10 @@ pub fn phone(field: &'static str, value: Option<&str>) -> AppResult<Option<Strin
             parsed.format().mode(phonenumber::Mode::E164).to_string(),
         ));
     }
+    if digits.starts_with("00") {
+        // "0(0…" is "00…" once separators go: the international prefix, without a number.
+        return Err(AppError::bad_input(field, "is not a valid phone number"));
+    }
     if !(4..=15).contains(&digits.len()) {
         return Err(AppError::bad_input(field, "must have 4 to 15 digits"));
     }
@@ -406,6 +410,8 @@ mod tests {
         assert!(phone("phone", Some("+1 000")).is_err());
         assert!(phone("phone", Some("call me")).is_err());
         assert!(phone("phone", Some("12")).is_err());
+        // Found by proptest: "0(000" must not become "0000", which re-parses as "+00".
+        assert!(phone("phone", Some("0(000")).is_err());
         assert_eq!(phone("phone", Some("")).unwrap(), None);
     }
 

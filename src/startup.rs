@@ -52,10 +52,19 @@ struct AppState {
     batch_delay: Duration,
 }
 
+/// Connection-level HTTP settings.
+#[derive(Clone, Copy, Debug)]
+struct HttpSettings {
+    header_read_timeout: Duration,
+    max_header_bytes: usize,
+    request_timeout: Duration,
+}
+
 /// A built, bound, not yet serving server.
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    http: HttpSettings,
     db: DatabaseConnection,
     local_addr: SocketAddr,
 }
@@ -120,9 +129,16 @@ impl Application {
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
+        let http = HttpSettings {
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs.max(1)),
+            // hyper's smallest buffer is 8 KiB.
+            max_header_bytes: config.max_header_bytes.max(8192),
+            request_timeout: Duration::from_secs(config.request_timeout_secs),
+        };
         Ok(Self {
             listener,
             router,
+            http,
             db,
             local_addr,
         })
@@ -138,22 +154,65 @@ impl Application {
         &self.db
     }
 
-    /// Serves until `shutdown` resolves, then lets in-flight requests finish and closes the
-    /// database pool. Errors: the server's I/O error.
+    /// Serves HTTP/1.1 until `shutdown` resolves, then lets in-flight requests finish (for at
+    /// most the request timeout) and closes the database pool.
+    ///
+    /// Each connection must send its request head within `HEADER_READ_TIMEOUT_SECS` and in at
+    /// most `MAX_HEADER_BYTES` (hyper then answers 408 / 431 or closes the connection), so slow
+    /// or oversized clients cannot hold connections open. Errors: none so far (accept errors
+    /// are logged and retried).
     pub async fn run_until_stopped(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let result = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        use hyper_util::rt::{TokioIo, TokioTimer};
+        use tower::ServiceExt;
+
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!("accept failed: {err}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let router = self.router.clone();
+            let service = hyper::service::service_fn(
+                move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    router.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(self.http.header_read_timeout)
+                .max_buf_size(self.http.max_header_bytes);
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let conn = graceful.watch(conn);
+            tokio::spawn(async move {
+                if let Err(err) = conn.await {
+                    tracing::debug!("connection from {peer} ended: {err}");
+                }
+            });
+        }
+        if tokio::time::timeout(self.http.request_timeout, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("in-flight requests still running at the shutdown deadline");
+        }
         if let Err(err) = self.db.close().await {
             tracing::warn!("closing the database pool: {err}");
         }
-        result
+        Ok(())
     }
 }
 

@@ -119,17 +119,21 @@ CREATE_REQUEST = """mutation($t: String!) { createRequest(input: { firstText: $t
 CAPTURE = """mutation($i: CaptureContactMetadataInput!) { captureContactMetadata(input: $i) { id leadId email phone version } }"""
 
 
+AGENT_PASSWORD = "correct horse battery"
+
+
 def sign_up(base: str, tag: str) -> dict:
+    email = f"agent-{tag}-{uuid.uuid4().hex[:8]}@example.com"
     r = gql(base, SIGN_UP, {"input": {
-        "email": f"agent-{tag}-{uuid.uuid4().hex[:8]}@example.com",
-        "password": "correct horse battery",
+        "email": email,
+        "password": AGENT_PASSWORD,
         "fullname": f"Agent {tag}",
         "projectName": f"Project {tag}",
     }})
     if not r.acknowledged():
         raise RuntimeError(f"signUp failed: {r!r}")
     d = r.data["signUp"]
-    return {"token": d["token"], "user": d["user"]["id"], "project": d["project"]["id"]}
+    return {"token": d["token"], "user": d["user"]["id"], "project": d["project"]["id"], "email": email}
 
 
 def sign_in_anon(base: str, project: str, timeout: float = 10.0) -> HttpResult:

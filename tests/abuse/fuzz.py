@@ -7,7 +7,8 @@ seeds two projects (agents, visitors, requests, contacts), then sends generated 
 mutations of every root field, in Schemathesis's positive mode (schema-valid operations with
 arbitrary values: bad emails, huge strings, NUL bytes, unknown ids, out-of-range page sizes…)
 and negative mode (schema-invalid arguments), each with one of: an agent token, the agent
-token of another project, a visitor token, no token, or a forged token.
+token of another project, a visitor token, no token, or a forged token (60% of the time the
+caller the operation is meant for, so that resolvers run past their guards).
 
 Passes when: no HTTP 5xx, no transport failure (reset, hang past the client timeout), no
 error with `extensions.code == "INTERNAL"` or without a code, no panic in the server log,
@@ -24,6 +25,7 @@ import argparse
 import collections
 import dataclasses
 import json
+import random
 import sys
 import threading
 import time
@@ -61,25 +63,45 @@ NASTY_STRINGS = [
 ]
 
 
-def string_values(known_ids: list[str]) -> st.SearchStrategy:
-    """Strings: arbitrary Unicode, plus hand-picked nasty and realistic values and known ids."""
-    texts = st.one_of(
+BENIGN_STRINGS = [
+    "Andrea Sponziello", "Acme support", "Grace Hopper", "VIP", "vip", "renewal", "pro", "plan", "rank", "hello",
+    "Hello, I need help with my order", "alv", "grace", "andrea1@example.com", "grace0@navy.mil", "a@b.co",
+    "+39 06 6988 1234", "+1 415 555 2671", "0669881234", "Rome", "IT", "00100", "Via Roma 1", "US Navy",
+    "correct horse battery", "Met at the conference",
+]
+
+
+def string_values(known_ids: list[str], context_words: list[str]) -> st.SearchStrategy:
+    """Strings: two thirds plausible values (so that whole operations pass validation and resolvers
+    run deep), one third hostile ones: arbitrary Unicode, control characters, NUL, RTL overrides, sizes
+    around the limits, injection-looking text, and ids."""
+    benign = st.one_of(st.sampled_from(BENIGN_STRINGS), st.sampled_from(context_words), st.emails(),
+                       st.from_regex(r"[a-z]{1,12}", fullmatch=True))
+    hostile = st.one_of(
         st.text(max_size=40),
         st.text(min_size=150, max_size=2000),
         st.sampled_from(NASTY_STRINGS),
-        st.emails(),
         st.from_regex(r"\+?[0-9 ()\-]{1,20}", fullmatch=True),
         st.sampled_from(known_ids),
         st.sampled_from([64, 65, 199, 200, 201, 254, 255, 256, 320, 10000, 10001]).map(lambda n: "x" * n),
     )
-    return texts.map(nodes.String)
+    return st.one_of(benign, benign, hostile).map(nodes.String)
 
 
-def id_values(known_ids: list[str]) -> st.SearchStrategy:
-    """IDs: mostly ids that exist (in this project or another), else random UUIDs and junk."""
+def int_values() -> st.SearchStrategy:
+    """Ints: mostly page-size-like values, sometimes anything a 32-bit GraphQL Int holds."""
+    return st.one_of(st.integers(0, 100), st.integers(-(2**31), 2**31 - 1),
+                     st.sampled_from([-1, 0, 1, 100, 101, 2**31 - 1, -(2**31)])).map(nodes.Int)
+
+
+def id_values(known_ids: list[str], project_ids: list[str], contact_ids: list[str]) -> st.SearchStrategy:
+    """IDs: mostly ids that exist (contacts above all, in this project or another), else random
+    UUIDs and junk."""
     return st.one_of(
+        st.sampled_from(contact_ids),
+        st.sampled_from(contact_ids),
         st.sampled_from(known_ids),
-        st.sampled_from(known_ids),
+        st.sampled_from(project_ids),
         st.uuids().map(str),
         st.text(max_size=60),
         st.sampled_from(["", "00000000-0000-0000-0000-000000000000", "not-a-uuid", "Q29udGFjdDox"]),
@@ -109,11 +131,15 @@ def json_values() -> st.SearchStrategy:
                 lambda d: nodes.Object([graphql.ObjectFieldNode(name=_name_node(k), value=v) for k, v in d.items()])),
         )
 
-    return st.recursive(leaves, extend, max_leaves=40)
+    values = st.recursive(leaves, extend, max_leaves=40)
+    objects = st.dictionaries(keys, values, max_size=8).map(
+        lambda d: nodes.Object([graphql.ObjectFieldNode(name=_name_node(k), value=v) for k, v in d.items()]))
+    return st.one_of(objects, objects, values)  # attributes must be objects: mostly give one
 
 
 def datetime_values() -> st.SearchStrategy:
     return st.one_of(
+        st.datetimes().map(lambda d: d.isoformat() + "Z"),
         st.datetimes().map(lambda d: d.isoformat() + "Z"),
         st.sampled_from(["2026-01-01T00:00:00Z", "1970-01-01T00:00:00+00:00", "9999-12-31T23:59:59Z",
                          "2026-13-45T99:99:99Z", "yesterday", ""]),
@@ -130,11 +156,12 @@ def forge(token: str) -> str:
     return f"{head}.{payload}.{sig[:-4]}AAAA"
 
 
-def seed(base: str) -> tuple[dict, list[str]]:
+def seed(base: str) -> tuple[dict, list[str], list[str], list[str], list[str]]:
     """Two projects with agents, visitors, requests and contacts; returns callers and known ids."""
     a = sign_up(base, "a")
     b = sign_up(base, "b")
     ids = [a["project"], b["project"], a["user"], b["user"]]
+    contacts: list[str] = []
     visitor_tokens = []
     for project in (a["project"], a["project"], a["project"], b["project"]):
         r = sign_in_anon(base, project)
@@ -145,15 +172,28 @@ def seed(base: str) -> tuple[dict, list[str]]:
             cr = gql(base, CREATE_REQUEST, {"t": text}, token)
             assert cr.acknowledged(), cr
             ids += [cr.data["createRequest"]["request"]["id"], cr.data["createRequest"]["contact"]["id"]]
+            contacts.append(cr.data["createRequest"]["contact"]["id"])
         cm = gql(base, CAPTURE, {"i": {"fullname": "Andrea Sponziello", "email": "andrea1@example.com",
                                        "phone": "+39 06 6988 1234", "attributes": {"plan": "pro"}}}, token)
         assert cm.acknowledged(), cm
-    for i, owner in enumerate((a, a, a, a, b)):
+    for i, owner in enumerate((a, a, a, a, a, a, a, a, b, b)):
         cc = gql(base, CREATE_CONTACT, {"i": {"fullname": f"Grace Hopper {i}", "email": f"grace{i}@navy.mil",
                                               "tags": ["VIP", f"t{i}"], "attributes": {"rank": "RADM", "n": i}}},
                  owner["token"])
         assert cc.acknowledged(), cc
         ids.append(cc.data["createContact"]["id"])
+        contacts.append(cc.data["createContact"]["id"])
+    # Strings that are valid only in context: the agents' emails, and cursors of several orderings.
+    words = [a["email"], b["email"], a["email"].upper()]
+    for order in ("", "orderBy: { field: CREATED_AT, direction: ASC }", "orderBy: { field: FULLNAME }",
+                  "orderBy: { field: LAST_REQUEST_AT }", 'search: "grace"'):
+        r = gql(base, f"{{ contacts(first: 3 {order}) {{ edges {{ cursor node {{ requests(first: 1) "
+                      f"{{ pageInfo {{ endCursor }} }} }} }} }} }}", None, a["token"])
+        assert r.acknowledged(), r
+        for e in r.data["contacts"]["edges"]:
+            words.append(e["cursor"])
+            if e["node"]["requests"]["pageInfo"]["endCursor"]:
+                words.append(e["node"]["requests"]["pageInfo"]["endCursor"])
     callers = {
         "agent": a["token"],
         "agent_other_project": b["token"],
@@ -161,11 +201,19 @@ def seed(base: str) -> tuple[dict, list[str]]:
         "none": None,
         "forged": forge(a["token"]),
     }
-    return callers, sorted(set(ids))
+    return callers, sorted(set(ids)), [a["project"], b["project"]], sorted(set(contacts)), sorted(set(words))
 
 
-# Share of the traffic per caller.
-CALLER_WEIGHTS = [("agent", 40), ("visitor", 25), ("none", 20), ("agent_other_project", 10), ("forged", 5)]
+# Callers: 60% of the operations go with the caller the operation is meant for (so resolvers run
+# deep), the rest with a caller drawn from this mix (so guards are exercised).
+CALLER_WEIGHTS = [("agent", 30), ("visitor", 25), ("none", 25), ("agent_other_project", 10), ("forged", 10)]
+PROPER_CALLER = {
+    "Mutation.signUp": "none", "Mutation.signIn": "none", "Mutation.signInAnonymously": "none",
+    "Mutation.createRequest": "visitor", "Mutation.captureContactMetadata": "visitor", "Query.viewer": "visitor",
+}  # everything else: "agent"
+PROPER_SHARE = 0.6
+# Share of positive-mode operations whose optional arguments are thinned out (see tame()).
+TAME_SHARE = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +267,25 @@ def _doc_variants(doc):
         yield dataclasses.replace(doc, definitions=(new_op,))
 
 
+def tame(query: str, client_schema: graphql.GraphQLSchema, rng: random.Random) -> str:
+    """Drops each optional argument of the root field with probability 1/2. Generated operations
+    carry most optional arguments, and one bad value (a junk cursor, `first` with `last`) stops
+    the whole operation at validation; fewer arguments let more operations reach the database."""
+    try:
+        doc = graphql.parse(query)
+        op = doc.definitions[0]
+        field = op.selection_set.selections[0]
+        root = client_schema.mutation_type if op.operation == graphql.OperationType.MUTATION else client_schema.query_type
+        defs = root.fields[field.name.value].args
+    except (graphql.GraphQLError, AttributeError, IndexError, KeyError):
+        return query
+    keep = tuple(a for a in (field.arguments or ())
+                 if a.name.value not in defs or graphql.is_required_argument(defs[a.name.value]) or rng.random() < 0.5)
+    field = dataclasses.replace(field, arguments=keep)
+    new_op = dataclasses.replace(op, selection_set=dataclasses.replace(op.selection_set, selections=(field,)))
+    return graphql.print_ast(dataclasses.replace(doc, definitions=(new_op,)))
+
+
 def minimize(query: str, still_fails, budget: int = 300) -> str:
     """The smallest variant of `query` (one root field) for which `still_fails(text)` holds."""
     try:
@@ -247,10 +314,12 @@ def minimize(query: str, still_fails, budget: int = 300) -> str:
 
 
 class Stats:
-    def __init__(self):
+    def __init__(self, log_all=None):
+        self.log_all = log_all
         self.lock = threading.Lock()
         self.sent = 0
         self.by_op = collections.Counter()
+        self.ok_by_op = collections.Counter()
         self.by_class = collections.Counter()
         self.by_code = collections.Counter()
         self.by_caller = collections.Counter()
@@ -284,8 +353,14 @@ class Stats:
                 elif not code:
                     problems.append("error without extensions.code")
         with self.lock:
+            if self.log_all is not None:
+                self.log_all.write(json.dumps({"operation": label, "mode": mode, "caller": caller, "query": query,
+                                               "status": status, "codes": codes,
+                                               "response": body[:2000].decode("utf-8", "replace")}) + "\n")
             self.sent += 1
             self.by_op[f"{label} ({mode})"] += 1
+            if status == 200 and isinstance(payload, dict) and payload.get("data") and not payload.get("errors"):
+                self.ok_by_op[label] += 1
             self.by_class[cls] += 1
             self.by_caller[caller] += 1
             if elapsed > 5:
@@ -309,6 +384,8 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=10, help="examples per (root field, mode) per round")
     ap.add_argument("--workers", type=int, default=4, help="concurrent HTTP clients")
     ap.add_argument("--timeout", type=float, default=35, help="client timeout per request, seconds")
+    ap.add_argument("--log-all", action="store_true", help="write every exchange to OUT/all-DB.jsonl")
+    ap.add_argument("--seed", type=int, default=None, help="seed of the caller choice (Hypothesis draws the rest)")
     ap.add_argument("--out", default=None, help="directory for the failures file and the server log")
     ap.add_argument("--pg-admin-url", default=None,
                     help="use this PostgreSQL server (a role that may CREATE DATABASE) instead of a throwaway cluster")
@@ -340,10 +417,11 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
     base = server.base
     log(f"== fuzz on {args.db}: server {base}, {args.seconds:.0f}s budget, {args.workers} clients")
     try:
-        callers, known_ids = seed(base)
+        callers, known_ids, project_ids, contact_ids, context_words = seed(base)
         schema = schemathesis.graphql.from_url(base + "/graphql")
-        schemathesis.graphql.scalar("ID", id_values(known_ids))
-        schemathesis.graphql.scalar("String", string_values(known_ids))
+        schemathesis.graphql.scalar("ID", id_values(known_ids, project_ids, contact_ids))
+        schemathesis.graphql.scalar("Int", int_values())
+        schemathesis.graphql.scalar("String", string_values(known_ids, context_words))
         schemathesis.graphql.scalar("JSON", json_values())
         schemathesis.graphql.scalar("DateTime", datetime_values())
         operations = [r.ok() for r in schema.get_all_operations() if isinstance(r, Ok)]
@@ -356,10 +434,11 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
                 targets.append((op.label, mode.value, op.as_strategy(generation_mode=mode)))
         log(f"   {len(operations)} root fields from introspection: {', '.join(sorted(op.label for op in operations))}")
 
-        stats = Stats()
+        stats = Stats(open(out / f"all-{args.db}.jsonl", "w") if args.log_all else None)
         local = threading.local()
         inflight = threading.BoundedSemaphore(args.workers * 4)
         caller_names = [name for name, w in CALLER_WEIGHTS for _ in range(w)]
+        picker = random.Random(args.seed)
 
         def send(label, mode, caller, query):
             try:
@@ -390,12 +469,18 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
         def run_batch(label, mode, strategy, n):
             @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
                       suppress_health_check=list(HealthCheck), derandomize=False)
-            @given(case=strategy, rnd=st.randoms(use_true_random=True))
-            def batch(case, rnd):
+            @given(case=strategy)
+            def batch(case):
                 if time.monotonic() > deadline:
                     return
                 query = case.body if isinstance(case.body, str) else str(case.body)
-                caller = rnd.choice(caller_names)
+                if mode == "positive" and picker.random() < TAME_SHARE:
+                    query = tame(query, schema.client_schema, picker)
+                # A private RNG: Hypothesis reseeds the global one, and its own randoms are biased.
+                if picker.random() < PROPER_SHARE:
+                    caller = PROPER_CALLER.get(label, "agent")
+                else:
+                    caller = picker.choice(caller_names)
                 inflight.acquire()
                 per_target[(label, mode)] += 1
                 pool.submit(send, label, mode, caller, query)
@@ -459,6 +544,8 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
     if generation_errors:
         log(f"   (not generated: {dict(generation_errors)})")
     log("   per operation (mode): " + ", ".join(f"{k} {v}" for k, v in sorted(stats.by_op.items())))
+    log("   succeeded (data, no errors) per root field: "
+        + ", ".join(f"{k.split('.')[1]} {stats.ok_by_op[k]}" for k in sorted({k.rsplit(' (', 1)[0] for k in stats.by_op})))
     log(f"   after the run: /health {health.status}, /ready {ready.status}, server alive: {alive}")
     log(f"   integrity check ({args.db}): {'ok' if not integrity else integrity}")
 

@@ -199,3 +199,39 @@ async fn fifty_visitors_race_their_first_requests(backend: Backend) {
     );
 }
 db_test!(fifty_visitors_race_their_first_requests);
+
+async fn slow_and_oversized_clients_are_cut_off(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(backend, |c| c.header_read_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+
+    // Slowloris: a request head that never ends is dropped after the header timeout.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        slow.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the server kept a slow connection open");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // An oversized head is refused with 431.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .header("x-big", "y".repeat(20 * 1024))
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await;
+    match resp {
+        Ok(r) => assert_eq!(r.status(), 431),
+        Err(e) => assert!(e.is_request() || e.is_connect() || e.is_body(), "{e}"),
+    }
+    // Still serving.
+    assert!(app.gql(None, "{ viewer { role } }", json!({})).await["data"]["viewer"].is_null());
+}
+db_test!(slow_and_oversized_clients_are_cut_off);
