@@ -17,6 +17,7 @@ use crate::service::{accounts, leads, nodes};
 #[derive(Default)]
 pub struct Query;
 
+/// The root query type.
 #[Object]
 impl Query {
     /// The caller (agent or visitor) with role and project; null without a token.

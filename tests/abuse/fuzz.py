@@ -268,7 +268,8 @@ def _doc_variants(doc):
 
 
 def tame(query: str, client_schema: graphql.GraphQLSchema, rng: random.Random) -> str:
-    """Drops each optional argument of the root field with probability 1/2. Generated operations
+    """Drops each optional argument of the root field with probability 1/2, and one direction of
+    Relay pagination arguments. Generated operations
     carry most optional arguments, and one bad value (a junk cursor, `first` with `last`) stops
     the whole operation at validation; fewer arguments let more operations reach the database."""
     try:
@@ -279,8 +280,11 @@ def tame(query: str, client_schema: graphql.GraphQLSchema, rng: random.Random) -
         defs = root.fields[field.name.value].args
     except (graphql.GraphQLError, AttributeError, IndexError, KeyError):
         return query
+    # Relay pagination goes one way: keep the forward (first/after) or the backward (last/before) pair.
+    drop_dir = {"last", "before"} if rng.random() < 0.7 else {"first", "after"}
     keep = tuple(a for a in (field.arguments or ())
-                 if a.name.value not in defs or graphql.is_required_argument(defs[a.name.value]) or rng.random() < 0.5)
+                 if a.name.value not in defs or graphql.is_required_argument(defs[a.name.value])
+                 or (a.name.value not in drop_dir and rng.random() < 0.5))
     field = dataclasses.replace(field, arguments=keep)
     new_op = dataclasses.replace(op, selection_set=dataclasses.replace(op.selection_set, selections=(field,)))
     return graphql.print_ast(dataclasses.replace(doc, definitions=(new_op,)))
@@ -387,8 +391,6 @@ def main() -> int:
     ap.add_argument("--log-all", action="store_true", help="write every exchange to OUT/all-DB.jsonl")
     ap.add_argument("--seed", type=int, default=None, help="seed of the caller choice (Hypothesis draws the rest)")
     ap.add_argument("--out", default=None, help="directory for the failures file and the server log")
-    ap.add_argument("--pg-admin-url", default=None,
-                    help="use this PostgreSQL server (a role that may CREATE DATABASE) instead of a throwaway cluster")
     args = ap.parse_args()
 
     out = Path(args.out) if args.out else Path(__import__("tempfile").mkdtemp(prefix="contacts-fuzz."))

@@ -23,7 +23,11 @@ impl AccountMutation {
     /// token. The password is stored only as an Argon2id hash.
     /// Errors: `BAD_USER_INPUT` (`email`, `password` shorter than 8, `fullname`,
     /// `projectName`), `CONFLICT` (an agent with this email exists).
-    async fn sign_up(&self, ctx: &Context<'_>, input: SignUpInput) -> Result<AuthPayload> {
+    async fn sign_up(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")] input: SignUpInput,
+    ) -> Result<AuthPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
         let session = accounts::sign_up(
             db,
@@ -43,7 +47,11 @@ impl AccountMutation {
     /// Errors: `UNAUTHENTICATED` (wrong email or password; the two are indistinguishable),
     /// `FORBIDDEN` (not a member of `projectId`), `BAD_USER_INPUT` (`projectId` missing for
     /// an agent of several projects, or not a UUID).
-    async fn sign_in(&self, ctx: &Context<'_>, input: SignInInput) -> Result<AuthPayload> {
+    async fn sign_in(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")] input: SignInInput,
+    ) -> Result<AuthPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
         ctx.data::<Arc<RateLimits>>()?
             .sign_in(&normalize::email_key(&input.email))?;
@@ -63,7 +71,7 @@ impl AccountMutation {
     async fn sign_in_anonymously(
         &self,
         ctx: &Context<'_>,
-        input: SignInAnonymouslyInput,
+        #[graphql(desc = "The operation's input (see the type).")] input: SignInAnonymouslyInput,
     ) -> Result<AuthPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
         if let Some(ClientIp(ip)) = ctx.data_opt::<ClientIp>() {

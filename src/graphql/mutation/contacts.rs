@@ -122,7 +122,7 @@ impl ContactMutation {
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
-        input: CreateContactInput,
+        #[graphql(desc = "The operation's input (see the type).")] input: CreateContactInput,
     ) -> Result<Contact> {
         let (_, scope) = guards::require_agent(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
@@ -161,7 +161,7 @@ impl ContactMutation {
     async fn update_contact(
         &self,
         ctx: &Context<'_>,
-        input: UpdateContactInput,
+        #[graphql(desc = "The operation's input (see the type).")] input: UpdateContactInput,
     ) -> Result<Contact> {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
@@ -189,7 +189,7 @@ impl ContactMutation {
     async fn set_contact_attributes(
         &self,
         ctx: &Context<'_>,
-        input: SetContactAttributesInput,
+        #[graphql(desc = "The operation's input (see the type).")] input: SetContactAttributesInput,
     ) -> Result<Contact> {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
@@ -206,7 +206,7 @@ impl ContactMutation {
     async fn add_contact_tags(
         &self,
         ctx: &Context<'_>,
-        input: ContactTagsInput,
+        #[graphql(desc = "The operation's input (see the type).")] input: ContactTagsInput,
     ) -> Result<Contact> {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
@@ -222,7 +222,7 @@ impl ContactMutation {
     async fn remove_contact_tags(
         &self,
         ctx: &Context<'_>,
-        input: ContactTagsInput,
+        #[graphql(desc = "The operation's input (see the type).")] input: ContactTagsInput,
     ) -> Result<Contact> {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
@@ -236,7 +236,11 @@ impl ContactMutation {
     /// `status`; still readable with `contact(id:)`). Undo with `restoreContact`.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`), `NOT_FOUND`,
     /// `CONFLICT` (erased).
-    async fn delete_contact(&self, ctx: &Context<'_>, input: ContactIdInput) -> Result<Contact> {
+    async fn delete_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")] input: ContactIdInput,
+    ) -> Result<Contact> {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
@@ -246,7 +250,11 @@ impl ContactMutation {
     /// Restores a soft-deleted contact (status NORMAL).
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`), `NOT_FOUND`,
     /// `CONFLICT` (erased contacts cannot be restored).
-    async fn restore_contact(&self, ctx: &Context<'_>, input: ContactIdInput) -> Result<Contact> {
+    async fn restore_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")] input: ContactIdInput,
+    ) -> Result<Contact> {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
@@ -261,7 +269,11 @@ impl ContactMutation {
     /// and references stay valid. OWNER or ADMIN only. Idempotent.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (AGENT or visitor), `BAD_USER_INPUT` (`id`),
     /// `NOT_FOUND`.
-    async fn erase_contact(&self, ctx: &Context<'_>, input: ContactIdInput) -> Result<Contact> {
+    async fn erase_contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")] input: ContactIdInput,
+    ) -> Result<Contact> {
         let (_, scope) = guards::require_admin(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;

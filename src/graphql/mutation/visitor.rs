@@ -31,7 +31,7 @@ impl VisitorMutation {
     async fn create_request(
         &self,
         ctx: &Context<'_>,
-        input: CreateRequestInput,
+        #[graphql(desc = "The operation's input (see the type).")] input: CreateRequestInput,
     ) -> Result<CreateRequestPayload> {
         let (caller, scope) = guards::require_visitor(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
@@ -60,6 +60,7 @@ impl VisitorMutation {
     async fn capture_contact_metadata(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")]
         input: CaptureContactMetadataInput,
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_visitor(ctx)?;

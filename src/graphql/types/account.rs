@@ -14,6 +14,7 @@ use crate::service::{ProjectScope, leads};
 /// A user: an agent or a widget visitor.
 pub struct UserObject(pub user::Model);
 
+/// A user: an agent of the dashboard or a widget visitor.
 #[Object(name = "User")]
 impl UserObject {
     /// Primary key (a UUID v4); a visitor's contact is keyed by it (`Contact.leadId`).
@@ -40,6 +41,7 @@ impl UserObject {
 /// A project: the tenant every record belongs to.
 pub struct ProjectObject(pub project::Model);
 
+/// A project: the tenant every record belongs to.
 #[Object(name = "Project")]
 impl ProjectObject {
     /// Primary key (a UUID): what the widget passes to `signInAnonymously`.
@@ -62,6 +64,7 @@ pub struct AuthPayload {
     pub token: IssuedToken,
 }
 
+/// What a sign-in returns: a bearer token scoped to one project, its expiry, the user and the project.
 #[Object]
 impl AuthPayload {
     /// A signed JWT (HS256). Send it as `Authorization: Bearer <token>`.
@@ -96,6 +99,7 @@ pub struct Viewer {
     pub session: Session,
 }
 
+/// The caller: who, with which role, in which project.
 #[Object]
 impl Viewer {
     /// The signed-in user.

@@ -19,6 +19,7 @@ use crate::service::pagination::{Page, PageArgs};
 /// dashboard calls it "Contact"; the database says "lead".
 pub struct Contact(pub lead::Model);
 
+/// A contact (a Lead): one visitor's identity and metadata, aggregating its requests. The dashboard says "Contact"; the database says "lead".
 #[Object]
 impl Contact {
     /// Primary key (a UUID).
@@ -172,6 +173,7 @@ pub struct ContactEdge {
     cursor: String,
 }
 
+/// A contact in a page, with its cursor.
 #[Object]
 impl ContactEdge {
     /// Opaque cursor of this contact in the list (valid for the same ordering only).
@@ -199,6 +201,7 @@ impl ContactConnection {
     }
 }
 
+/// A page of contacts (Relay Cursor Connections spec).
 #[Object]
 impl ContactConnection {
     /// The contacts of the page with their cursors.

@@ -17,6 +17,7 @@ use crate::service::requests::cursor_of;
 /// A Request: one conversation of a visitor, aggregated under the visitor's Contact.
 pub struct Request(pub request::Model);
 
+/// A request (a conversation) of a visitor, aggregated under the visitor's contact.
 #[Object]
 impl Request {
     /// Primary key (a UUID).
@@ -81,6 +82,7 @@ impl Request {
 /// An edge of [`RequestConnection`].
 pub struct RequestEdge(pub request::Model);
 
+/// A request in a page, with its cursor.
 #[Object]
 impl RequestEdge {
     /// Opaque cursor of this request in the list.
@@ -112,6 +114,7 @@ impl RequestConnection {
     }
 }
 
+/// A page of a contact's requests (Relay Cursor Connections spec).
 #[Object]
 impl RequestConnection {
     /// The requests of the page with their cursors.
