@@ -131,6 +131,23 @@ pub enum Command {
     Serve,
     /// Print the GraphQL schema (SDL) to standard output; needs no database.
     ExportSchema,
+    /// Apply, revert or list the database migrations of `DATABASE_URL`.
+    Migrate {
+        /// `up` (apply all pending; the default), `down` (revert the last one) or `status`.
+        #[arg(value_enum, default_value = "up")]
+        action: MigrateAction,
+    },
+}
+
+/// What `migrate` does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the most recent migration.
+    Down,
+    /// List migrations and whether each is applied.
+    Status,
 }
 
 impl Config {

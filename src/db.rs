@@ -45,6 +45,27 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+/// The `migrate` subcommand: connects to `config.database_url` and applies every pending
+/// migration (`Up`), reverts the last one (`Down`) or prints each migration with its state
+/// (`Status`). Errors: the driver's or the migrator's.
+pub async fn run_migrate(
+    config: &Config,
+    action: crate::config::MigrateAction,
+) -> Result<(), DbErr> {
+    use crate::config::MigrateAction;
+    let db = connect(config).await?;
+    match action {
+        MigrateAction::Up => Migrator::up(&db, None).await?,
+        MigrateAction::Down => Migrator::down(&db, Some(1)).await?,
+        MigrateAction::Status => {
+            for m in Migrator::get_migration_with_status(&db).await? {
+                println!("{}\t{}", m.name(), m.status());
+            }
+        }
+    }
+    db.close().await
+}
+
 fn create_sqlite_parent_dir(url: &str) {
     let path = url
         .trim_start_matches("sqlite://")

@@ -12,6 +12,15 @@ async fn main() -> std::process::ExitCode {
         return std::process::ExitCode::SUCCESS;
     }
     telemetry::init();
+    if let Some(Command::Migrate { action }) = config.command {
+        return match contacts_server::db::run_migrate(&config, action).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("contacts-server migrate: {err}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => {

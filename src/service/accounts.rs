@@ -306,3 +306,20 @@ fn check_password(password: &str) -> AppResult<()> {
 /// An Argon2id hash of a random string nobody knows: verified against when the email is
 /// unknown, so that a failed sign-in costs the same either way.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J2bq9bSbY6R5yUG2yxLFf+KjJXmCuI4bUg3ea9IuTdM";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_a_real_argon2id_verification() {
+        use argon2::password_hash::PasswordHash;
+        // A hash that did not parse would make unknown emails fail fast (a timing oracle).
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("parses");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        let real = auth::hash_password("whatever password").unwrap();
+        let real = PasswordHash::new(&real).unwrap();
+        assert_eq!(parsed.params, real.params, "same cost as real hashes");
+        assert!(!auth::verify_password("anything", DUMMY_HASH));
+    }
+}

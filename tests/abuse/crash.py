@@ -16,7 +16,7 @@ database, and:
   * the database passes the integrity checks (SQLite: PRAGMA integrity_check, foreign_key_check,
     FTS5 integrity-check; PostgreSQL: amcheck on every B-tree index; both: the logical rules
     of common.LOGICAL_CHECKS);
-  * no request failed with INTERNAL before the kill.
+  * no request failed with INTERNAL, or went unanswered, before the kill.
 
     python3 tests/abuse/crash.py --db sqlite
     python3 tests/abuse/crash.py --db postgres --clients 8 --seconds 10 --cycles 2
@@ -61,6 +61,8 @@ class Ledger:
             self.attempts += 1
             if r.status == 0:
                 self.transport_errors += 1
+                if before_kill:
+                    self.internal.append(f"{what}: no HTTP response before the kill: {r.error}")
             for c in r.codes():
                 self.codes[c] += 1
                 if c == "INTERNAL" and before_kill:
@@ -269,7 +271,8 @@ def run(args, url: str, db: Db, out: Path) -> int:
     integrity = db.integrity()
     problems += [f"integrity: {p}" for p in integrity]
     if ledger.internal:
-        problems.append(f"{len(ledger.internal)} INTERNAL errors under load before the kill, e.g. {ledger.internal[0]}")
+        problems.append(f"{len(ledger.internal)} INTERNAL errors or dropped requests under load before the kill, "
+                        f"e.g. {ledger.internal[0]}")
     if panics:
         problems.append(f"panics in the server log: {panics[0][:300]}")
     if ledger.acked == 0:

@@ -1,0 +1,77 @@
+//! The binary's subcommands: `export-schema` and `migrate [up|down|status]`, on SQLite and on
+//! PostgreSQL (every migration has a working `down`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+fn run(url: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .args(args)
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn migrate_round_trip(url: &str) {
+    let status = run(url, &["migrate", "status"]);
+    assert_eq!(status.matches("Pending").count(), 2, "{status}");
+    run(url, &["migrate"]);
+    let status = run(url, &["migrate", "status"]);
+    assert_eq!(status.matches("Applied").count(), 2, "{status}");
+    run(url, &["migrate", "down"]);
+    let status = run(url, &["migrate", "status"]);
+    assert_eq!(
+        (
+            status.matches("Applied").count(),
+            status.matches("Pending").count()
+        ),
+        (1, 1),
+        "{status}"
+    );
+    run(url, &["migrate", "down"]);
+    run(url, &["migrate", "up"]);
+    let status = run(url, &["migrate", "status"]);
+    assert_eq!(status.matches("Applied").count(), 2, "{status}");
+}
+
+#[test]
+fn migrate_up_down_status_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    migrate_round_trip(&format!(
+        "sqlite://{}/cli.db?mode=rwc",
+        dir.path().display()
+    ));
+}
+
+#[tokio::test]
+async fn migrate_up_down_status_on_postgres() {
+    use sea_orm::ConnectionTrait;
+    let admin_url =
+        std::env::var("CONTACTS_TEST_PG_URL").expect("CONTACTS_TEST_PG_URL (run scripts/test.sh)");
+    let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
+    let name = format!("cli_{}", uuid::Uuid::new_v4().simple());
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    tokio::task::spawn_blocking(move || migrate_round_trip(&url))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn export_schema_prints_the_checked_in_schema() {
+    let sdl = run("sqlite::memory:", &["export-schema"]);
+    let checked_in =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert_eq!(sdl, checked_in);
+}
