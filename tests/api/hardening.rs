@@ -235,3 +235,51 @@ async fn slow_and_oversized_clients_are_cut_off(backend: Backend) {
     assert!(app.gql(None, "{ viewer { role } }", json!({})).await["data"]["viewer"].is_null());
 }
 db_test!(slow_and_oversized_clients_are_cut_off);
+
+async fn a_blocked_query_cannot_hold_a_connection(backend: Backend) {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let app = TestApp::spawn_with(backend, |c| {
+        c.request_timeout_secs = 1;
+        c.db_acquire_timeout_secs = 30;
+    })
+    .await;
+    let (agent, _) = app.sign_up("owner@example.com").await;
+    // Another client holds a lock that the next write must wait for.
+    let url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(()),
+    };
+    let blocker = app.db.begin().await.unwrap();
+    let lock = match url {
+        None => {
+            "INSERT INTO project (id, name, created_at) VALUES (X'00000000000000000000000000000001', 'lock', '2026-01-01T00:00:00+00:00')"
+        }
+        Some(()) => "LOCK TABLE lead IN ACCESS EXCLUSIVE MODE",
+    };
+    blocker
+        .execute_raw(Statement::from_string(app.db.get_database_backend(), lock))
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let resp = reqwest::Client::new()
+        .post(format!("{}/graphql", app.base))
+        .bearer_auth(&agent)
+        .json(&json!({ "query": "mutation { createContact(input: { fullname: \"waits\" }) { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 408);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    blocker.rollback().await.unwrap();
+    // Nothing half-written, and the server serves again.
+    assert_eq!(app.count_rows("lead").await, 0);
+    let c = app
+        .create_contact(&agent, json!({ "fullname": "after" }))
+        .await;
+    assert_eq!(c["fullname"], "after");
+}
+db_test!(a_blocked_query_cannot_hold_a_connection);
