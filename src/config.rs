@@ -111,6 +111,10 @@ pub struct Config {
     )]
     pub cors_allowed_origins: Vec<String>,
 
+    /// Log line format on stderr: `text` (human-readable) or `json` (one JSON object a line).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
     /// Seconds a connection has to send its request headers (slow-client protection).
     #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
     pub header_read_timeout_secs: u64,
@@ -137,6 +141,15 @@ pub enum Command {
         #[arg(value_enum, default_value = "up")]
         action: MigrateAction,
     },
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log shippers).
+    Json,
 }
 
 /// What `migrate` does.
@@ -200,6 +213,7 @@ impl Config {
             rate_limit_mutations_per_min: 300,
             trusted_client_ip_header: None,
             cors_allowed_origins: Vec::new(),
+            log_format: LogFormat::Text,
             header_read_timeout_secs: 10,
             max_header_bytes: 16 * 1024,
         }

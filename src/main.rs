@@ -11,7 +11,7 @@ async fn main() -> std::process::ExitCode {
         print!("{}", contacts_server::schema_sdl());
         return std::process::ExitCode::SUCCESS;
     }
-    telemetry::init();
+    telemetry::init_with(config.log_format);
     if let Some(Command::Migrate { action }) = config.command {
         return match contacts_server::db::run_migrate(&config, action).await {
             Ok(()) => std::process::ExitCode::SUCCESS,

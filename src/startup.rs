@@ -16,8 +16,14 @@ use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
+
+/// The request id header: set on every request (a new UUID v4 when the client sent none) and
+/// returned on the response; also in the GraphQL response's `extensions.requestId` and in
+/// every log line of the request.
+pub const REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
 
 use crate::auth::{AuthState, JwtKeys, MIN_SECRET_BYTES};
 use crate::config::Config;
@@ -125,7 +131,18 @@ impl Application {
                 Duration::from_secs(config.request_timeout_secs),
             ))
             .layer(cors)
-            .layer(TraceLayer::new_for_http())
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }))
+            // Outermost: every request gets an `x-request-id` (a UUID v4) before the trace
+            // span opens, and the response carries it back.
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
@@ -335,6 +352,12 @@ async fn graphql_handler(
         ));
     }
     let mut response = state.schema.execute(request).await;
+    if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+        response.extensions.insert(
+            "requestId".to_owned(),
+            async_graphql::Value::String(id.to_owned()),
+        );
+    }
     for error in &mut response.errors {
         let has_code = error
             .extensions

@@ -2,15 +2,30 @@
 
 use tracing_subscriber::EnvFilter;
 
+use crate::config::LogFormat;
+
 /// Installs the global `tracing` subscriber: human-readable lines on stderr, filtered by
 /// `RUST_LOG` (default `info,sqlx=warn,sea_orm=warn`). Safe to call more than once.
 pub fn init() {
+    init_with(LogFormat::Text);
+}
+
+/// Like [`init`], in the given line format (`json`: one JSON object per line, with the
+/// current spans, e.g. the `request_id`).
+pub fn init_with(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// Resolves on ctrl-c or SIGTERM: the trigger of a graceful shutdown.

@@ -106,3 +106,57 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         assert!(!log.contains(needle), "the {what} appears in the log");
     }
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .args(["--log-format", "json"])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/logs.db?mode=rwc", dir.path().display()),
+        )
+        .env("BIND", "127.0.0.1:0")
+        .env("JWT_SECRET", SECRET)
+        .env("RUST_LOG", "info,tower_http=debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    let resp = reqwest::Client::new()
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut log = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(!lines.is_empty());
+    assert!(
+        lines.iter().any(|l| l["span"]["request_id"] == id.as_str()),
+        "no log line carries request_id {id}: {log}"
+    );
+}

@@ -4,7 +4,7 @@
 A throwaway cluster; the server runs with DB_ACQUIRE_TIMEOUT_SECS=2 (how long a request waits
 for a pooled connection). Client threads keep sending a mix of operations the whole time (an
 agent's `contacts` query, a visitor's `createRequest` and `viewer`, an anonymous
-`signInAnonymously`), and probes poll `/health` and `/ready`.
+`signInAnonymously`), and two probes poll `/health` and `/ready`.
 
   1. up: everything succeeds, /ready 200.
   2. `pg_ctl stop -m fast`: every request gets an answer within --fail-fast-secs (no hang, no
@@ -87,13 +87,12 @@ def worker(base: str, callers: dict, project: str, stop: threading.Event, out: l
         time.sleep(0.05)
 
 
-def prober(base: str, stop: threading.Event, out: list, lock: threading.Lock, timeout: float) -> None:
+def prober(base: str, path: str, stop: threading.Event, out: list, lock: threading.Lock, timeout: float) -> None:
     while not stop.is_set():
-        for path in ("/health", "/ready"):
-            t0 = time.monotonic()
-            r = http("GET", base + path, timeout=timeout)
-            with lock:
-                out.append(Probe(path, t0, time.monotonic(), r))
+        t0 = time.monotonic()
+        r = http("GET", base + path, timeout=timeout)
+        with lock:
+            out.append(Probe(path, t0, time.monotonic(), r))
         time.sleep(0.2)
 
 
@@ -143,7 +142,8 @@ def run(args, cluster: PgCluster, name: str, server: Server) -> int:
     client_timeout = max(30.0, args.fail_fast_secs * 4)  # far above the bound: a hang shows as a long elapsed
     threads = [threading.Thread(target=worker, args=(base, callers, agent["project"], stop, probes, lock, acked,
                                                      client_timeout, i), daemon=True) for i in range(args.clients)]
-    threads.append(threading.Thread(target=prober, args=(base, stop, probes, lock, client_timeout), daemon=True))
+    threads += [threading.Thread(target=prober, args=(base, path, stop, probes, lock, client_timeout), daemon=True)
+                for path in ("/health", "/ready")]
     for t in threads:
         t.start()
 

@@ -25,22 +25,27 @@ import argparse
 import collections
 import dataclasses
 import json
+import os
 import random
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import graphql
-import requests
-import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.core.result import Ok
-from schemathesis.graphql import nodes
+# Hypothesis keeps a cache in ./.hypothesis by default: keep it out of the work tree.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "contacts-fuzz-hypothesis"))
+
+import graphql  # noqa: E402
+import requests  # noqa: E402
+import schemathesis  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from schemathesis import GenerationMode  # noqa: E402
+from schemathesis.core.result import Ok  # noqa: E402
+from schemathesis.graphql import nodes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
@@ -63,6 +68,13 @@ NASTY_STRINGS = [
 ]
 
 
+# NUL, other C0/C1 controls, bidi overrides, zero-width and format characters, alone or embedded
+# in otherwise valid values (an email, a phone, a name).
+CONTROL_STRINGS = [
+    "\u0000", "a\u0000b", "andrea1@example.com\u0000", "\u0000andrea1@example.com", "+39 06\u0000 6988 1234",
+    "\u0007", "\u001b[31m", "\u0085", "\u009b", "Andrea\u202eolleizS", "\u2066x\u2069", "\u200d", "\u2028", "\ufffe",
+]
+
 BENIGN_STRINGS = [
     "Andrea Sponziello", "Acme support", "Grace Hopper", "VIP", "vip", "renewal", "pro", "plan", "rank", "hello",
     "Hello, I need help with my order", "alv", "grace", "andrea1@example.com", "grace0@navy.mil", "a@b.co",
@@ -81,6 +93,7 @@ def string_values(known_ids: list[str], context_words: list[str]) -> st.SearchSt
         st.text(max_size=40),
         st.text(min_size=150, max_size=2000),
         st.sampled_from(NASTY_STRINGS),
+        st.sampled_from(CONTROL_STRINGS),
         st.from_regex(r"\+?[0-9 ()\-]{1,20}", fullmatch=True),
         st.sampled_from(known_ids),
         st.sampled_from([64, 65, 199, 200, 201, 254, 255, 256, 320, 10000, 10001]).map(lambda n: "x" * n),
@@ -290,6 +303,35 @@ def tame(query: str, client_schema: graphql.GraphQLSchema, rng: random.Random) -
     return graphql.print_ast(dataclasses.replace(doc, definitions=(new_op,)))
 
 
+def _root_field(doc):
+    if len(doc.definitions) != 1 or len(doc.definitions[0].selection_set.selections) != 1:
+        return None
+    return doc.definitions[0].selection_set.selections[0]
+
+
+def root_argument_names(query: str) -> set:
+    try:
+        field = _root_field(graphql.parse(query))
+    except graphql.GraphQLError:
+        return set()
+    return {a.name.value for a in (field.arguments or ())} if field is not None else set()
+
+
+def drop_arguments(query: str, names: set) -> str | None:
+    """`query` without the root field's arguments in `names`; None when it cannot be parsed."""
+    try:
+        doc = graphql.parse(query)
+    except graphql.GraphQLError:
+        return None
+    field = _root_field(doc)
+    if field is None:
+        return None
+    field = dataclasses.replace(field, arguments=tuple(a for a in (field.arguments or ()) if a.name.value not in names))
+    op = doc.definitions[0]
+    new_op = dataclasses.replace(op, selection_set=dataclasses.replace(op.selection_set, selections=(field,)))
+    return graphql.print_ast(dataclasses.replace(doc, definitions=(new_op,)))
+
+
 def minimize(query: str, still_fails, budget: int = 300) -> str:
     """The smallest variant of `query` (one root field) for which `still_fails(text)` holds."""
     try:
@@ -393,7 +435,7 @@ def main() -> int:
     ap.add_argument("--out", default=None, help="directory for the failures file and the server log")
     args = ap.parse_args()
 
-    out = Path(args.out) if args.out else Path(__import__("tempfile").mkdtemp(prefix="contacts-fuzz."))
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="contacts-fuzz."))
     out.mkdir(parents=True, exist_ok=True)
     cluster = None
     db_name = f"fuzz_{uuid.uuid4().hex[:8]}"
@@ -506,24 +548,39 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
         pool.shutdown(wait=True)
         elapsed = time.monotonic() - started
 
-        # Shrink the shortest failing query of each (operation, problem) while the server is up.
-        shortest: dict = {}
+        # Reproducers, found while the server is up: per (root field, problem), shrink the shortest
+        # failing operation; then each other failure still failing without the arguments of the
+        # reproducers found so far has another cause: shrink it too.
+        groups: dict = collections.defaultdict(list)
         for f in stats.failures:
-            key = (f["operation"], tuple(f["problems"]))
-            if key not in shortest or len(f["query"]) < len(shortest[key]["query"]):
-                shortest[key] = f
-        for f in list(shortest.values())[:8]:
-            if "HTTP" in " ".join(f["problems"]) or "no HTTP response" in " ".join(f["problems"]):
-                continue  # keep the exact operation of crashes and hangs
-            token = callers[f["caller"]]
+            groups[(f["operation"], tuple(f["problems"]))].append(f)
+        reproducers: dict = {}
+        for key, group in sorted(groups.items())[:10]:
+            group.sort(key=lambda f: len(f["query"]))
+            found = reproducers[key] = []
+            if any(p.startswith("HTTP") or p.startswith("no HTTP") for p in key[1]):
+                found.append((None, group[0]))  # crashes and hangs: keep the exact operation
+                continue
+            culprits: set = set()
+            for f in group[:60]:
+                token = callers[f["caller"]]
 
-            def still_fails(text, token=token, problems=f["problems"]):
-                r = gql(base, text, None, token, timeout=args.timeout)
-                codes = r.codes()
-                return (("extensions.code INTERNAL" in problems and "INTERNAL" in codes)
-                        or ("error without extensions.code" in problems and "<none>" in codes))
+                def still_fails(text, token=token, problems=key[1]):
+                    codes = gql(base, text, None, token, timeout=args.timeout).codes()
+                    return (("extensions.code INTERNAL" in problems and "INTERNAL" in codes)
+                            or ("error without extensions.code" in problems and "<none>" in codes))
 
-            f["minimized"] = minimize(f["query"], still_fails)
+                query = f["query"]
+                if culprits:
+                    query = drop_arguments(query, culprits)
+                    if query is None or not still_fails(query):
+                        continue  # explained by a reproducer already found
+                shrunk = minimize(query, still_fails, budget=150)
+                culprits |= root_argument_names(shrunk)
+                f["minimized"] = shrunk
+                found.append((shrunk, f))
+                if len(found) >= 5 or not root_argument_names(shrunk):
+                    break
 
         health = common.http("GET", base + "/health", timeout=5)
         ready = common.http("GET", base + "/ready", timeout=10)
@@ -562,14 +619,14 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
             for f in stats.failures:
                 fh.write(json.dumps(f) + "\n")
         log(f"   reproducers: {fail_file}")
-        for (op, probs), f in sorted(shortest.items()):
-            n = sum(1 for g in stats.failures if (g["operation"], tuple(g["problems"])) == (op, probs))
-            log(f"   -- {op}: {list(probs)} x{n} (caller {f['caller']}, {f['mode']} mode)")
-            if f.get("minimized"):
-                log("      reproducer (shrunk): " + " ".join(f["minimized"].split())[:1500])
-            else:
-                log("      query (shortest, whitespace collapsed): " + " ".join(f["query"].split())[:1500])
-            log(f"      response: HTTP {f['status']} {f['response'][:600]}")
+        for (op, probs), found in sorted(reproducers.items()):
+            log(f"   -- {op}: {list(probs)} x{len(groups[(op, probs)])}")
+            for shrunk, f in found:
+                if shrunk:
+                    log(f"      reproducer (shrunk; caller {f['caller']}): " + " ".join(shrunk.split())[:1500])
+                else:
+                    log(f"      query (caller {f['caller']}, whitespace collapsed): " + " ".join(f["query"].split())[:1500])
+                log(f"      response: HTTP {f['status']} {f['response'][:400]}")
     if health.status != 200:
         problems.append(f"/health {health.status} after the run")
     if ready.status != 200:

@@ -73,3 +73,30 @@ async fn serves_graphiql_health_and_limits(backend: Backend) {
     assert!(app.gql(None, "{ viewer { role } }", json!({})).await["data"]["viewer"].is_null());
 }
 db_test!(serves_graphiql_health_and_limits);
+
+async fn every_response_carries_a_request_id(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(format!("{}/graphql", app.base))
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    let header = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert!(uuid::Uuid::parse_str(&header).is_ok(), "{header}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["extensions"]["requestId"], header);
+    // A client's own id is kept (for tracing across services).
+    let resp = client
+        .post(format!("{}/graphql", app.base))
+        .header("x-request-id", "client-123")
+        .json(&json!({ "query": "{ viewer { role } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "client-123");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["extensions"]["requestId"], "client-123");
+}
+db_test!(every_response_carries_a_request_id);
