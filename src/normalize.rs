@@ -118,6 +118,22 @@ pub fn email(field: &'static str, value: Option<&str>) -> AppResult<Option<Norma
     Ok(Some(NormalizedEmail { display, key }))
 }
 
+/// A free-form lookup input (an email to sign in with or to filter by): its match key, after
+/// the one character rule ([`is_forbidden_char`]; PostgreSQL also refuses NUL in text).
+/// Errors: `BAD_USER_INPUT` on `field`.
+pub fn lookup_key(field: &'static str, value: &str) -> AppResult<String> {
+    if value.chars().any(is_forbidden_char) {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    if value.len() > 1024 {
+        return Err(AppError::bad_input(field, "is too long"));
+    }
+    Ok(email_key(value))
+}
+
 /// The match key of an email (trim, NFC, lower-case), also for search input that need not be
 /// a valid address: `" Foo@X.com "` → `"foo@x.com"`.
 pub fn email_key(value: &str) -> String {

@@ -368,6 +368,10 @@ async fn graphql_handler(
             // any other uncoded error is ours.
             let code = if let Some(code) = limits::code_of_validation_message(&error.message) {
                 code
+            } else if is_argument_coercion_error(&error.message) {
+                // An argument literal that does not parse as its type (e.g. a bad DateTime):
+                // async-graphql reports it at the field, without a code.
+                ErrorCode::BadUserInput.as_str()
             } else if error.path.is_empty() {
                 ErrorCode::GraphqlValidationFailed.as_str()
             } else {
@@ -382,6 +386,13 @@ async fn graphql_handler(
         }
     }
     response.into()
+}
+
+/// Whether an uncoded resolver error is async-graphql's report of an argument value that
+/// does not parse as its type (`Failed to parse "DateTime": ...`,
+/// `Invalid value for argument "x" ...`).
+fn is_argument_coercion_error(message: &str) -> bool {
+    message.starts_with("Failed to parse ") || message.starts_with("Invalid value for argument")
 }
 
 /// The client's IP: the first address of the trusted proxy header when one is configured and

@@ -118,7 +118,7 @@ pub async fn sign_in(
     project_id: Option<Uuid>,
 ) -> AppResult<Session> {
     const FAILED: &str = "wrong email or password";
-    let key = normalize::email_key(email);
+    let key = normalize::lookup_key("email", email)?;
     let found = user::Entity::find()
         .filter(user::Column::LoginEmail.eq(&key))
         .one(db)

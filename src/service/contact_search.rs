@@ -234,6 +234,8 @@ fn decode_cursor(field: &'static str, mode: Mode, cursor: &str) -> AppResult<Pos
             let id = Uuid::parse_str(id).map_err(|_| bad())?;
             if f != OrderField::Fullname {
                 value.parse::<i64>().map_err(|_| bad())?;
+            } else if value.chars().any(normalize::is_forbidden_char) {
+                return Err(bad());
             }
             Ok(Position::Key {
                 value: (*value).to_owned(),
@@ -324,7 +326,7 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     };
     select = select.filter(lead::Column::Status.is_in(statuses));
     if let Some(email) = &q.email {
-        select = select.filter(lead::Column::EmailKey.eq(normalize::email_key(email)));
+        select = select.filter(lead::Column::EmailKey.eq(normalize::lookup_key("email", email)?));
     }
     if let Some(after) = q.created_after {
         select = select.filter(lead::Column::CreatedAt.gte(after));
@@ -349,6 +351,15 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     }
     if let Some((key, value)) = &q.attribute {
         let key = normalize::attribute_key("attribute", key)?;
+        if value
+            .as_str()
+            .is_some_and(|s| s.chars().any(normalize::is_forbidden_char))
+        {
+            return Err(AppError::bad_input(
+                "attribute",
+                "must not contain control characters",
+            ));
+        }
         if !(value.is_string() || value.is_number() || value.is_boolean()) {
             return Err(AppError::bad_input(
                 "attribute",

@@ -7,6 +7,7 @@ with a bare python3.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -145,6 +146,16 @@ def sign_in_anon(base: str, project: str, timeout: float = 10.0) -> HttpResult:
 # --------------------------------------------------------------------------------------------
 
 
+_STARTED: list["Server"] = []
+
+
+@atexit.register
+def _stop_leftover_servers() -> None:
+    """A test that dies half-way leaves no server behind."""
+    for server in _STARTED:
+        server.kill9()
+
+
 class Server:
     """contacts-server as a child process on a free loopback port."""
 
@@ -169,6 +180,7 @@ class Server:
         self.proc = subprocess.Popen([str(server_bin())], env=env, stdout=logf, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         logf.close()
+        _STARTED.append(self)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -176,6 +188,7 @@ class Server:
             if http("GET", self.base + "/health", timeout=1).status == 200:
                 return
             time.sleep(0.05)
+        self.kill9()
         raise RuntimeError(f"server not healthy within {timeout}s; log: {self.log_tail()}")
 
     def kill9(self) -> None:

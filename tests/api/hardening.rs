@@ -283,3 +283,60 @@ async fn a_blocked_query_cannot_hold_a_connection(backend: Backend) {
     assert_eq!(c["fullname"], "after");
 }
 db_test!(a_blocked_query_cannot_hold_a_connection);
+
+/// Reproducers found by the schema-driven fuzz run (tests/abuse): each was an `INTERNAL`.
+async fn fuzz_findings_are_client_errors(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, _) = app.sign_up("owner@example.com").await;
+    let cases: Vec<(Option<&str>, &str, Value)> = vec![
+        (
+            Some(&agent),
+            "{ contacts(createdBefore: \"\") { __typename } }",
+            json!({}),
+        ),
+        (
+            Some(&agent),
+            "{ contacts(createdAfter: \"2\") { __typename } }",
+            json!({}),
+        ),
+        (
+            None,
+            "{ contacts(createdAfter: \"yesterday\") { totalCount } }",
+            json!({}),
+        ),
+        (
+            Some(&agent),
+            "query($d: DateTime) { contacts(createdAfter: $d) { totalCount } }",
+            json!({ "d": "yesterday" }),
+        ),
+        (
+            None,
+            "mutation { signIn(input: { email: \"\\u0000\", password: \"p\" }) { __typename } }",
+            json!({}),
+        ),
+        (
+            Some(&agent),
+            "{ contacts(email: \"\\u0000\") { __typename } }",
+            json!({}),
+        ),
+        (
+            Some(&agent),
+            "query($s: JSON!) { contacts(attribute: { key: \"k\", equals: $s }) { totalCount } }",
+            json!({ "s": "a\u{0}b" }),
+        ),
+    ];
+    for (token, query, vars) in cases {
+        let body = app.gql(token, query, vars.clone()).await;
+        let c = code(&body);
+        assert!(
+            [
+                "BAD_USER_INPUT",
+                "GRAPHQL_VALIDATION_FAILED",
+                "UNAUTHENTICATED"
+            ]
+            .contains(&c),
+            "{query} {vars}: {body}"
+        );
+    }
+}
+db_test!(fuzz_findings_are_client_errors);

@@ -54,7 +54,7 @@ impl AccountMutation {
     ) -> Result<AuthPayload> {
         let db = ctx.data::<DatabaseConnection>()?;
         ctx.data::<Arc<RateLimits>>()?
-            .sign_in(&normalize::email_key(&input.email))?;
+            .sign_in(&normalize::lookup_key("email", &input.email)?)?;
         let project_id = input
             .project_id
             .as_deref()
