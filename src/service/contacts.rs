@@ -318,18 +318,13 @@ pub async fn remove_tags(
 }
 
 /// Soft-deletes (status DELETED; hidden from lists by default). Idempotent.
-/// Errors: `NOT_FOUND`.
+/// Errors: `NOT_FOUND`; `CONFLICT` for an erased contact.
 pub async fn delete(
     db: &impl TransactionTrait,
     scope: ProjectScope,
     id: Uuid,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, id, None, |m| {
-        let changed = m.status != lead::STATUS_DELETED;
-        m.status = lead::STATUS_DELETED;
-        Ok(changed)
-    })
-    .await
+    set_status(db, scope, id, lead::STATUS_DELETED).await
 }
 
 /// Undoes [`delete`] (status NORMAL). Idempotent. Errors: `NOT_FOUND`; `CONFLICT` for an
@@ -339,9 +334,18 @@ pub async fn restore(
     scope: ProjectScope,
     id: Uuid,
 ) -> AppResult<lead::Model> {
+    set_status(db, scope, id, lead::STATUS_NORMAL).await
+}
+
+async fn set_status(
+    db: &impl TransactionTrait,
+    scope: ProjectScope,
+    id: Uuid,
+    status: i32,
+) -> AppResult<lead::Model> {
     modify(db, scope, id, None, |m| {
-        let changed = m.status != lead::STATUS_NORMAL;
-        m.status = lead::STATUS_NORMAL;
+        let changed = m.status != status;
+        m.status = status;
         Ok(changed)
     })
     .await
@@ -437,19 +441,7 @@ pub async fn delete_many(
     scope: ProjectScope,
     ids: &[String],
 ) -> AppResult<Vec<BulkOutcome>> {
-    check_bulk(ids)?;
-    let mut out = Vec::with_capacity(ids.len());
-    for raw in ids {
-        let result = match normalize::uuid("ids", raw) {
-            Ok(id) => delete(db, scope, id).await,
-            Err(e) => Err(e),
-        };
-        out.push(BulkOutcome {
-            id: raw.clone(),
-            result,
-        });
-    }
-    Ok(out)
+    bulk(ids, |id| delete(db, scope, id)).await
 }
 
 /// Adds `tags` to each contact of `ids` on its own. Errors (whole call): `BAD_USER_INPUT`
@@ -460,12 +452,25 @@ pub async fn add_tags_many(
     ids: &[String],
     tags: &[String],
 ) -> AppResult<Vec<BulkOutcome>> {
-    check_bulk(ids)?;
     let tags = normalize::tags("tags", tags)?;
+    bulk(ids, |id| {
+        let tags = tags.clone();
+        async move { add_tags(db, scope, id, &tags).await }
+    })
+    .await
+}
+
+/// Runs `op` for each id of `ids` in order, each on its own, collecting per-id outcomes.
+async fn bulk<F, Fut>(ids: &[String], mut op: F) -> AppResult<Vec<BulkOutcome>>
+where
+    F: FnMut(Uuid) -> Fut,
+    Fut: std::future::Future<Output = AppResult<lead::Model>>,
+{
+    check_bulk(ids)?;
     let mut out = Vec::with_capacity(ids.len());
     for raw in ids {
         let result = match normalize::uuid("ids", raw) {
-            Ok(id) => add_tags(db, scope, id, &tags).await,
+            Ok(id) => op(id).await,
             Err(e) => Err(e),
         };
         out.push(BulkOutcome {
