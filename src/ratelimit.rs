@@ -115,7 +115,9 @@ impl Extension for MutationRateLimitExtension {
             && let Err(err) = self.0.mutation(caller.user_id)
         {
             let err: async_graphql::Error = err.into();
-            return Err(err.into_server_error(Default::default()));
+            let mut err = err.into_server_error(Default::default());
+            err.path = vec![async_graphql::PathSegment::Field(info.name.to_owned())];
+            return Err(err);
         }
         next.run(ctx, info).await
     }

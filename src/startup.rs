@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequest, State};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -122,7 +122,7 @@ impl Application {
         };
         let cors = cors_layer(&config.cors_allowed_origins)?;
         let router = Router::new()
-            .route("/graphql", get(graphiql).post(graphql_handler))
+            .route("/graphql", get(graphql_get).post(graphql_handler))
             .route("/health", get(health))
             .route("/ready", get(ready))
             .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
@@ -334,7 +334,7 @@ async fn graphql_handler(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     req: GraphQLRequest<BadGraphqlRequest>,
-) -> GraphQLResponse {
+) -> axum::response::Response {
     let auth = match headers.get(AUTHORIZATION) {
         None => AuthState::Anonymous,
         Some(value) => match value.to_str() {
@@ -385,7 +385,28 @@ async fn graphql_handler(
                 .set("code", code);
         }
     }
-    response.into()
+    // GraphQL over HTTP: `application/graphql-response+json` when the client accepts it, with
+    // a 4xx status for a request that could not execute (parse, validation, limits);
+    // otherwise legacy `application/json`, always 200.
+    let accepts_graphql_response = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/graphql-response+json"));
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut http = GraphQLResponse::from(response).into_response();
+    if accepts_graphql_response {
+        if request_error {
+            *http.status_mut() = StatusCode::BAD_REQUEST;
+        }
+    } else {
+        http.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+    }
+    http
 }
 
 /// Whether an uncoded resolver error is async-graphql's report of an argument value that
@@ -408,7 +429,44 @@ fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr 
         .unwrap_or_else(|| peer.ip())
 }
 
-/// `GET /graphql`: the GraphiQL IDE.
+/// `GET /graphql`: a query in the URL (`?query=...&variables=...`, or an automatic persisted
+/// query's `extensions`) is executed, as GraphQL over HTTP allows for queries; a mutation is
+/// refused with 405 (GET must not change state). Without them: the GraphiQL IDE.
+async fn graphql_get(
+    State(state): State<AppState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    let query = request.uri().query().unwrap_or_default();
+    let executes = query
+        .split('&')
+        .any(|p| p.starts_with("query=") || p.starts_with("extensions="));
+    if !executes {
+        return graphiql().await.into_response();
+    }
+    let parsed = match GraphQLRequest::<BadGraphqlRequest>::from_request(request, &()).await {
+        Ok(parsed) => parsed,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let has_mutation = async_graphql::parser::parse_query(&parsed.0.query).is_ok_and(|doc| {
+        doc.operations
+            .iter()
+            .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query)
+    });
+    if has_mutation {
+        let body = serde_json::json!({ "errors": [{ "message": "mutations must be sent with POST", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] });
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(axum::http::header::ALLOW, "POST")],
+            axum::Json(body),
+        )
+            .into_response();
+    }
+    graphql_handler(State(state), connect, headers, parsed).await
+}
+
+/// The GraphiQL IDE page.
 async fn graphiql() -> impl IntoResponse {
     Html(
         GraphiQLSource::build()

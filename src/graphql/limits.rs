@@ -53,6 +53,9 @@ pub fn code_of_validation_message(message: &str) -> Option<&'static str> {
     match message {
         "Query is nested too deep." => Some(QUERY_TOO_DEEP),
         "Query is too complex." => Some(QUERY_TOO_COMPLEX),
+        // Apollo's code for an unknown automatic-persisted-query hash (the client then
+        // resends the query text).
+        "PersistedQueryNotFound" => Some("PERSISTED_QUERY_NOT_FOUND"),
         _ => None,
     }
 }

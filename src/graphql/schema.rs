@@ -5,6 +5,10 @@ use sea_orm::DatabaseConnection;
 
 use std::sync::Arc;
 
+use async_graphql::extensions::apollo_persisted_queries::{
+    ApolloPersistedQueries, LruCacheStorage,
+};
+
 use super::limits::{QueryLimits, ShapeLimits};
 use super::mutation::Mutation;
 use super::query::Query;
@@ -59,6 +63,9 @@ pub fn build_schema(
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ShapeLimits(limits))
+        // Automatic persisted queries, as Apollo Client sends them (sha256 hash in
+        // `extensions.persistedQuery`), for POST and GET; 1,000 documents per process.
+        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1000)))
         .finish()
 }
 

@@ -11,6 +11,7 @@ mod concurrency;
 mod contacts;
 mod dataloader;
 mod hardening;
+mod http;
 mod limits;
 mod pagination;
 mod ratelimit;
