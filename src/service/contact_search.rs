@@ -30,6 +30,9 @@ use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
+/// Largest position a relevance cursor can carry.
+const MAX_RANK_POSITION: u64 = 100_000_000;
+
 /// Longest accepted search input, in characters.
 pub const MAX_SEARCH_CHARS: usize = 200;
 
@@ -227,7 +230,11 @@ fn decode_cursor(field: &'static str, mode: Mode, cursor: &str) -> AppResult<Pos
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let parts: Vec<&str> = text.splitn(6, '|').collect();
     match (mode, parts.as_slice()) {
-        (Mode::Relevance, ["v2", "r", n]) => n.parse().map(Position::Rank).map_err(|_| bad()),
+        (Mode::Relevance, ["v2", "r", n]) => match n.parse::<u64>() {
+            // Positions past any real result set (and far from overflow) are not ours.
+            Ok(n) if n <= MAX_RANK_POSITION => Ok(Position::Rank(n)),
+            _ => Err(bad()),
+        },
         (Mode::Keyset(f, d), ["v2", "k", fc, dc, id, value])
             if *fc == f.code() && *dc == dir_code(d) =>
         {
@@ -685,5 +692,7 @@ mod tests {
         );
         assert!(decode_cursor("after", Mode::Relevance, &c).is_err());
         assert!(decode_cursor("after", mode, "bm9wZQ").is_err());
+        let huge = URL_SAFE_NO_PAD.encode(format!("v2|r|{}", u64::MAX));
+        assert!(decode_cursor("after", Mode::Relevance, &huge).is_err());
     }
 }
