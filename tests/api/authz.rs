@@ -36,22 +36,22 @@ const NF: &str = "NOT_FOUND";
 const TABLE: &[(&str, &str, [&str; 9])] = &[
     (
         "viewer",
-        "query { viewer { role } }",
+        "query { viewer { role user { id kind fullname email } project { id name } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
         [NULL, UN, UN, OK, OK, OK, OK, OK, OK],
     ),
     (
         "contacts",
-        "query { contacts { totalCount } }",
+        "query { contacts { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } nodes { id } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, OK],
     ),
     (
         "contact",
-        "query($contact: ID!) { contact(id: $contact) { id } }",
+        "query($contact: ID!) { contact(id: $contact) { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
     ),
     (
         "node",
-        "query($contact: ID!) { node(id: $contact) { id } }",
+        "query($contact: ID!) { node(id: $contact) { id ... on Contact { leadId } ... on Request { requestId } ... on User { kind } ... on Project { name } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
     ),
     (
@@ -61,7 +61,7 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "signIn",
-        "mutation { signIn(input: { email: \"owner-a@example.com\", password: \"correct horse\" }) { token } }",
+        "mutation { signIn(input: { email: \"owner-a@example.com\", password: \"correct horse\" }) { token expiresAt role user { id kind fullname email } project { id name } } }",
         [OK; 9],
     ),
     (
@@ -71,7 +71,7 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "createRequest",
-        "mutation { createRequest(input: { firstText: \"hi\" }) { request { id } } }",
+        "mutation { createRequest(input: { firstText: \"hi\" }) { request { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } contact { id } } }",
         [UN, UN, UN, OK, OK, FB, FB, FB, FB],
     ),
     (
@@ -121,7 +121,7 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "deleteContacts",
-        "mutation($contact: ID!) { deleteContacts(ids: [$contact]) { succeeded } }",
+        "mutation($contact: ID!) { deleteContacts(ids: [$contact]) { succeeded failed results { id contact { id } error { code message field } } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, OK],
     ),
     (
@@ -189,6 +189,39 @@ async fn authorization_matrix(backend: Backend) {
     assert_eq!(
         ops, rows,
         "every operation needs a row in the authorization table"
+    );
+
+    // Every field of every output object is selected by some row, so nested fields are
+    // checked for every caller too: a new field without a row here fails.
+    let types = app
+        .ok(
+            None,
+            "{ __schema { types { name kind fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let selected: BTreeSet<&str> = TABLE
+        .iter()
+        .flat_map(|(_, doc, _)| doc.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut unselected = Vec::new();
+    for t in types["__schema"]["types"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        if t["kind"] != "OBJECT" || name.starts_with("__") || name == "Query" || name == "Mutation"
+        {
+            continue;
+        }
+        for f in t["fields"].as_array().unwrap() {
+            let field = f["name"].as_str().unwrap();
+            if !selected.contains(field) {
+                unselected.push(format!("{name}.{field}"));
+            }
+        }
+    }
+    assert!(
+        unselected.is_empty(),
+        "fields no authorization row selects: {unselected:?}"
     );
 
     let mut n = 0;
