@@ -4,24 +4,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde_json::{Value, json};
 
 const SECRET: &str = "jwt-secret-that-must-never-be-logged-0123456789";
 const PASSWORD: &str = "password-that-must-never-be-logged";
 
-#[tokio::test]
-async fn secrets_and_tokens_never_reach_the_logs() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts the real binary on a SQLite file in `dir` and a free port, with `args` and
+/// `RUST_LOG`; returns the process and the address it printed.
+fn spawn_server(dir: &tempfile::TempDir, args: &[&str], rust_log: &str) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+        .args(args)
         .env(
             "DATABASE_URL",
             format!("sqlite://{}/logs.db?mode=rwc", dir.path().display()),
         )
         .env("BIND", "127.0.0.1:0")
         .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "trace")
+        .env("RUST_LOG", rust_log)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -37,6 +38,13 @@ async fn secrets_and_tokens_never_reach_the_logs() {
         .next()
         .unwrap()
         .to_owned();
+    (child, addr)
+}
+
+#[tokio::test]
+async fn secrets_and_tokens_never_reach_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr) = spawn_server(&dir, &[], "trace");
     let url = format!("http://{addr}/graphql");
     let client = reqwest::Client::new();
     let gql = async |token: Option<&str>, query: &str, variables: Value| -> Value {
@@ -110,30 +118,7 @@ async fn secrets_and_tokens_never_reach_the_logs() {
 #[tokio::test]
 async fn json_logs_carry_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
-        .args(["--log-format", "json"])
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}/logs.db?mode=rwc", dir.path().display()),
-        )
-        .env("BIND", "127.0.0.1:0")
-        .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "info,tower_http=debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let (mut child, addr) = spawn_server(&dir, &["--log-format", "json"], "info,tower_http=debug");
     let resp = reqwest::Client::new()
         .post(format!("http://{addr}/graphql"))
         .json(&json!({ "query": "{ viewer { role } }" }))

@@ -289,14 +289,7 @@ pub async fn add_tags(
     tags: &[String],
 ) -> AppResult<lead::Model> {
     let tags = normalize::tags("tags", tags)?;
-    modify(db, scope, id, None, |m| {
-        let stored = normalize::stored_tags(&m.tags);
-        let next = normalize::union_tags(&stored, &tags)?;
-        let changed = next.len() != stored.len();
-        m.tags = Value::Array(next.into_iter().map(Value::String).collect());
-        Ok(changed)
-    })
-    .await
+    edit_tags(db, scope, id, &tags, normalize::union_tags).await
 }
 
 /// Removes tags (compared case-insensitively). Errors: `BAD_USER_INPUT` (`tags`), `NOT_FOUND`.
@@ -307,9 +300,24 @@ pub async fn remove_tags(
     tags: &[String],
 ) -> AppResult<lead::Model> {
     let tags = normalize::tags("tags", tags)?;
+    edit_tags(db, scope, id, &tags, |stored, remove| {
+        Ok(normalize::subtract_tags(stored, remove))
+    })
+    .await
+}
+
+/// Replaces the stored tags with `combine(stored, tags)` (`tags` already normalised); a
+/// change is saved only when the set's size changed.
+async fn edit_tags(
+    db: &impl TransactionTrait,
+    scope: ProjectScope,
+    id: Uuid,
+    tags: &[String],
+    combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
+) -> AppResult<lead::Model> {
     modify(db, scope, id, None, |m| {
         let stored = normalize::stored_tags(&m.tags);
-        let next = normalize::subtract_tags(&stored, &tags);
+        let next = combine(&stored, tags)?;
         let changed = next.len() != stored.len();
         m.tags = Value::Array(next.into_iter().map(Value::String).collect());
         Ok(changed)
@@ -454,8 +462,7 @@ pub async fn add_tags_many(
 ) -> AppResult<Vec<BulkOutcome>> {
     let tags = normalize::tags("tags", tags)?;
     bulk(ids, |id| {
-        let tags = tags.clone();
-        async move { add_tags(db, scope, id, &tags).await }
+        edit_tags(db, scope, id, &tags, normalize::union_tags)
     })
     .await
 }
