@@ -116,6 +116,9 @@ async fn main() {
         id: project_id,
         name: "bench".into(),
         created_at: chrono::Utc::now(),
+        auto_merge_on_email: false,
+        site_secret: None,
+        site_secret_rotated_at: None,
     }))
     .exec_without_returning(&db)
     .await

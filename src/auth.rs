@@ -191,6 +191,37 @@ impl JwtKeys {
     }
 }
 
+/// The claims of an integrating site's token for an identified visitor (`signInWithCustomToken`,
+/// `identifyVisitor`): the site's id for the person and, optionally, what it knows of them.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SiteClaims {
+    /// The site's stable id for the person (required, 1..=200 characters).
+    pub external_id: String,
+    /// Their email, if the site knows it.
+    pub email: Option<String>,
+    /// Their full name, if the site knows it.
+    pub fullname: Option<String>,
+    /// Expiry (seconds since the epoch; required).
+    pub exp: i64,
+}
+
+/// Verifies a site token: HS256 with the project's site secret, `exp` required and checked
+/// (with [`LEEWAY_SECS`]), `external_id` required. Other algorithms (including `none`) are
+/// refused. Errors: `UNAUTHENTICATED` for anything expired, forged or malformed.
+pub fn verify_site_token(secret: &[u8], token: &str) -> AppResult<SiteClaims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_exp = true;
+    validation.set_required_spec_claims(&["exp"]);
+    let data = jsonwebtoken::decode::<SiteClaims>(
+        token.trim(),
+        &DecodingKey::from_secret(secret),
+        &validation,
+    )
+    .map_err(|_| AppError::Unauthenticated("invalid or expired site token"))?;
+    Ok(data.claims)
+}
+
 /// Hashes a password with Argon2id (default parameters of the `argon2` crate: 19 MiB, 2
 /// passes) and a fresh random salt; returns the PHC string. CPU-heavy: call from
 /// `spawn_blocking`. Errors: `INTERNAL`.

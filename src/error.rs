@@ -75,6 +75,18 @@ pub enum AppError {
         /// The existing record's id.
         existing_id: uuid::Uuid,
     },
+    /// A merge blocker (see `service::merge::Blocker`): sent with `code` as
+    /// `extensions.code` (`BAD_USER_INPUT`, `NOT_FOUND` or `CONFLICT`) and the blocker's
+    /// machine reason as `extensions.reason` (e.g. `SELF_MERGE`).
+    #[error("{message}")]
+    Blocked {
+        /// The `extensions.code`.
+        code: ErrorCode,
+        /// The blocker's reason code (`extensions.reason`).
+        reason: &'static str,
+        /// A human-readable reason.
+        message: String,
+    },
     /// `RATE_LIMITED`: too many calls; `extensions.retryAfter` gives the seconds to wait.
     #[error("rate limit exceeded: retry after {retry_after_secs} s")]
     RateLimited {
@@ -109,6 +121,7 @@ impl AppError {
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) | Self::AlreadyExists { .. } => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Blocked { code, .. } => *code,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -154,6 +167,10 @@ impl From<AppError> for async_graphql::Error {
             AppError::AlreadyExists { existing_id } => {
                 let id = existing_id.to_string();
                 gql = gql.extend_with(|_, ext| ext.set("existingId", id));
+            }
+            AppError::Blocked { reason, .. } => {
+                let reason = *reason;
+                gql = gql.extend_with(|_, ext| ext.set("reason", reason));
             }
             _ => {}
         }

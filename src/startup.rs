@@ -345,10 +345,12 @@ async fn graphql_handler(
     let client_ip = client_ip(&state, &headers, peer);
     let mut request = req.into_inner().data(auth).data(ClientIp(client_ip));
     if let AuthState::Authenticated(caller) = auth {
+        let visitor = (caller.role == crate::auth::Role::Guest).then_some(caller.user_id);
         request = request.data(Loaders::new(
             state.db.clone(),
             guards::scope(caller),
             state.batch_delay,
+            visitor,
         ));
     }
     let mut response = state.schema.execute(request).await;

@@ -8,9 +8,12 @@ pub const STATUS_TEMP: i32 = 50;
 pub const STATUS_NORMAL: i32 = 100;
 /// Status code of a soft-deleted Lead; hidden from lists.
 pub const STATUS_DELETED: i32 = 1000;
+/// Status code of a merged-away Lead (a tombstone, `merged_into` set); never listed, never
+/// returned: reads resolve to the surviving Lead.
+pub const STATUS_MERGED: i32 = 2000;
 
-/// One Lead (Contact).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// One Lead (Contact). Serializable so that the merge journal can keep exact copies of rows.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "lead")]
 pub struct Model {
     /// Primary key (UUID v4): the Contact's GraphQL `id`.
@@ -46,7 +49,7 @@ pub struct Model {
     pub attributes: Json,
     /// Tags (a JSON array of strings, no duplicates).
     pub tags: Json,
-    /// [`STATUS_TEMP`], [`STATUS_NORMAL`] or [`STATUS_DELETED`].
+    /// [`STATUS_TEMP`], [`STATUS_NORMAL`], [`STATUS_DELETED`] or [`STATUS_MERGED`].
     pub status: i32,
     /// Incremented on every write (optimistic concurrency).
     pub version: i32,
@@ -58,6 +61,13 @@ pub struct Model {
     pub last_request_at: Option<DateTimeUtc>,
     /// When the Lead was erased (GDPR): personal data gone, a tombstone remains.
     pub erased_at: Option<DateTimeUtc>,
+    /// The surviving Lead this one was merged into (status [`STATUS_MERGED`]); `None` otherwise.
+    pub merged_into: Option<Uuid>,
+    /// Emails absorbed by merges that differ from `email` (a JSON array of strings, display form).
+    pub additional_emails: Json,
+    /// The integrating site's id of an identified visitor (unique per project); `None` for
+    /// anonymous visitors and hand-made contacts.
+    pub external_id: Option<String>,
 }
 
 /// No relations are navigated through SeaORM; services join explicitly.

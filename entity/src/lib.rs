@@ -5,6 +5,8 @@
 //! tenant scope that every query in `contacts-server`'s service layer filters on.
 
 pub mod lead;
+pub mod lead_event;
+pub mod lead_merge;
 pub mod project;
 pub mod project_member;
 pub mod request;

@@ -13,6 +13,14 @@ pub struct Model {
     pub name: String,
     /// Creation time, UTC.
     pub created_at: DateTimeUtc,
+    /// When true, a visitor capturing an email another contact of the project has is merged
+    /// into that contact (journaled, undoable). Default false.
+    pub auto_merge_on_email: bool,
+    /// The HS256 secret the integrating site signs identified visitors' tokens with; `None`
+    /// until rotated the first time. Never returned by the API except once, at rotation.
+    pub site_secret: Option<String>,
+    /// When `site_secret` was last rotated.
+    pub site_secret_rotated_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through SeaORM; services join explicitly.

@@ -6,6 +6,9 @@ use sea_orm::entity::prelude::*;
 pub const KIND_AGENT: &str = "AGENT";
 /// `kind` of an anonymous visitor: a random UUID v4, one per browser.
 pub const KIND_ANONYMOUS: &str = "ANONYMOUS";
+/// `kind` of an identified visitor: signed in with the integrating site's token, one per
+/// (project, external id) whatever the browser.
+pub const KIND_IDENTIFIED: &str = "IDENTIFIED";
 
 /// One user.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,7 +17,7 @@ pub struct Model {
     /// Primary key (UUID v4); for a visitor it is also the Lead's `lead_id`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// [`KIND_AGENT`] or [`KIND_ANONYMOUS`].
+    /// [`KIND_AGENT`], [`KIND_ANONYMOUS`] or [`KIND_IDENTIFIED`].
     pub kind: String,
     /// Agents only: the normalised (NFC, lower-case) sign-in email; unique.
     pub login_email: Option<String>,
@@ -28,6 +31,10 @@ pub struct Model {
     pub attributes: Json,
     /// Creation time, UTC.
     pub created_at: DateTimeUtc,
+    /// Identified visitors only: their project.
+    pub project_id: Option<Uuid>,
+    /// Identified visitors only: the site's id for the person (unique per project).
+    pub external_id: Option<String>,
 }
 
 /// No relations are navigated through SeaORM; services join explicitly.

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_tables;
 mod m20261129_000002_contact_management;
+mod m20261129_000003_merge_identity_timeline;
 
 /// The ordered list of this project's migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_tables::Migration),
             Box::new(m20261129_000002_contact_management::Migration),
+            Box::new(m20261129_000003_merge_identity_timeline::Migration),
         ]
     }
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::pagination::{Page, PageArgs};
-use crate::service::{ProjectScope, leads, requests};
+use crate::service::{ProjectScope, leads, merge, requests};
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -24,13 +24,21 @@ pub struct Loaders {
     pub request_pages: DataLoader<RequestPageLoader>,
     /// Number of Requests per Lead.
     pub request_counts: DataLoader<RequestCountLoader>,
+    /// Ids of the contacts merged into each Lead.
+    pub merged_from: DataLoader<MergedFromLoader>,
 }
 
 impl Loaders {
     /// Loaders scoped to `scope` over `db`, each waiting `batch_delay` to gather keys (the
     /// resolvers of one list level run concurrently and enqueue their keys within
-    /// microseconds; see `Config::dataloader_delay_ms`).
-    pub fn new(db: DatabaseConnection, scope: ProjectScope, batch_delay: Duration) -> Self {
+    /// microseconds; see `Config::dataloader_delay_ms`). With `visitor`, Requests are limited
+    /// to those that visitor opened.
+    pub fn new(
+        db: DatabaseConnection,
+        scope: ProjectScope,
+        batch_delay: Duration,
+        visitor: Option<Uuid>,
+    ) -> Self {
         let spawn = |fut| {
             tokio::spawn(fut);
         };
@@ -47,11 +55,21 @@ impl Loaders {
                 RequestPageLoader {
                     db: db.clone(),
                     scope,
+                    visitor,
                 },
                 spawn,
             )
             .delay(batch_delay),
-            request_counts: DataLoader::new(RequestCountLoader { db, scope }, spawn)
+            request_counts: DataLoader::new(
+                RequestCountLoader {
+                    db: db.clone(),
+                    scope,
+                    visitor,
+                },
+                spawn,
+            )
+            .delay(batch_delay),
+            merged_from: DataLoader::new(MergedFromLoader { db, scope }, spawn)
                 .delay(batch_delay),
         }
     }
@@ -97,6 +115,7 @@ pub struct RequestPageKey {
 pub struct RequestPageLoader {
     db: DatabaseConnection,
     scope: ProjectScope,
+    visitor: Option<Uuid>,
 }
 
 impl Loader<RequestPageKey> for RequestPageLoader {
@@ -114,7 +133,8 @@ impl Loader<RequestPageKey> for RequestPageLoader {
         let mut out = HashMap::with_capacity(keys.len());
         for (page, lead_ids) in by_page {
             let mut pages =
-                requests::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
+                requests::pages_for_leads(&self.db, self.scope, &lead_ids, page, self.visitor)
+                    .await?;
             for lead in lead_ids {
                 let found = pages
                     .remove(&lead)
@@ -130,6 +150,7 @@ impl Loader<RequestPageKey> for RequestPageLoader {
 pub struct RequestCountLoader {
     db: DatabaseConnection,
     scope: ProjectScope,
+    visitor: Option<Uuid>,
 }
 
 impl Loader<Uuid> for RequestCountLoader {
@@ -137,6 +158,21 @@ impl Loader<Uuid> for RequestCountLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, u64>, Self::Error> {
-        Ok(requests::counts_for_leads(&self.db, self.scope, keys).await?)
+        Ok(requests::counts_for_leads(&self.db, self.scope, keys, self.visitor).await?)
+    }
+}
+
+/// Loads the ids of the contacts merged into each Lead (its tombstones) in one statement.
+pub struct MergedFromLoader {
+    db: DatabaseConnection,
+    scope: ProjectScope,
+}
+
+impl Loader<Uuid> for MergedFromLoader {
+    type Value = Vec<Uuid>;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Self::Error> {
+        Ok(merge::merged_from(&self.db, self.scope, keys).await?)
     }
 }

@@ -120,7 +120,9 @@ impl Query {
     }
 
     /// One contact of the agent's project by id, whatever its status; null when it does not
-    /// exist or belongs to another project (the two cannot be told apart).
+    /// exist or belongs to another project (the two cannot be told apart). The id of a
+    /// contact merged into another one gives the surviving contact (whose `mergedFrom` lists
+    /// it), never a dead end.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id` not a
     /// UUID).
     async fn contact(
@@ -131,7 +133,7 @@ impl Query {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(leads::find_by_id(db, scope, id).await?.map(Contact))
+        Ok(leads::find_resolved(db, scope, id).await?.map(Contact))
     }
 
     /// Any object of the agent's project by its id (Relay Global Object Identification):

@@ -84,11 +84,16 @@ pub async fn sign_up(
         email: Some(email.display),
         attributes: Value::Object(Map::new()),
         created_at: at,
+        project_id: None,
+        external_id: None,
     };
     let project = project::Model {
         id: Uuid::new_v4(),
         name: project_name,
         created_at: at,
+        auto_merge_on_email: false,
+        site_secret: None,
+        site_secret_rotated_at: None,
     };
     let txn = db.begin().await?;
     project::Entity::insert(project::ActiveModel::from(project.clone()))
@@ -209,6 +214,8 @@ pub async fn sign_in_anonymously(
         email: email.map(|e| e.display),
         attributes: Value::Object(attributes),
         created_at: now(),
+        project_id: None,
+        external_id: None,
     };
     let txn = db.begin().await?;
     user::Entity::insert(user::ActiveModel::from(user.clone()))

@@ -333,7 +333,20 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     };
     select = select.filter(lead::Column::Status.is_in(statuses));
     if let Some(email) = &q.email {
-        select = select.filter(lead::Column::EmailKey.eq(normalize::lookup_key("email", email)?));
+        // The contact with this email, or the survivor of a merged-away contact that had it.
+        let key = normalize::lookup_key("email", email)?;
+        let absorbed = sea_orm::sea_query::Query::select()
+            .column(lead::Column::MergedInto)
+            .from(lead::Entity)
+            .and_where(lead::Column::ProjectId.eq(scope.project_id))
+            .and_where(lead::Column::EmailKey.eq(key.clone()))
+            .and_where(lead::Column::MergedInto.is_not_null())
+            .to_owned();
+        select = select.filter(
+            sea_orm::Condition::any()
+                .add(lead::Column::EmailKey.eq(key))
+                .add(lead::Column::Id.in_subquery(absorbed)),
+        );
     }
     if let Some(after) = q.created_after {
         select = select.filter(lead::Column::CreatedAt.gte(after));

@@ -5,14 +5,15 @@
 use entity::{lead, request, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::leads::blank;
-use super::{ProjectScope, begin_write, now};
+use super::leads::{blank, save_all};
+use super::timeline::{self, NewEvent};
+use super::{ProjectScope, begin_write, merge, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize::{self, NormalizedEmail};
 
@@ -161,6 +162,7 @@ pub struct NewContact {
 pub async fn create(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     input: NewContact,
 ) -> AppResult<lead::Model> {
     let fields = input.fields.validate()?;
@@ -189,8 +191,25 @@ pub async fn create(
             existing_id: existing.id,
         });
     }
+    timeline::record(
+        &txn,
+        scope,
+        model.id,
+        actor,
+        vec![NewEvent::bare(timeline::CREATED)],
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// `CONFLICT` (reason `ALREADY_MERGED`) for a write to a merged-away contact.
+fn merged_away(into: Uuid) -> AppError {
+    AppError::Blocked {
+        code: crate::error::ErrorCode::Conflict,
+        reason: "ALREADY_MERGED",
+        message: format!("the contact was merged into {into}: edit that contact"),
+    }
 }
 
 /// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, and
@@ -200,6 +219,7 @@ pub async fn create(
 async fn modify(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
     expected_version: Option<i32>,
     change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
@@ -222,6 +242,9 @@ async fn modify(
     if current.erased_at.is_some() {
         return Err(AppError::Conflict("the contact was erased".into()));
     }
+    if let Some(into) = current.merged_into {
+        return Err(merged_away(into));
+    }
     let mut next = current.clone();
     if !change(&mut next)? {
         return Ok(current);
@@ -229,6 +252,7 @@ async fn modify(
     next.version = current.version + 1;
     next.updated_at = now();
     save_all(&txn, &next).await?;
+    timeline::record(&txn, scope, next.id, actor, timeline::diff(&current, &next)).await?;
     txn.commit().await?;
     Ok(next)
 }
@@ -240,12 +264,13 @@ async fn modify(
 pub async fn update(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
     expected_version: i32,
     fields: ContactFields,
 ) -> AppResult<lead::Model> {
     let fields = fields.validate()?;
-    modify(db, scope, id, Some(expected_version), |m| {
+    modify(db, scope, actor, id, Some(expected_version), |m| {
         Ok(fields.apply(m))
     })
     .await
@@ -256,6 +281,7 @@ pub async fn update(
 pub async fn set_attributes(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
     set: Option<Value>,
     remove_keys: Vec<String>,
@@ -265,7 +291,7 @@ pub async fn set_attributes(
         .iter()
         .map(|k| normalize::attribute_key("removeKeys", k))
         .collect::<AppResult<_>>()?;
-    modify(db, scope, id, None, |m| {
+    modify(db, scope, actor, id, None, |m| {
         let mut attrs = match &m.attributes {
             Value::Object(map) => map.clone(),
             _ => Map::new(),
@@ -285,22 +311,24 @@ pub async fn set_attributes(
 pub async fn add_tags(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
     tags: &[String],
 ) -> AppResult<lead::Model> {
     let tags = normalize::tags("tags", tags)?;
-    edit_tags(db, scope, id, &tags, normalize::union_tags).await
+    edit_tags(db, scope, actor, id, &tags, normalize::union_tags).await
 }
 
 /// Removes tags (compared case-insensitively). Errors: `BAD_USER_INPUT` (`tags`), `NOT_FOUND`.
 pub async fn remove_tags(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
     tags: &[String],
 ) -> AppResult<lead::Model> {
     let tags = normalize::tags("tags", tags)?;
-    edit_tags(db, scope, id, &tags, |stored, remove| {
+    edit_tags(db, scope, actor, id, &tags, |stored, remove| {
         Ok(normalize::subtract_tags(stored, remove))
     })
     .await
@@ -311,11 +339,12 @@ pub async fn remove_tags(
 async fn edit_tags(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
     tags: &[String],
     combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, id, None, |m| {
+    modify(db, scope, actor, id, None, |m| {
         let stored = normalize::stored_tags(&m.tags);
         let next = combine(&stored, tags)?;
         let changed = next.len() != stored.len();
@@ -330,9 +359,10 @@ async fn edit_tags(
 pub async fn delete(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
 ) -> AppResult<lead::Model> {
-    set_status(db, scope, id, lead::STATUS_DELETED).await
+    set_status(db, scope, actor, id, lead::STATUS_DELETED).await
 }
 
 /// Undoes [`delete`] (status NORMAL). Idempotent. Errors: `NOT_FOUND`; `CONFLICT` for an
@@ -340,18 +370,20 @@ pub async fn delete(
 pub async fn restore(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
 ) -> AppResult<lead::Model> {
-    set_status(db, scope, id, lead::STATUS_NORMAL).await
+    set_status(db, scope, actor, id, lead::STATUS_NORMAL).await
 }
 
 async fn set_status(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
     status: i32,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, id, None, |m| {
+    modify(db, scope, actor, id, None, |m| {
         let changed = m.status != status;
         m.status = status;
         Ok(changed)
@@ -363,12 +395,16 @@ async fn set_status(
 /// contact's personal fields, tags and attributes are emptied, its `leadId` replaced by
 /// `erased:<id>`, status DELETED, `erasedAt` set; each of its Requests' `firstText` becomes
 /// `[erased]` and their attributes `{}`; the visitor users it was keyed by lose their name,
-/// email and attributes. What remains is a PII-free tombstone, so counts and foreign keys stay
-/// valid. On SQLite the full-text index is then optimised so no token of the erased text
-/// survives in its segments. Idempotent on an erased contact. Errors: `NOT_FOUND`.
+/// email and attributes. Contacts merged into it (its tombstones) are erased the same way,
+/// the merge journal entries involving any of them lose their snapshots (those merges become
+/// permanent) and their timeline events lose their details (an `ERASED` event remains). What
+/// remains is PII-free, so counts and foreign keys stay valid. On SQLite the full-text index is
+/// then optimised so no token of the erased text survives in its segments. Idempotent on an
+/// erased contact. Errors: `NOT_FOUND`.
 pub async fn erase(
     db: &(impl TransactionTrait + ConnectionTrait),
     scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
@@ -381,15 +417,61 @@ pub async fn erase(
     if current.erased_at.is_some() {
         return Ok(current);
     }
+    let tombstones = lead::Entity::find()
+        .filter(lead::Column::ProjectId.eq(scope.project_id))
+        .filter(lead::Column::MergedInto.eq(current.id))
+        .lock_exclusive()
+        .all(&txn)
+        .await?;
     let at = now();
+    let mut erased = None;
+    for row in std::iter::once(&current).chain(tombstones.iter()) {
+        let tomb = erase_one(&txn, scope, row, at).await?;
+        if row.id == current.id {
+            erased = Some(tomb);
+        }
+    }
+    let ids: Vec<Uuid> = std::iter::once(current.id)
+        .chain(tombstones.iter().map(|t| t.id))
+        .collect();
+    merge::forget(&txn, scope, &ids).await?;
+    timeline::erase(&txn, scope, &ids).await?;
+    timeline::record(
+        &txn,
+        scope,
+        current.id,
+        actor,
+        vec![NewEvent::bare(timeline::ERASED)],
+    )
+    .await?;
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        txn.execute_unprepared("INSERT INTO lead_fts(lead_fts) VALUES ('optimize')")
+            .await?;
+    }
+    txn.commit().await?;
+    erased.ok_or_else(|| AppError::internal("erased contact missing"))
+}
+
+/// Erases one Lead row (see [`erase`]): its fields, its Requests' texts, its visitor users.
+async fn erase_one(
+    txn: &impl ConnectionTrait,
+    scope: ProjectScope,
+    current: &lead::Model,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<lead::Model> {
     let mut tomb = blank(scope, format!("erased:{}", current.id), current.created_at);
     tomb.id = current.id;
-    tomb.status = lead::STATUS_DELETED;
+    tomb.status = if current.merged_into.is_some() {
+        lead::STATUS_MERGED
+    } else {
+        lead::STATUS_DELETED
+    };
+    tomb.merged_into = current.merged_into;
     tomb.version = current.version + 1;
     tomb.updated_at = at;
     tomb.last_request_at = current.last_request_at;
     tomb.erased_at = Some(at);
-    save_all(&txn, &tomb).await?;
+    save_all(txn, &tomb).await?;
 
     request::Entity::update_many()
         .col_expr(request::Column::FirstText, Expr::value("[erased]"))
@@ -400,7 +482,7 @@ pub async fn erase(
         .col_expr(request::Column::UpdatedAt, Expr::value(at))
         .filter(request::Column::ProjectId.eq(scope.project_id))
         .filter(request::Column::Lead.eq(current.id))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     // The visitor user(s) behind the contact: the one it was keyed by and every requester.
     let mut users: Vec<Uuid> = request::Entity::find()
@@ -409,7 +491,7 @@ pub async fn erase(
         .filter(request::Column::Lead.eq(current.id))
         .distinct()
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await?;
     if let Ok(keyed) = Uuid::parse_str(&current.lead_id) {
         users.push(keyed);
@@ -417,19 +499,15 @@ pub async fn erase(
     user::Entity::update_many()
         .col_expr(user::Column::Fullname, Expr::value(Option::<String>::None))
         .col_expr(user::Column::Email, Expr::value(Option::<String>::None))
+        .col_expr(user::Column::ExternalId, Expr::value(Option::<String>::None))
         .col_expr(
             user::Column::Attributes,
             Expr::value(Value::Object(Map::new())),
         )
         .filter(user::Column::Id.is_in(users))
         .filter(user::Column::Kind.ne(user::KIND_AGENT))
-        .exec(&txn)
+        .exec(txn)
         .await?;
-    if txn.get_database_backend() == DbBackend::Sqlite {
-        txn.execute_unprepared("INSERT INTO lead_fts(lead_fts) VALUES ('optimize')")
-            .await?;
-    }
-    txn.commit().await?;
     Ok(tomb)
 }
 
@@ -447,9 +525,10 @@ pub struct BulkOutcome {
 pub async fn delete_many(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     ids: &[String],
 ) -> AppResult<Vec<BulkOutcome>> {
-    bulk(ids, |id| delete(db, scope, id)).await
+    bulk(ids, |id| delete(db, scope, actor, id)).await
 }
 
 /// Adds `tags` to each contact of `ids` on its own. Errors (whole call): `BAD_USER_INPUT`
@@ -457,12 +536,13 @@ pub async fn delete_many(
 pub async fn add_tags_many(
     db: &impl TransactionTrait,
     scope: ProjectScope,
+    actor: Option<Uuid>,
     ids: &[String],
     tags: &[String],
 ) -> AppResult<Vec<BulkOutcome>> {
     let tags = normalize::tags("tags", tags)?;
     bulk(ids, |id| {
-        edit_tags(db, scope, id, &tags, normalize::union_tags)
+        edit_tags(db, scope, actor, id, &tags, normalize::union_tags)
     })
     .await
 }
@@ -486,14 +566,6 @@ where
         });
     }
     Ok(out)
-}
-
-/// Writes every column of `model` to its row (by primary key).
-async fn save_all(db: &impl ConnectionTrait, model: &lead::Model) -> AppResult<()> {
-    let mut active = lead::ActiveModel::from(model.clone()).reset_all();
-    active.id = sea_orm::ActiveValue::Unchanged(model.id);
-    active.update(db).await?;
-    Ok(())
 }
 
 fn check_bulk(ids: &[String]) -> AppResult<()> {

@@ -2,13 +2,14 @@
 
 use entity::{lead, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{ProjectScope, begin_write, now};
+use super::timeline::{self, NewEvent};
+use super::{ProjectScope, begin_write, merge, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize::{self, NormalizedEmail};
 
@@ -66,14 +67,15 @@ pub async fn get_or_create_for_visitor(
 }
 
 /// [`get_or_create_for_visitor`], also telling whether this call created the Lead.
-async fn get_or_create(
+pub(crate) async fn get_or_create(
     txn: &impl ConnectionTrait,
     scope: ProjectScope,
     visitor_id: Uuid,
 ) -> AppResult<(lead::Model, bool)> {
     let lead_id = visitor_id.to_string();
     if let Some(found) = find_by_lead_id_locked(txn, scope, &lead_id).await? {
-        return Ok((found, false));
+        // A visitor whose contact was merged away lands on the surviving contact.
+        return Ok((resolve(txn, scope, found, true).await?, false));
     }
     let visitor = user::Entity::find_by_id(visitor_id)
         .one(txn)
@@ -91,6 +93,7 @@ async fn get_or_create(
     new.email = visitor.email;
     new.email_key = email;
     new.attributes = attributes;
+    new.external_id = visitor.external_id;
     lead::Entity::insert(lead::ActiveModel::from(new))
         .on_conflict_do_nothing_on([lead::Column::ProjectId, lead::Column::LeadId])
         .exec_without_returning(txn)
@@ -99,7 +102,18 @@ async fn get_or_create(
         .await?
         .ok_or_else(|| AppError::internal("lead missing after get-or-create"))?;
     let created = found.id == id;
-    Ok((found, created))
+    if created {
+        timeline::record(
+            txn,
+            scope,
+            found.id,
+            Some(visitor_id),
+            vec![NewEvent::bare(timeline::CREATED)],
+        )
+        .await?;
+        return Ok((found, true));
+    }
+    Ok((resolve(txn, scope, found, true).await?, false))
 }
 
 /// A new NORMAL Lead of `scope` keyed `lead_id`, version 1, created at `at`, with every
@@ -132,7 +146,46 @@ pub fn blank(
         updated_at: at,
         last_request_at: None,
         erased_at: None,
+        merged_into: None,
+        additional_emails: Value::Array(Vec::new()),
+        external_id: None,
     }
+}
+
+/// Writes every column of `model` to its row (by primary key).
+pub(crate) async fn save_all(db: &impl ConnectionTrait, model: &lead::Model) -> AppResult<()> {
+    let mut active = lead::ActiveModel::from(model.clone()).reset_all();
+    active.id = sea_orm::ActiveValue::Unchanged(model.id);
+    active.update(db).await?;
+    Ok(())
+}
+
+/// Most tombstone hops followed (merges keep every tombstone one hop from its survivor).
+const MAX_HOPS: usize = 8;
+
+/// The surviving Lead of `lead`: itself, or the Lead its tombstone chain ends at, locked
+/// `FOR UPDATE` on PostgreSQL when `lock`. Errors: `INTERNAL` on a dangling or cyclic chain.
+pub(crate) async fn resolve(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    mut lead: lead::Model,
+    lock: bool,
+) -> AppResult<lead::Model> {
+    for _ in 0..MAX_HOPS {
+        let Some(next) = lead.merged_into else {
+            return Ok(lead);
+        };
+        let mut select = lead::Entity::find_by_id(next)
+            .filter(lead::Column::ProjectId.eq(scope.project_id));
+        if lock {
+            select = select.lock_exclusive();
+        }
+        lead = select
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::internal("tombstone points at a missing lead"))?;
+    }
+    Err(AppError::internal("tombstone chain too long"))
 }
 
 pub(crate) async fn find_by_lead_id_locked(
@@ -150,7 +203,11 @@ pub(crate) async fn find_by_lead_id_locked(
 
 /// Applies captured metadata to the visitor's own Lead (created if needed), in one write
 /// transaction. Absent or blank fields leave stored values alone; attributes merge by
-/// top-level key; `version` and `updated_at` change only when something did.
+/// top-level key; `version` and `updated_at` change only when something did; each change is a
+/// timeline event by the visitor. When the project's `auto_merge_on_email` is on and the
+/// captured email is another listed contact's, the visitor's contact is merged into that one
+/// in the same transaction (journaled, undoable; never when both are identified visitors
+/// with different external ids) and the surviving contact is returned.
 /// Errors: `BAD_USER_INPUT` (`fullname`, `email`, `phone`, `attributes`), checked before
 /// anything is written.
 pub async fn capture_metadata(
@@ -160,28 +217,19 @@ pub async fn capture_metadata(
     input: MetadataInput,
 ) -> AppResult<lead::Model> {
     let input = input.validate()?;
+    let email_given = input.email.as_ref().map(|e| e.key.clone());
     let txn = begin_write(db).await?;
     let (current, created) = get_or_create(&txn, scope, visitor_id).await?;
-    let mut changed = false;
-    let mut active: lead::ActiveModel = current.clone().into();
-    if let Some(fullname) = input.fullname
-        && current.fullname.as_deref() != Some(fullname.as_str())
-    {
-        active.fullname = Set(Some(fullname));
-        changed = true;
+    let mut next = current.clone();
+    if let Some(fullname) = input.fullname {
+        next.fullname = Some(fullname);
     }
-    if let Some(email) = input.email
-        && current.email.as_deref() != Some(email.display.as_str())
-    {
-        active.email = Set(Some(email.display));
-        active.email_key = Set(Some(email.key));
-        changed = true;
+    if let Some(email) = input.email {
+        next.email = Some(email.display);
+        next.email_key = Some(email.key);
     }
-    if let Some(phone) = input.phone
-        && current.phone.as_deref() != Some(phone.as_str())
-    {
-        active.phone = Set(Some(phone));
-        changed = true;
+    if let Some(phone) = input.phone {
+        next.phone = Some(phone);
     }
     if let Some(patch) = input.attributes {
         let mut stored = match current.attributes.clone() {
@@ -190,24 +238,107 @@ pub async fn capture_metadata(
         };
         if normalize::merge_attributes(&mut stored, patch) {
             normalize::check_attributes("attributes", &stored)?;
-            active.attributes = Set(Value::Object(stored));
-            changed = true;
+            next.attributes = Value::Object(stored);
         }
     }
-    let saved = if changed {
+    let mut saved = if next != current {
         // A Lead created by this very call is at its first version.
-        active.version = Set(if created {
+        next.version = if created {
             current.version
         } else {
             current.version + 1
-        });
-        active.updated_at = Set(now());
-        active.update(&txn).await?
+        };
+        next.updated_at = now();
+        save_all(&txn, &next).await?;
+        let events = timeline::diff(&current, &next);
+        timeline::record(&txn, scope, next.id, Some(visitor_id), events).await?;
+        next
     } else {
         current
     };
+    if let Some(key) = email_given {
+        saved = auto_merge_on_email(&txn, scope, visitor_id, saved, &key).await?;
+    }
     txn.commit().await?;
     Ok(saved)
+}
+
+/// The project's `auto_merge_on_email` rule: merges `lead` into the best other listed contact
+/// of the project with email key `key` (most Requests, then oldest), unless both are
+/// identified with different external ids. Returns the surviving contact (`lead` itself when
+/// the setting is off or nothing matches).
+async fn auto_merge_on_email(
+    txn: &impl ConnectionTrait,
+    scope: ProjectScope,
+    visitor_id: Uuid,
+    lead: lead::Model,
+    key: &str,
+) -> AppResult<lead::Model> {
+    let enabled = entity::project::Entity::find_by_id(scope.project_id)
+        .one(txn)
+        .await?
+        .is_some_and(|p| p.auto_merge_on_email);
+    if !enabled || lead.status != lead::STATUS_NORMAL {
+        return Ok(lead);
+    }
+    let candidates = lead::Entity::find()
+        .filter(lead::Column::ProjectId.eq(scope.project_id))
+        .filter(lead::Column::EmailKey.eq(key))
+        .filter(lead::Column::Status.eq(lead::STATUS_NORMAL))
+        .filter(lead::Column::Id.ne(lead.id))
+        .order_by_asc(lead::Column::CreatedAt)
+        .order_by_asc(lead::Column::Id)
+        .limit(merge::MAX_SECONDARIES as u64)
+        .all(txn)
+        .await?;
+    let candidates: Vec<lead::Model> = candidates
+        .into_iter()
+        .filter(|c| match (&c.external_id, &lead.external_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        })
+        .collect();
+    if candidates.is_empty() {
+        return Ok(lead);
+    }
+    let ids: Vec<Uuid> = candidates.iter().map(|c| c.id).collect();
+    let counts = super::requests::counts_for_leads(txn, scope, &ids, None).await?;
+    // Most Requests first; among equals the oldest (the list is oldest first; max_by_key
+    // keeps the last maximum, so walk it reversed).
+    let target = candidates
+        .iter()
+        .rev()
+        .max_by_key(|c| counts.get(&c.id).copied().unwrap_or(0))
+        .map(|c| c.id)
+        .ok_or_else(|| AppError::internal("no merge target"))?;
+    let (survivor, _) = merge::merge_in(
+        txn,
+        scope,
+        &merge::MergeInput {
+            primary_id: target,
+            secondary_ids: vec![lead.id],
+            ..Default::default()
+        },
+        merge::MergeOrigin {
+            kind: entity::lead_merge::KIND_AUTO_EMAIL,
+            actor: Some(visitor_id),
+        },
+    )
+    .await?;
+    Ok(survivor)
+}
+
+/// The Lead with primary key `id` in `scope`, or the surviving Lead when `id` was merged
+/// away; `None` when absent or in another project.
+pub async fn find_resolved(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    id: Uuid,
+) -> AppResult<Option<lead::Model>> {
+    match find_by_id(db, scope, id).await? {
+        Some(found) => Ok(Some(resolve(db, scope, found, false).await?)),
+        None => Ok(None),
+    }
 }
 
 /// The Lead with primary key `id` in `scope`; `None` when absent or in another project.
@@ -222,17 +353,22 @@ pub async fn find_by_id(
         .await?)
 }
 
-/// The visitor's own Lead in `scope`, if it exists yet.
+/// The visitor's own Lead in `scope` (the surviving one when it was merged away), if it
+/// exists yet.
 pub async fn find_for_visitor(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     visitor_id: Uuid,
 ) -> AppResult<Option<lead::Model>> {
-    Ok(lead::Entity::find()
+    let found = lead::Entity::find()
         .filter(lead::Column::ProjectId.eq(scope.project_id))
         .filter(lead::Column::LeadId.eq(visitor_id.to_string()))
         .one(db)
-        .await?)
+        .await?;
+    match found {
+        Some(found) => Ok(Some(resolve(db, scope, found, false).await?)),
+        None => Ok(None),
+    }
 }
 
 /// Leads with primary keys in `ids`, within `scope` (the `Contact` loader).

@@ -4,10 +4,14 @@
 pub mod accounts;
 pub mod contact_search;
 pub mod contacts;
+pub mod duplicates;
+pub mod identity;
 pub mod leads;
+pub mod merge;
 pub mod nodes;
 pub mod pagination;
 pub mod requests;
+pub mod timeline;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;

@@ -28,7 +28,7 @@ pub async fn find(
     scope: ProjectScope,
     id: Uuid,
 ) -> AppResult<Option<Found>> {
-    if let Some(m) = super::leads::find_by_id(db, scope, id).await? {
+    if let Some(m) = super::leads::find_resolved(db, scope, id).await? {
         return Ok(Some(Found::Lead(m)));
     }
     if let Some(m) = request::Entity::find_by_id(id)

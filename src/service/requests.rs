@@ -95,6 +95,17 @@ pub async fn create(
         .filter(lead::Column::Id.eq(lead.id))
         .exec(&txn)
         .await?;
+    super::timeline::record(
+        &txn,
+        scope,
+        lead.id,
+        Some(visitor_id),
+        vec![super::timeline::NewEvent {
+            kind: super::timeline::REQUEST_CREATED,
+            data: serde_json::json!({ "requestId": model.id }),
+        }],
+    )
+    .await?;
     txn.commit().await?;
     let lead = lead::Model {
         last_request_at: Some(at),
@@ -106,16 +117,18 @@ pub async fn create(
 /// For each Lead in `lead_ids` (within `scope`), one page of its Requests, newest first:
 /// ONE statement for all Leads, whatever their number (a `ROW_NUMBER() OVER (PARTITION BY
 /// lead ...)` window, supported by SQLite ≥ 3.25 and PostgreSQL). `page.after` applies to every
-/// Lead. Leads without Requests are absent from the map.
+/// Lead. Leads without Requests are absent from the map. With `requester`, only the Requests
+/// that user opened (a visitor sees its own conversations, even on a merged contact).
 pub async fn pages_for_leads(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     lead_ids: &[Uuid],
     page: PageArgs,
+    requester: Option<Uuid>,
 ) -> Result<HashMap<Uuid, Page<request::Model>>, DbErr> {
     let mut out: HashMap<Uuid, Vec<request::Model>> = HashMap::new();
     if page.first > 0 && !lead_ids.is_empty() {
-        let stmt = window_query(scope, lead_ids, page);
+        let stmt = window_query(scope, lead_ids, page, requester);
         let rows = request::Model::find_by_statement(db.get_database_backend().build(&stmt))
             .all(db)
             .await?;
@@ -132,7 +145,12 @@ pub async fn pages_for_leads(
         .collect())
 }
 
-fn window_query(scope: ProjectScope, lead_ids: &[Uuid], page: PageArgs) -> SelectStatement {
+fn window_query(
+    scope: ProjectScope,
+    lead_ids: &[Uuid],
+    page: PageArgs,
+    requester: Option<Uuid>,
+) -> SelectStatement {
     let mut inner = Query::select();
     inner
         .columns(request::Column::iter())
@@ -145,6 +163,9 @@ fn window_query(scope: ProjectScope, lead_ids: &[Uuid], page: PageArgs) -> Selec
         .from(request::Entity)
         .and_where(request::Column::ProjectId.eq(scope.project_id))
         .and_where(request::Column::Lead.is_in(lead_ids.iter().copied()));
+    if let Some(requester) = requester {
+        inner.and_where(request::Column::RequesterId.eq(requester));
+    }
     if let Some(after) = page.after {
         inner.and_where(
             Expr::col(request::Column::CreatedAt)
@@ -164,24 +185,29 @@ fn window_query(scope: ProjectScope, lead_ids: &[Uuid], page: PageArgs) -> Selec
     outer
 }
 
-/// Number of Requests of each Lead in `lead_ids` (within `scope`), in one `GROUP BY`
-/// statement. Leads without Requests map to 0.
+/// Number of Requests of each Lead in `lead_ids` (within `scope`; with `requester`, only
+/// those that user opened), in one `GROUP BY` statement. Leads without Requests map to 0.
 pub async fn counts_for_leads(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     lead_ids: &[Uuid],
+    requester: Option<Uuid>,
 ) -> Result<HashMap<Uuid, u64>, DbErr> {
     #[derive(FromQueryResult)]
     struct Row {
         lead: Uuid,
         n: i64,
     }
-    let rows = request::Entity::find()
+    let mut select = request::Entity::find()
         .select_only()
         .column(request::Column::Lead)
         .column_as(request::Column::Id.count(), "n")
         .filter(request::Column::ProjectId.eq(scope.project_id))
-        .filter(request::Column::Lead.is_in(lead_ids.iter().copied()))
+        .filter(request::Column::Lead.is_in(lead_ids.iter().copied()));
+    if let Some(requester) = requester {
+        select = select.filter(request::Column::RequesterId.eq(requester));
+    }
+    let rows = select
         .group_by(request::Column::Lead)
         .into_model::<Row>()
         .all(db)

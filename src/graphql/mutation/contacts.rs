@@ -124,7 +124,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: CreateContactInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let fields = ContactFields {
             fullname: set(input.fullname),
@@ -141,6 +141,7 @@ impl ContactMutation {
         let model = contacts::create(
             db,
             scope,
+            Some(caller.user_id),
             NewContact {
                 fields,
                 tags: input.tags.unwrap_or_default(),
@@ -163,7 +164,7 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: UpdateContactInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let fields = ContactFields {
@@ -179,7 +180,7 @@ impl ContactMutation {
             country: patch(input.country),
         };
         Ok(Contact(
-            contacts::update(db, scope, id, input.expected_version, fields).await?,
+            contacts::update(db, scope, Some(caller.user_id), id, input.expected_version, fields).await?,
         ))
     }
 
@@ -191,12 +192,12 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: SetContactAttributesInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let attributes: Option<Value> = input.attributes.map(|Json(v)| v);
         Ok(Contact(
-            contacts::set_attributes(db, scope, id, attributes, input.remove_keys).await?,
+            contacts::set_attributes(db, scope, Some(caller.user_id), id, attributes, input.remove_keys).await?,
         ))
     }
 
@@ -208,11 +209,11 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: ContactTagsInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
         Ok(Contact(
-            contacts::add_tags(db, scope, id, &input.tags).await?,
+            contacts::add_tags(db, scope, Some(caller.user_id), id, &input.tags).await?,
         ))
     }
 
@@ -224,11 +225,11 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: ContactTagsInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
         Ok(Contact(
-            contacts::remove_tags(db, scope, id, &input.tags).await?,
+            contacts::remove_tags(db, scope, Some(caller.user_id), id, &input.tags).await?,
         ))
     }
 
@@ -241,10 +242,10 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: ContactIdInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Contact(contacts::delete(db, scope, id).await?))
+        Ok(Contact(contacts::delete(db, scope, Some(caller.user_id), id).await?))
     }
 
     /// Restores a soft-deleted contact (status NORMAL).
@@ -255,10 +256,10 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: ContactIdInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Contact(contacts::restore(db, scope, id).await?))
+        Ok(Contact(contacts::restore(db, scope, Some(caller.user_id), id).await?))
     }
 
     /// GDPR erasure (right to erasure, GDPR Art. 17). **Irreversible.** Removes the
@@ -274,10 +275,10 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: ContactIdInput,
     ) -> Result<Contact> {
-        let (_, scope) = guards::require_admin(ctx)?;
+        let (caller, scope) = guards::require_admin(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Contact(contacts::erase(db, scope, id).await?))
+        Ok(Contact(contacts::erase(db, scope, Some(caller.user_id), id).await?))
     }
 
     /// Soft-deletes several contacts, each on its own: one bad id does not fail the others.
@@ -288,10 +289,10 @@ impl ContactMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
     ) -> Result<BulkContactsPayload> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        Ok(contacts::delete_many(db, scope, &ids).await?.into())
+        Ok(contacts::delete_many(db, scope, Some(caller.user_id), &ids).await?.into())
     }
 
     /// Adds tags to several contacts, each on its own: one bad id does not fail the others.
@@ -304,10 +305,10 @@ impl ContactMutation {
         #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
         #[graphql(desc = "Tags to add to each.")] tags: Vec<String>,
     ) -> Result<BulkContactsPayload> {
-        let (_, scope) = guards::require_agent(ctx)?;
+        let (caller, scope) = guards::require_agent(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        Ok(contacts::add_tags_many(db, scope, &ids, &tags)
+        Ok(contacts::add_tags_many(db, scope, Some(caller.user_id), &ids, &tags)
             .await?
             .into())
     }

@@ -1,0 +1,228 @@
+//! The contact timeline: events written in the same transaction as the change they describe,
+//! read newest first with keyset cursors.
+//!
+//! Event kinds and their `data`:
+//! - `CREATED` `{}`; `DELETED`, `RESTORED`, `ERASED` `{}`;
+//! - `FIELD_CHANGED` `{"field", "before", "after"}` (one per field; `attributes` and
+//!   `additionalEmails` as whole JSON values);
+//! - `TAGS_CHANGED` `{"added": [..], "removed": [..]}`;
+//! - `REQUEST_CREATED` `{"requestId": "<Request.id>"}`;
+//! - `MERGED` `{"mergeId", "contactIds": [secondaries]}` on the primary, `MERGED_INTO`
+//!   `{"mergeId", "contactIds": [primary]}` on each secondary, `UNMERGED` `{"mergeId",
+//!   "contactIds"}` on all of them.
+
+use entity::{lead, lead_event};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::pagination::{Cursor, Page, PageArgs};
+use super::{ProjectScope, now};
+
+/// `CREATED`: the contact was created (by a visitor's first request or metadata, by an agent,
+/// or by an import).
+pub const CREATED: &str = "CREATED";
+/// `FIELD_CHANGED`: one field changed.
+pub const FIELD_CHANGED: &str = "FIELD_CHANGED";
+/// `TAGS_CHANGED`: tags were added and/or removed.
+pub const TAGS_CHANGED: &str = "TAGS_CHANGED";
+/// `REQUEST_CREATED`: a new Request aggregates under the contact.
+pub const REQUEST_CREATED: &str = "REQUEST_CREATED";
+/// `MERGED`: other contacts were merged into this one.
+pub const MERGED: &str = "MERGED";
+/// `MERGED_INTO`: this contact was merged into another one.
+pub const MERGED_INTO: &str = "MERGED_INTO";
+/// `UNMERGED`: a merge this contact took part in was undone.
+pub const UNMERGED: &str = "UNMERGED";
+/// `DELETED`: soft-deleted.
+pub const DELETED: &str = "DELETED";
+/// `RESTORED`: restored after a soft delete.
+pub const RESTORED: &str = "RESTORED";
+/// `ERASED`: erased (GDPR); earlier events lost their personal data.
+pub const ERASED: &str = "ERASED";
+
+/// An event to write.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewEvent {
+    /// One of the kind constants of this module.
+    pub kind: &'static str,
+    /// Its details (a JSON object).
+    pub data: Value,
+}
+
+impl NewEvent {
+    /// An event without details.
+    pub fn bare(kind: &'static str) -> Self {
+        Self {
+            kind,
+            data: Value::Object(Map::new()),
+        }
+    }
+}
+
+fn text(v: &Option<String>) -> Value {
+    v.clone().map_or(Value::Null, Value::String)
+}
+
+/// The events that turn `before` into `after`: one `FIELD_CHANGED` per changed field, one
+/// `TAGS_CHANGED`, and `DELETED` / `RESTORED` for a status change. Version and timestamps are
+/// not events.
+pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
+    let mut out = Vec::new();
+    let fields: [(&str, Value, Value); 12] = [
+        ("fullname", text(&before.fullname), text(&after.fullname)),
+        ("email", text(&before.email), text(&after.email)),
+        ("phone", text(&before.phone), text(&after.phone)),
+        ("company", text(&before.company), text(&after.company)),
+        ("note", text(&before.note), text(&after.note)),
+        ("street", text(&before.street), text(&after.street)),
+        ("city", text(&before.city), text(&after.city)),
+        ("region", text(&before.region), text(&after.region)),
+        ("zipcode", text(&before.zipcode), text(&after.zipcode)),
+        ("country", text(&before.country), text(&after.country)),
+        (
+            "attributes",
+            before.attributes.clone(),
+            after.attributes.clone(),
+        ),
+        (
+            "additionalEmails",
+            before.additional_emails.clone(),
+            after.additional_emails.clone(),
+        ),
+    ];
+    for (field, b, a) in fields {
+        if b != a {
+            out.push(NewEvent {
+                kind: FIELD_CHANGED,
+                data: json!({ "field": field, "before": b, "after": a }),
+            });
+        }
+    }
+    let old = crate::normalize::stored_tags(&before.tags);
+    let new = crate::normalize::stored_tags(&after.tags);
+    let lower = |v: &[String]| -> Vec<String> { v.iter().map(|t| t.to_lowercase()).collect() };
+    let (old_l, new_l) = (lower(&old), lower(&new));
+    let added: Vec<&String> = new
+        .iter()
+        .zip(&new_l)
+        .filter(|(_, l)| !old_l.contains(l))
+        .map(|(t, _)| t)
+        .collect();
+    let removed: Vec<&String> = old
+        .iter()
+        .zip(&old_l)
+        .filter(|(_, l)| !new_l.contains(l))
+        .map(|(t, _)| t)
+        .collect();
+    if !added.is_empty() || !removed.is_empty() {
+        out.push(NewEvent {
+            kind: TAGS_CHANGED,
+            data: json!({ "added": added, "removed": removed }),
+        });
+    }
+    if before.status != after.status {
+        match after.status {
+            lead::STATUS_DELETED => out.push(NewEvent::bare(DELETED)),
+            lead::STATUS_NORMAL if before.status == lead::STATUS_DELETED => {
+                out.push(NewEvent::bare(RESTORED))
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Writes `events` for Lead `lead` of `scope`, by `actor`, in one statement. Events of one
+/// call get consecutive microsecond timestamps from now, so their order survives.
+pub async fn record(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    lead: Uuid,
+    actor: Option<Uuid>,
+    events: Vec<NewEvent>,
+) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let rows = events
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            lead_event::ActiveModel::from(lead_event::Model {
+                id: Uuid::new_v4(),
+                project_id: scope.project_id,
+                lead,
+                kind: e.kind.to_owned(),
+                actor_id: actor,
+                data: e.data,
+                created_at: at + chrono::Duration::microseconds(i as i64),
+            })
+        });
+    lead_event::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// One page of the timeline of Lead `lead` in `scope`, newest first by (created_at, id).
+pub async fn page(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    lead: Uuid,
+    args: PageArgs,
+) -> Result<Page<lead_event::Model>, DbErr> {
+    if args.first == 0 {
+        return Ok(Page::from_overfetch(Vec::new(), 0));
+    }
+    let mut select = lead_event::Entity::find()
+        .filter(lead_event::Column::ProjectId.eq(scope.project_id))
+        .filter(lead_event::Column::Lead.eq(lead));
+    if let Some(after) = args.after {
+        select = select.filter(
+            Expr::col(lead_event::Column::CreatedAt)
+                .lt(after.created_at)
+                .or(Expr::col(lead_event::Column::CreatedAt)
+                    .eq(after.created_at)
+                    .and(Expr::col(lead_event::Column::Id).lt(after.id))),
+        );
+    }
+    let rows = select
+        .order_by_desc(lead_event::Column::CreatedAt)
+        .order_by_desc(lead_event::Column::Id)
+        .limit(args.first + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_overfetch(rows, args.first))
+}
+
+/// The cursor of an event.
+pub fn cursor_of(row: &lead_event::Model) -> Cursor {
+    Cursor {
+        created_at: row.created_at,
+        id: row.id,
+    }
+}
+
+/// Erasure: empties the details of every event of the Leads `leads` (field values, tags,
+/// request ids), keeping only kinds and times. Call in the erasing transaction.
+pub async fn erase(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    leads: &[Uuid],
+) -> Result<(), DbErr> {
+    lead_event::Entity::update_many()
+        .col_expr(
+            lead_event::Column::Data,
+            Expr::value(Value::Object(Map::new())),
+        )
+        .filter(lead_event::Column::ProjectId.eq(scope.project_id))
+        .filter(lead_event::Column::Lead.is_in(leads.iter().copied()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
