@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, Loader};
-use entity::{lead, request};
+use entity::{lead, lead_event, request};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::pagination::{Page, PageArgs};
-use crate::service::{ProjectScope, leads, merge, requests};
+use crate::service::{ProjectScope, leads, merge, requests, timeline};
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -26,6 +26,8 @@ pub struct Loaders {
     pub request_counts: DataLoader<RequestCountLoader>,
     /// Ids of the contacts merged into each Lead.
     pub merged_from: DataLoader<MergedFromLoader>,
+    /// One page of timeline events per Lead.
+    pub timeline_pages: DataLoader<TimelinePageLoader>,
 }
 
 impl Loaders {
@@ -69,7 +71,15 @@ impl Loaders {
                 spawn,
             )
             .delay(batch_delay),
-            merged_from: DataLoader::new(MergedFromLoader { db, scope }, spawn)
+            merged_from: DataLoader::new(
+                MergedFromLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+            )
+            .delay(batch_delay),
+            timeline_pages: DataLoader::new(TimelinePageLoader { db, scope }, spawn)
                 .delay(batch_delay),
         }
     }
@@ -101,7 +111,8 @@ impl Loader<Uuid> for ContactLoader {
     }
 }
 
-/// Key of [`RequestPageLoader`]: a Lead and the page wanted of its Requests.
+/// Key of [`RequestPageLoader`] and [`TimelinePageLoader`]: a Lead and the page wanted of its
+/// Requests or timeline events.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RequestPageKey {
     /// The Lead's primary key.
@@ -174,5 +185,37 @@ impl Loader<Uuid> for MergedFromLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Self::Error> {
         Ok(merge::merged_from(&self.db, self.scope, keys).await?)
+    }
+}
+
+/// Loads one page of timeline events per Lead: one statement per distinct page shape.
+pub struct TimelinePageLoader {
+    db: DatabaseConnection,
+    scope: ProjectScope,
+}
+
+impl Loader<RequestPageKey> for TimelinePageLoader {
+    type Value = Page<lead_event::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[RequestPageKey],
+    ) -> Result<HashMap<RequestPageKey, Self::Value>, Self::Error> {
+        let mut by_page: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            by_page.entry(key.page).or_default().push(key.lead);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (page, lead_ids) in by_page {
+            let mut pages = timeline::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
+            for lead in lead_ids {
+                let found = pages
+                    .remove(&lead)
+                    .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
+                out.insert(RequestPageKey { lead, page }, found);
+            }
+        }
+        Ok(out)
     }
 }

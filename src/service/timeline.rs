@@ -11,10 +11,12 @@
 //!   `{"mergeId", "contactIds": [primary]}` on each secondary, `UNMERGED` `{"mergeId",
 //!   "contactIds"}` on all of them.
 
+use std::collections::HashMap;
+
 use entity::{lead, lead_event};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -169,35 +171,57 @@ pub async fn record(
     Ok(())
 }
 
-/// One page of the timeline of Lead `lead` in `scope`, newest first by (created_at, id).
-pub async fn page(
+/// For each Lead of `leads` (within `scope`), one page of its timeline, newest first: ONE
+/// statement for all of them (a `ROW_NUMBER() OVER (PARTITION BY lead …)` window). Leads
+/// without events are absent from the map.
+pub async fn pages_for_leads(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
-    lead: Uuid,
+    leads: &[Uuid],
     args: PageArgs,
-) -> Result<Page<lead_event::Model>, DbErr> {
-    if args.first == 0 {
-        return Ok(Page::from_overfetch(Vec::new(), 0));
+) -> Result<HashMap<Uuid, Page<lead_event::Model>>, DbErr> {
+    let mut out: HashMap<Uuid, Vec<lead_event::Model>> = HashMap::new();
+    if args.first > 0 && !leads.is_empty() {
+        let mut inner = Query::select();
+        inner
+            .columns(lead_event::Column::iter())
+            .expr_as(
+                Expr::cust(
+                    r#"ROW_NUMBER() OVER (PARTITION BY "lead" ORDER BY "created_at" DESC, "id" DESC)"#,
+                ),
+                Alias::new("rn"),
+            )
+            .from(lead_event::Entity)
+            .and_where(lead_event::Column::ProjectId.eq(scope.project_id))
+            .and_where(lead_event::Column::Lead.is_in(leads.iter().copied()));
+        if let Some(after) = args.after {
+            inner.and_where(
+                Expr::col(lead_event::Column::CreatedAt)
+                    .lt(after.created_at)
+                    .or(Expr::col(lead_event::Column::CreatedAt)
+                        .eq(after.created_at)
+                        .and(Expr::col(lead_event::Column::Id).lt(after.id))),
+            );
+        }
+        let mut outer = Query::select();
+        outer
+            .column(Asterisk)
+            .from_subquery(inner, Alias::new("ranked"))
+            .and_where(Expr::col(Alias::new("rn")).lte(args.first as i64 + 1));
+        let rows = lead_event::Model::find_by_statement(db.get_database_backend().build(&outer))
+            .all(db)
+            .await?;
+        for row in rows {
+            out.entry(row.lead).or_default().push(row);
+        }
     }
-    let mut select = lead_event::Entity::find()
-        .filter(lead_event::Column::ProjectId.eq(scope.project_id))
-        .filter(lead_event::Column::Lead.eq(lead));
-    if let Some(after) = args.after {
-        select = select.filter(
-            Expr::col(lead_event::Column::CreatedAt)
-                .lt(after.created_at)
-                .or(Expr::col(lead_event::Column::CreatedAt)
-                    .eq(after.created_at)
-                    .and(Expr::col(lead_event::Column::Id).lt(after.id))),
-        );
-    }
-    let rows = select
-        .order_by_desc(lead_event::Column::CreatedAt)
-        .order_by_desc(lead_event::Column::Id)
-        .limit(args.first + 1)
-        .all(db)
-        .await?;
-    Ok(Page::from_overfetch(rows, args.first))
+    Ok(out
+        .into_iter()
+        .map(|(lead, mut rows)| {
+            rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
+            (lead, Page::from_overfetch(rows, args.first))
+        })
+        .collect())
 }
 
 /// The cursor of an event.

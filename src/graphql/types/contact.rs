@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::connection::PageInfo;
 use super::enums::ContactStatus;
 use super::request::RequestConnection;
+use super::timeline::ContactEventConnection;
 use crate::error::AppError;
 use crate::graphql::loaders::{Loaders, RequestPageKey};
 use crate::service::ProjectScope;
@@ -52,9 +53,13 @@ impl Contact {
         self.0.company.as_deref()
     }
 
-    /// Free-text note of the agents.
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    /// Free-text note of the agents; always null for a visitor (agents' notes are internal).
+    async fn note(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(if is_visitor(ctx)? {
+            None
+        } else {
+            self.0.note.as_deref()
+        })
     }
 
     /// Street address.
@@ -124,8 +129,66 @@ impl Contact {
         self.0.erased_at
     }
 
+    /// Other emails of the person, absorbed by merges (they differ from `email`
+    /// case-insensitively). `contacts(email:)` finds the contact by the email of any contact
+    /// merged into it.
+    async fn additional_emails(&self) -> Vec<String> {
+        crate::normalize::stored_tags(&self.0.additional_emails)
+    }
+
+    /// The integrating site's id of an identified visitor (`signInWithCustomToken`); null for
+    /// anonymous visitors and hand-made contacts.
+    async fn external_id(&self) -> Option<&str> {
+        self.0.external_id.as_deref()
+    }
+
+    /// Ids of the contacts merged into this one (each resolves to this contact in
+    /// `contact(id:)`); batched by DataLoader across a list (one statement).
+    async fn merged_from(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+        let loaders = Loaders::of(ctx)?;
+        Ok(loaders
+            .merged_from
+            .load_one(self.0.id)
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|id| ID(id.to_string()))
+            .collect())
+    }
+
+    /// What happened to the contact, newest first (keyset-paginated, `first` default 20, max
+    /// 100): created, field changes (before, after, actor), tag changes, requests, merges,
+    /// unmerges, deletes, restores, erasure. Written in the same transaction as each change;
+    /// loaded for all contacts of a list in one statement. Agents only.
+    /// Errors: `FORBIDDEN` (visitor), `BAD_USER_INPUT` (`first`, `after`).
+    #[graphql(complexity = "(first.unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1")]
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0..=100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor (`endCursor` of the previous page) to continue after.")]
+        after: Option<String>,
+    ) -> Result<ContactEventConnection> {
+        if is_visitor(ctx)? {
+            return Err(AppError::Forbidden("the timeline is for agents").into());
+        }
+        let page = PageArgs::new(first, after.as_deref())?;
+        let loaders = Loaders::of(ctx)?;
+        let rows = loaders
+            .timeline_pages
+            .load_one(RequestPageKey {
+                lead: self.0.id,
+                page,
+            })
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
+        Ok(ContactEventConnection::new(rows, page.after.is_some()))
+    }
+
     /// How many requests the contact has (batched by DataLoader across a list: one
-    /// `GROUP BY` statement).
+    /// `GROUP BY` statement). For a visitor: the requests it opened.
     async fn requests_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let loaders = Loaders::of(ctx)?;
         Ok(loaders
@@ -137,7 +200,8 @@ impl Contact {
     }
 
     /// The contact's Requests, newest first; keyset-paginated (`first` default 20, max 100).
-    /// Loaded for all contacts of a list in one statement.
+    /// Loaded for all contacts of a list in one statement. For a visitor: the requests it
+    /// opened (a merged contact may hold other browsers' conversations).
     /// Errors: `BAD_USER_INPUT` (`first`, `after`).
     #[graphql(complexity = "(first.unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1")]
     async fn requests(
@@ -165,6 +229,11 @@ impl Contact {
             self.0.id,
         ))
     }
+}
+
+/// Whether the caller is a widget visitor (GUEST).
+fn is_visitor(ctx: &Context<'_>) -> Result<bool> {
+    Ok(crate::graphql::guards::caller(ctx)?.is_some_and(|c| c.role == crate::auth::Role::Guest))
 }
 
 /// An edge of [`ContactConnection`].

@@ -133,15 +133,18 @@ pub enum UserKind {
     Agent,
     /// A widget visitor signed in anonymously (a random UUID per browser).
     Anonymous,
+    /// A widget visitor identified by the integrating site's token (one per external id,
+    /// whatever the browser).
+    Identified,
 }
 
 impl UserKind {
     /// From the stored kind.
     pub fn from_stored(value: &str) -> Self {
-        if value == entity::user::KIND_AGENT {
-            Self::Agent
-        } else {
-            Self::Anonymous
+        match value {
+            entity::user::KIND_AGENT => Self::Agent,
+            entity::user::KIND_IDENTIFIED => Self::Identified,
+            _ => Self::Anonymous,
         }
     }
 }
@@ -178,4 +181,163 @@ pub enum OrderDirection {
     Asc,
     /// Largest first.
     Desc,
+}
+
+/// A text field of a contact, as merges name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum MergeField {
+    /// `fullname`.
+    Fullname,
+    /// `email`.
+    Email,
+    /// `phone`.
+    Phone,
+    /// `company`.
+    Company,
+    /// `note`.
+    Note,
+    /// `street`.
+    Street,
+    /// `city`.
+    City,
+    /// `region`.
+    Region,
+    /// `zipcode`.
+    Zipcode,
+    /// `country`.
+    Country,
+}
+
+impl MergeField {
+    /// The service's field.
+    pub fn to_service(self) -> crate::service::merge::MergeField {
+        use crate::service::merge::MergeField as F;
+        match self {
+            Self::Fullname => F::Fullname,
+            Self::Email => F::Email,
+            Self::Phone => F::Phone,
+            Self::Company => F::Company,
+            Self::Note => F::Note,
+            Self::Street => F::Street,
+            Self::City => F::City,
+            Self::Region => F::Region,
+            Self::Zipcode => F::Zipcode,
+            Self::Country => F::Country,
+        }
+    }
+
+    /// From the service's field.
+    pub fn from_service(field: crate::service::merge::MergeField) -> Self {
+        use crate::service::merge::MergeField as F;
+        match field {
+            F::Fullname => Self::Fullname,
+            F::Email => Self::Email,
+            F::Phone => Self::Phone,
+            F::Company => Self::Company,
+            F::Note => Self::Note,
+            F::Street => Self::Street,
+            F::City => Self::City,
+            F::Region => Self::Region,
+            F::Zipcode => Self::Zipcode,
+            F::Country => Self::Country,
+        }
+    }
+}
+
+/// Why a merge cannot happen (`MergeBlocker.reason`, and `extensions.reason` of the error
+/// `mergeContacts` returns).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum MergeBlockReason {
+    /// A secondary is the primary itself (`BAD_USER_INPUT`).
+    SelfMerge,
+    /// An id is listed twice (`BAD_USER_INPUT`).
+    DuplicateId,
+    /// No such contact in the agent's project; another project's contacts included
+    /// (`NOT_FOUND`).
+    NotFound,
+    /// The contact is soft-deleted: restore it first (`CONFLICT`).
+    Deleted,
+    /// The contact was erased (`CONFLICT`).
+    Erased,
+    /// The contact was already merged into another one (`CONFLICT`).
+    AlreadyMerged,
+    /// Both contacts are identified visitors with different external ids (`CONFLICT`).
+    IdentifiedConflict,
+    /// A field choice names a contact outside the merge (`BAD_USER_INPUT`).
+    InvalidFieldChoice,
+    /// The merged contact would exceed a limit: 100 tags, the attribute limits, 50
+    /// additional emails (`BAD_USER_INPUT`).
+    TooLarge,
+}
+
+impl MergeBlockReason {
+    /// From the service's reason.
+    pub fn from_service(reason: crate::service::merge::BlockReason) -> Self {
+        use crate::service::merge::BlockReason as R;
+        match reason {
+            R::SelfMerge => Self::SelfMerge,
+            R::DuplicateId => Self::DuplicateId,
+            R::NotFound => Self::NotFound,
+            R::Deleted => Self::Deleted,
+            R::Erased => Self::Erased,
+            R::AlreadyMerged => Self::AlreadyMerged,
+            R::IdentifiedConflict => Self::IdentifiedConflict,
+            R::InvalidFieldChoice => Self::InvalidFieldChoice,
+            R::TooLarge => Self::TooLarge,
+        }
+    }
+}
+
+/// What the contacts of a duplicate group share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum DuplicateRule {
+    /// The same email (compared trimmed, NFC, case-insensitively).
+    Email,
+    /// The same phone (E.164, or the same national digits).
+    Phone,
+}
+
+/// What happened to a contact (`ContactEvent.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+pub enum ContactEventKind {
+    /// Created (by a visitor's first request or capture, by an agent).
+    Created,
+    /// One field changed: `field`, `before`, `after`.
+    FieldChanged,
+    /// Tags added and/or removed: `tagsAdded`, `tagsRemoved`.
+    TagsChanged,
+    /// A request was opened: `request`.
+    RequestCreated,
+    /// Other contacts were merged into this one: `mergeId`, `contactIds`.
+    Merged,
+    /// This contact was merged into another one: `mergeId`, `contactIds` (the survivor).
+    MergedInto,
+    /// A merge this contact took part in was undone: `mergeId`, `contactIds`.
+    Unmerged,
+    /// Soft-deleted.
+    Deleted,
+    /// Restored after a soft delete.
+    Restored,
+    /// Erased (GDPR): earlier events lost their details.
+    Erased,
+}
+
+impl ContactEventKind {
+    /// From the stored kind (`None` for an unknown one).
+    pub fn from_stored(kind: &str) -> Option<Self> {
+        use crate::service::timeline as t;
+        Some(match kind {
+            t::CREATED => Self::Created,
+            t::FIELD_CHANGED => Self::FieldChanged,
+            t::TAGS_CHANGED => Self::TagsChanged,
+            t::REQUEST_CREATED => Self::RequestCreated,
+            t::MERGED => Self::Merged,
+            t::MERGED_INTO => Self::MergedInto,
+            t::UNMERGED => Self::Unmerged,
+            t::DELETED => Self::Deleted,
+            t::RESTORED => Self::Restored,
+            t::ERASED => Self::Erased,
+            _ => return None,
+        })
+    }
 }

@@ -4,8 +4,10 @@ pub mod account;
 pub mod connection;
 pub mod contact;
 pub mod enums;
+pub mod merge;
 pub mod node;
 pub mod request;
+pub mod timeline;
 
 pub use account::{AuthPayload, ProjectObject, UserObject, Viewer};
 pub use connection::PageInfo;
