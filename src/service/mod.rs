@@ -8,6 +8,7 @@ pub mod leads;
 pub mod nodes;
 pub mod pagination;
 pub mod requests;
+pub mod transfer;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
