@@ -391,6 +391,11 @@ impl Config {
                     key: key.clone(),
                     message,
                 })?;
+                check_value(&cmd, &key, &raw).map_err(|message| ConfigError::Key {
+                    path: path.clone(),
+                    key: key.clone(),
+                    message,
+                })?;
                 cmd = cmd.mut_arg(key.as_str(), |a| a.default_value(raw));
                 from_file.push(key);
             }
@@ -473,6 +478,35 @@ fn read_file(path: &std::path::Path) -> Result<toml::Table, ConfigError> {
         path: path.to_owned(),
         message: e.to_string(),
     })
+}
+
+/// Checks `raw` with the value parser of the setting `key` (each part, for comma-separated
+/// settings), so that a bad file value is reported against the file. Errors: the parser's
+/// message.
+fn check_value(cmd: &clap::Command, key: &str, raw: &str) -> Result<(), String> {
+    let Some(arg) = cmd.get_arguments().find(|a| a.get_id().as_str() == key) else {
+        return Err("unknown setting".into());
+    };
+    if !arg.get_action().takes_values() {
+        // A switch (`--production`): the file may say true or false.
+        return match raw {
+            "true" | "false" => Ok(()),
+            _ => Err(format!("expected true or false, found {raw:?}")),
+        };
+    }
+    let Some(long) = arg.get_long() else {
+        return Ok(());
+    };
+    // Parse the value alone with this setting's own definition (parser, delimiter).
+    let probe = clap::Command::new("config-file").arg(arg.clone());
+    probe
+        .try_get_matches_from(["config-file".to_owned(), format!("--{long}={raw}")])
+        .map(|_| ())
+        .map_err(|e| {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            first.trim_start_matches("error: ").to_owned()
+        })
 }
 
 /// A TOML value as the string clap parses: scalars as written, arrays joined with `,`.
