@@ -1,10 +1,15 @@
-//! The one typed configuration, from command-line flags and environment variables (clap).
+//! The one typed configuration, from command-line flags, environment variables and an
+//! optional TOML file (clap; the file's values become clap's defaults, so the precedence is
+//! flag > environment variable > file > built-in default).
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
 
-/// Every setting of the server. Each flag has an environment variable of the name shown.
+/// Every setting of the server. Each flag has an environment variable of the name shown, and
+/// a key of the optional TOML file ([`Config::load`]) named like the field.
 #[derive(Clone, Debug, Parser)]
 #[command(
     name = "contacts-server",
@@ -15,6 +20,12 @@ pub struct Config {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+
+    /// TOML file with settings (keys named like the flags, with `_` for `-`, e.g.
+    /// `database_url = "..."`): a flag or environment variable overrides it; an unknown key
+    /// is an error.
+    #[arg(long, env = "CONTACTS_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// Database URL: `sqlite://PATH?mode=rwc` (the default, a file under ./data/) or
     /// `postgres://USER:PASS@HOST:PORT/DB`.
@@ -126,6 +137,12 @@ pub struct Config {
     /// Seconds after which an HTTP request is answered with 408 and abandoned.
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// Serve Prometheus metrics at `GET /metrics` on the API's port (`false` turns the
+    /// route off: 404). They reveal operation names and traffic volumes: keep the route away
+    /// from the public internet (reverse proxy rule) or turn it off.
+    #[arg(long, env = "METRICS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics_enabled: bool,
 }
 
 /// Subcommands of the binary.
@@ -140,6 +157,45 @@ pub enum Command {
         /// `up` (apply all pending; the default), `down` (revert the last one) or `status`.
         #[arg(value_enum, default_value = "up")]
         action: MigrateAction,
+    },
+    /// Print the effective settings as TOML (after flags, environment and config file), each
+    /// with where its value came from; secrets are redacted. Needs no database.
+    ShowConfig,
+    /// Fill the database with demo data (applies pending migrations first).
+    Seed {
+        /// Create the demo project: an OWNER agent (`demo-owner@example.com`), an AGENT
+        /// (`demo-agent@example.com`), 20 visitors with contacts and 1 to 3 requests each.
+        /// Refuses (exit code 1) when the demo owner already exists.
+        #[arg(long, required = true)]
+        demo: bool,
+        /// Password of both demo agents (at least 8 characters); a random one is generated
+        /// and printed when absent.
+        #[arg(long, env = "SEED_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// Import contacts from a CSV file into a project (see README, "CSV format"). Exit code 1
+    /// when any row failed (the other rows are imported), 2 when nothing could be read.
+    ImportCsv {
+        /// The CSV file (UTF-8, header row first).
+        file: PathBuf,
+        /// The project to import into (its id).
+        #[arg(long)]
+        project: uuid::Uuid,
+        /// All or nothing: stop at the first failing row and write no row at all.
+        #[arg(long)]
+        strict: bool,
+        /// Rows written per database transaction (each row in its own savepoint).
+        #[arg(long, default_value_t = 500)]
+        batch_size: usize,
+    },
+    /// Export the contacts of a project (except erased ones) as CSV, in the import format.
+    ExportCsv {
+        /// The project to export (its id).
+        #[arg(long)]
+        project: uuid::Uuid,
+        /// Output file; standard output when absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -216,6 +272,311 @@ impl Config {
             log_format: LogFormat::Text,
             header_read_timeout_secs: 10,
             max_header_bytes: 16 * 1024,
+            config: None,
+            metrics_enabled: true,
         }
     }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Bad flags or values, `--help` or `--version` (clap renders and exits with it).
+    #[error(transparent)]
+    Clap(#[from] clap::Error),
+    /// The config file could not be read.
+    #[error("config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML.
+    #[error("config file {path}: {message}")]
+    Toml {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A key of the config file is no setting, or its value has the wrong shape.
+    #[error("config file {path}: key `{key}`: {message}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// The offending key.
+        key: String,
+        /// Why.
+        message: String,
+    },
+}
+
+/// Where a setting's effective value came from (see [`Config::load_from`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A command-line flag.
+    Flag,
+    /// An environment variable.
+    Env,
+    /// The config file.
+    File,
+    /// The built-in default.
+    Default,
+}
+
+impl Source {
+    /// `flag`, `env`, `file` or `default`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Flag => "flag",
+            Self::Env => "env",
+            Self::File => "file",
+            Self::Default => "default",
+        }
+    }
+}
+
+/// A loaded configuration and, per setting, its raw effective value and source.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    /// The typed configuration.
+    pub config: Config,
+    /// `(TOML key, raw value, source)` of every setting that has a value, in flag order
+    /// (`--config` itself excluded).
+    pub effective: Vec<(String, String, Source)>,
+}
+
+/// Settings that are no TOML keys: the file's own path, and clap's built-ins.
+const NOT_IN_FILE: [&str; 3] = ["config", "help", "version"];
+
+impl Config {
+    /// [`Config::load_from`] with the process's arguments.
+    pub fn load() -> Result<Loaded, ConfigError> {
+        Self::load_from(std::env::args_os())
+    }
+
+    /// Parses `args` (the program name first) with the environment, over the TOML file named
+    /// by `--config FILE` / `--config=FILE` or else `CONTACTS_CONFIG`: every key of the file
+    /// must be a setting's TOML key (see [`settings_table`]); its value (a string, integer,
+    /// float, boolean, or an array of those for comma-separated settings) becomes that flag's
+    /// default, so flag > environment > file > built-in default. Errors: [`ConfigError`] (an
+    /// unknown key names the key).
+    pub fn load_from<I, T>(args: I) -> Result<Loaded, ConfigError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let path =
+            config_path(&args).or_else(|| std::env::var_os("CONTACTS_CONFIG").map(PathBuf::from));
+        let mut cmd = Self::command();
+        let mut from_file = Vec::new();
+        if let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) {
+            for (key, value) in read_file(&path)? {
+                let known = cmd.get_arguments().any(|a| {
+                    a.get_id().as_str() == key
+                        && !a.is_positional()
+                        && !NOT_IN_FILE.contains(&key.as_str())
+                });
+                if !known {
+                    return Err(ConfigError::Key {
+                        path,
+                        key,
+                        message: "unknown setting (see the settings table in README.md)".into(),
+                    });
+                }
+                let raw = toml_to_raw(&value).map_err(|message| ConfigError::Key {
+                    path: path.clone(),
+                    key: key.clone(),
+                    message,
+                })?;
+                check_value(&cmd, &key, &raw).map_err(|message| ConfigError::Key {
+                    path: path.clone(),
+                    key: key.clone(),
+                    message,
+                })?;
+                cmd = cmd.mut_arg(key.as_str(), |a| a.default_value(raw));
+                from_file.push(key);
+            }
+        }
+        let matches = cmd.try_get_matches_from(&args)?;
+        let config = Self::from_arg_matches(&matches)?;
+        let mut effective = Vec::new();
+        for arg in Self::command().get_arguments() {
+            let id = arg.get_id().as_str();
+            if NOT_IN_FILE.contains(&id) {
+                continue;
+            }
+            let Some(raw) = matches.get_raw(id) else {
+                continue;
+            };
+            let value = raw
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(",");
+            let source = match matches.value_source(id) {
+                Some(clap::parser::ValueSource::CommandLine) => Source::Flag,
+                Some(clap::parser::ValueSource::EnvVariable) => Source::Env,
+                _ if from_file.iter().any(|k| k == id) => Source::File,
+                _ => Source::Default,
+            };
+            effective.push((id.to_owned(), value, source));
+        }
+        Ok(Loaded { config, effective })
+    }
+}
+
+impl Loaded {
+    /// The effective settings as TOML lines (`key = "value"  # source`), secrets (settings
+    /// whose environment values clap hides) redacted as `"<redacted>"`.
+    pub fn to_toml(&self) -> String {
+        let cmd = Config::command();
+        let mut out = String::new();
+        for (key, value, source) in &self.effective {
+            let secret = cmd
+                .get_arguments()
+                .any(|a| a.get_id().as_str() == key && a.is_hide_env_values_set());
+            let value = if secret { "<redacted>" } else { value.as_str() };
+            // Numbers and booleans bare; anything else as a JSON string literal, which is a
+            // valid TOML basic string.
+            let quoted = if value.parse::<i64>().is_ok() || value == "true" || value == "false" {
+                value.to_owned()
+            } else {
+                serde_json::Value::String(value.to_owned()).to_string()
+            };
+            out.push_str(&format!("{key} = {quoted}  # {}\n", source.as_str()));
+        }
+        out
+    }
+}
+
+/// The value of `--config FILE` or `--config=FILE` in `args`, if any.
+fn config_path(args: &[OsString]) -> Option<PathBuf> {
+    let mut iter = args.iter().skip(1);
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        if text == "--" {
+            break;
+        }
+        if text == "--config" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    None
+}
+
+fn read_file(path: &std::path::Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.parse::<toml::Table>().map_err(|e| ConfigError::Toml {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+/// Checks `raw` with the value parser of the setting `key` (each part, for comma-separated
+/// settings), so that a bad file value is reported against the file. Errors: the parser's
+/// message.
+fn check_value(cmd: &clap::Command, key: &str, raw: &str) -> Result<(), String> {
+    let Some(arg) = cmd.get_arguments().find(|a| a.get_id().as_str() == key) else {
+        return Err("unknown setting".into());
+    };
+    if !arg.get_action().takes_values() {
+        // A switch (`--production`): the file may say true or false.
+        return match raw {
+            "true" | "false" => Ok(()),
+            _ => Err(format!("expected true or false, found {raw:?}")),
+        };
+    }
+    let Some(long) = arg.get_long() else {
+        return Ok(());
+    };
+    // Parse the value alone with this setting's own definition (parser, delimiter).
+    let probe = clap::Command::new("config-file").arg(arg.clone());
+    probe
+        .try_get_matches_from(["config-file".to_owned(), format!("--{long}={raw}")])
+        .map(|_| ())
+        .map_err(|e| {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            first.trim_start_matches("error: ").to_owned()
+        })
+}
+
+/// A TOML value as the string clap parses: scalars as written, arrays joined with `,`.
+fn toml_to_raw(value: &toml::Value) -> Result<String, String> {
+    match value {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        toml::Value::Array(items) => items
+            .iter()
+            .map(|v| match v {
+                toml::Value::Array(_) | toml::Value::Table(_) => {
+                    Err("arrays hold plain values only".to_owned())
+                }
+                other => toml_to_raw(other),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| v.join(",")),
+        toml::Value::Table(_) | toml::Value::Datetime(_) => {
+            Err("expected a string, number, boolean or array".to_owned())
+        }
+    }
+}
+
+/// The settings table of README.md, rendered from the clap command: one Markdown row per
+/// setting with its flag, environment variable, TOML key, built-in default and description.
+pub fn settings_table() -> String {
+    let cmd = Config::command();
+    let mut out = String::from(
+        "| flag | environment variable | TOML key | default | description |\n|---|---|---|---|---|\n",
+    );
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    for arg in cmd.get_arguments() {
+        let id = arg.get_id().as_str();
+        if arg.is_positional() || NOT_IN_FILE[1..].contains(&id) {
+            continue;
+        }
+        let flag = arg
+            .get_long()
+            .map(|l| format!("`--{l}`"))
+            .unwrap_or_default();
+        let env = arg
+            .get_env()
+            .map(|e| format!("`{}`", e.to_string_lossy()))
+            .unwrap_or_else(|| "—".into());
+        let key = if NOT_IN_FILE.contains(&id) {
+            "—".to_owned()
+        } else {
+            format!("`{id}`")
+        };
+        let defaults: Vec<String> = arg
+            .get_default_values()
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect();
+        let default = match defaults.join(",") {
+            d if d.is_empty() => "—".to_owned(),
+            d => format!("`{d}`"),
+        };
+        let help = arg
+            .get_long_help()
+            .or(arg.get_help())
+            .map(|h| h.to_string())
+            .unwrap_or_default();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        out.push_str(&format!(
+            "| {flag} | {env} | {key} | {default} | {} |\n",
+            cell(&help)
+        ));
+    }
+    out
 }

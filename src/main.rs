@@ -1,32 +1,58 @@
-//! `contacts-server`: parse the configuration, start tracing, build the application, serve.
+//! `contacts-server`: load the configuration (flags, environment, optional TOML file), start
+//! tracing, then serve or run an operator subcommand.
 
-use clap::Parser;
-use contacts_server::config::Command;
-use contacts_server::{Application, Config, telemetry};
+use std::process::ExitCode;
+
+use contacts_server::config::{Command, ConfigError};
+use contacts_server::{Application, Config, ops, telemetry};
 
 #[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let config = Config::parse();
-    if let Some(Command::ExportSchema) = config.command {
-        print!("{}", contacts_server::schema_sdl());
-        return std::process::ExitCode::SUCCESS;
+async fn main() -> ExitCode {
+    let loaded = match Config::load() {
+        Ok(loaded) => loaded,
+        Err(ConfigError::Clap(err)) => err.exit(),
+        Err(err) => {
+            eprintln!("contacts-server: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = loaded.config.clone();
+    match config.command.clone() {
+        Some(Command::ExportSchema) => {
+            print!("{}", contacts_server::schema_sdl());
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::ShowConfig) => {
+            print!("{}", loaded.to_toml());
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
     telemetry::init_with(config.log_format);
-    if let Some(Command::Migrate { action }) = config.command {
-        return match contacts_server::db::run_migrate(&config, action).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(err) => {
-                eprintln!("contacts-server migrate: {err}");
-                std::process::ExitCode::FAILURE
-            }
-        };
+    match config.command.clone() {
+        Some(Command::Migrate { action }) => {
+            return match contacts_server::db::run_migrate(&config, action).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    eprintln!("contacts-server migrate: {err}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(
+            command
+            @ (Command::Seed { .. } | Command::ImportCsv { .. } | Command::ExportCsv { .. }),
+        ) => {
+            return ops::run(&config, command).await;
+        }
+        Some(Command::Serve | Command::ExportSchema | Command::ShowConfig) | None => {}
     }
     let app = match Application::build(config).await {
         Ok(app) => app,
         Err(err) => {
             tracing::error!("startup failed: {err}");
             eprintln!("contacts-server: {err}");
-            return std::process::ExitCode::FAILURE;
+            return ExitCode::FAILURE;
         }
     };
     println!(
@@ -35,10 +61,10 @@ async fn main() -> std::process::ExitCode {
         app.local_addr()
     );
     match app.run_until_stopped(telemetry::shutdown_signal()).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("server error: {err}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

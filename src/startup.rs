@@ -32,6 +32,7 @@ use crate::error::ErrorCode;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::schema::{AppSchema, TokenIssuer, build_schema};
 use crate::graphql::{guards, limits};
+use crate::metrics::{Metrics, OperationSlot};
 use crate::ratelimit::{ClientIp, RateLimits};
 
 /// Why the server could not start.
@@ -46,6 +47,9 @@ pub enum StartupError {
     /// The listen address could not be bound.
     #[error("bind: {0}")]
     Bind(#[from] std::io::Error),
+    /// The metrics registry could not be built.
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
 }
 
 /// Shared state of the HTTP handlers.
@@ -56,6 +60,7 @@ struct AppState {
     keys: JwtKeys,
     db: DatabaseConnection,
     batch_delay: Duration,
+    metrics: Arc<Metrics>,
 }
 
 /// Connection-level HTTP settings.
@@ -113,18 +118,24 @@ impl Application {
             .map(axum::http::HeaderName::try_from)
             .transpose()
             .map_err(|e| StartupError::Config(format!("TRUSTED_CLIENT_IP_HEADER: {e}")))?;
+        let metrics = Arc::new(Metrics::new()?);
         let state = AppState {
             schema,
             client_ip_header,
             keys,
             db: db.clone(),
             batch_delay: Duration::from_millis(config.dataloader_delay_ms),
+            metrics: metrics.clone(),
         };
         let cors = cors_layer(&config.cors_allowed_origins)?;
-        let router = Router::new()
+        let mut router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_handler))
             .route("/health", get(health))
-            .route("/ready", get(ready))
+            .route("/ready", get(ready));
+        if config.metrics_enabled {
+            router = router.route("/metrics", get(metrics_handler));
+        }
+        let router = router
             .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -143,6 +154,8 @@ impl Application {
             // span opens, and the response carries it back.
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            // Outermost of all: counts every response's status (408, 413 and 431 included).
+            .layer(axum::middleware::from_fn_with_state(metrics, count_status))
             .with_state(state);
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
@@ -171,8 +184,9 @@ impl Application {
         &self.db
     }
 
-    /// Serves HTTP/1.1 until `shutdown` resolves, then lets in-flight requests finish (for at
-    /// most the request timeout) and closes the database pool.
+    /// Serves HTTP/1.1 until `shutdown` resolves, then closes the listening socket (new
+    /// connections are refused), lets in-flight requests finish (for at most the request
+    /// timeout; idle keep-alive connections are closed) and closes the database pool.
     ///
     /// Each connection must send its request head within `HEADER_READ_TIMEOUT_SECS` and in at
     /// most `MAX_HEADER_BYTES` (hyper then answers 408 / 431 or closes the connection), so slow
@@ -220,13 +234,18 @@ impl Application {
                 }
             });
         }
-        if tokio::time::timeout(self.http.request_timeout, graceful.shutdown())
+        // Stop listening now: new connections are refused while in-flight requests finish.
+        let Self {
+            listener, http, db, ..
+        } = self;
+        drop(listener);
+        if tokio::time::timeout(http.request_timeout, graceful.shutdown())
             .await
             .is_err()
         {
             tracing::warn!("in-flight requests still running at the shutdown deadline");
         }
-        if let Err(err) = self.db.close().await {
+        if let Err(err) = db.close().await {
             tracing::warn!("closing the database pool: {err}");
         }
         Ok(())
@@ -335,6 +354,8 @@ async fn graphql_handler(
     headers: HeaderMap,
     req: GraphQLRequest<BadGraphqlRequest>,
 ) -> axum::response::Response {
+    let started = std::time::Instant::now();
+    let slot = OperationSlot::default();
     let auth = match headers.get(AUTHORIZATION) {
         None => AuthState::Anonymous,
         Some(value) => match value.to_str() {
@@ -343,7 +364,11 @@ async fn graphql_handler(
         },
     };
     let client_ip = client_ip(&state, &headers, peer);
-    let mut request = req.into_inner().data(auth).data(ClientIp(client_ip));
+    let mut request = req
+        .into_inner()
+        .data(auth)
+        .data(ClientIp(client_ip))
+        .data(slot.clone());
     if let AuthState::Authenticated(caller) = auth {
         let visitor = (caller.role == crate::auth::Role::Guest).then_some(caller.user_id);
         request = request.data(Loaders::new(
@@ -387,6 +412,24 @@ async fn graphql_handler(
                 .set("code", code);
         }
     }
+    let executed = slot.get();
+    let operation = state
+        .metrics
+        .operation_label(executed.as_ref().map(|o| o.as_deref()));
+    state.metrics.observe_graphql(
+        &operation,
+        started.elapsed(),
+        response.errors.iter().map(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .and_then(|v| match v {
+                    async_graphql::Value::String(s) => Some(s.as_str()),
+                    _ => None,
+                })
+                .unwrap_or("OTHER")
+        }),
+    );
     // GraphQL over HTTP: `application/graphql-response+json` when the client accepts it, with
     // a 4xx status for a request that could not execute (parse, validation, limits);
     // otherwise legacy `application/json`, always 200.
@@ -476,6 +519,36 @@ async fn graphiql() -> impl IntoResponse {
             .title("contacts-server GraphiQL")
             .finish(),
     )
+}
+
+/// `GET /metrics` (unless `METRICS_ENABLED=false`): the Prometheus text exposition of
+/// [`crate::metrics`], with the database pool's usage read now; 500 if encoding fails.
+async fn metrics_handler(State(state): State<AppState>) -> axum::response::Response {
+    match state.metrics.render(&state.db) {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!("rendering metrics: {err}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// Middleware: counts the status of every response in `http_responses_total`.
+async fn count_status(
+    State(metrics): State<Arc<Metrics>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let response = next.run(request).await;
+    metrics.observe_http(response.status().as_u16());
+    response
 }
 
 /// `GET /health`: liveness, 200 `ok` while the process serves HTTP.

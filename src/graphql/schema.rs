@@ -63,6 +63,8 @@ pub fn build_schema(
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(ShapeLimits(limits))
+        // Records the executed operation's name for the metrics (`crate::metrics`).
+        .extension(crate::metrics::OperationNames)
         // Automatic persisted queries, as Apollo Client sends them (sha256 hash in
         // `extensions.persistedQuery`), for POST and GET; 1,000 documents per process.
         .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1000)))

@@ -111,6 +111,61 @@ pub async fn sign_up(
     })
 }
 
+/// Creates an agent account and makes it a member of the existing project `project_id` with
+/// `role` (the `seed` subcommand's second agent; the API has no invitations yet), in one
+/// transaction. Errors: `BAD_USER_INPUT` (`email`, `password`, `fullname`); `NOT_FOUND` for
+/// an unknown project; `CONFLICT` when an agent already has this email.
+pub async fn add_agent(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    project_id: Uuid,
+    email: &str,
+    password: &str,
+    fullname: Option<&str>,
+    role: Role,
+) -> AppResult<user::Model> {
+    let email = normalize::email("email", Some(email))?
+        .ok_or_else(|| AppError::bad_input("email", "is required"))?;
+    check_password(password)?;
+    let fullname = normalize::text("fullname", fullname, normalize::MAX_NAME_CHARS)?;
+    project::Entity::find_by_id(project_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("project"))?;
+    if user::Entity::find()
+        .filter(user::Column::LoginEmail.eq(&email.key))
+        .one(db)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::Conflict(
+            "an agent with this email already exists".into(),
+        ));
+    }
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(AppError::internal)??;
+    let user = user::Model {
+        id: Uuid::new_v4(),
+        kind: user::KIND_AGENT.into(),
+        login_email: Some(email.key),
+        password_hash: Some(hash),
+        fullname,
+        email: Some(email.display),
+        attributes: Value::Object(Map::new()),
+        created_at: now(),
+        project_id: None,
+        external_id: None,
+    };
+    let txn = db.begin().await?;
+    user::Entity::insert(user::ActiveModel::from(user.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    insert_member(&txn, project_id, user.id, role).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
 /// Signs an agent in. `project_id` may be `None` when the agent belongs to exactly one
 /// project. Errors: `UNAUTHENTICATED` for an unknown email or a wrong password (same message,
 /// and the same Argon2 work for unknown emails, so the two cannot be told apart);

@@ -63,7 +63,7 @@ pub struct ContactFields {
 
 /// Validated [`ContactFields`]: `Some(None)` clears, `Some(Some(v))` sets, `None` keeps.
 #[derive(Clone, Debug, Default)]
-struct ValidFields {
+pub(crate) struct ValidFields {
     fullname: Option<Option<String>>,
     email: Option<Option<NormalizedEmail>>,
     phone: Option<Option<String>>,
@@ -89,7 +89,9 @@ fn check<T>(
 }
 
 impl ContactFields {
-    fn validate(self) -> AppResult<ValidFields> {
+    /// Validates and normalises every field (the API's rules). Errors: `BAD_USER_INPUT`
+    /// naming the first bad field.
+    pub(crate) fn validate(self) -> AppResult<ValidFields> {
         let line =
             |field: &'static str, max: usize| move |v: &str| normalize::text(field, Some(v), max);
         Ok(ValidFields {
@@ -111,7 +113,7 @@ impl ContactFields {
 
 impl ValidFields {
     /// Applies the changes to `model`; returns whether anything changed.
-    fn apply(self, model: &mut lead::Model) -> bool {
+    pub(crate) fn apply(self, model: &mut lead::Model) -> bool {
         fn put<T: PartialEq>(slot: &mut T, value: Option<T>) -> bool {
             match value {
                 Some(v) if *slot != v => {

@@ -12,6 +12,7 @@ pub mod nodes;
 pub mod pagination;
 pub mod requests;
 pub mod timeline;
+pub mod transfer;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;

@@ -1,0 +1,567 @@
+//! `import-csv` and `export-csv`: contacts as CSV (the `csv` crate), validated and merged by
+//! the service layer ([`crate::service::transfer`]).
+//!
+//! Format: UTF-8, a header row, then one contact a row. Columns (any order, any subset, names
+//! case-insensitive): [`COLUMNS`]. `tags` are separated by `|` (or, when a tag itself contains
+//! `|`, written as a JSON array of strings); `attributes` is a JSON object; `status` is
+//! `NORMAL`, `DELETED` or `TEMP`; `created_at` is RFC 3339. An empty cell leaves the stored
+//! value alone (a CSV import never clears a field).
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use entity::lead;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::describe;
+use crate::error::AppError;
+use crate::service::contacts::Patch;
+use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
+use crate::service::{ProjectScope, begin_write};
+
+/// The columns, in the order `export-csv` writes them.
+pub const COLUMNS: [&str; 15] = [
+    "lead_id",
+    "fullname",
+    "email",
+    "phone",
+    "company",
+    "tags",
+    "status",
+    "attributes",
+    "created_at",
+    "note",
+    "street",
+    "city",
+    "region",
+    "zipcode",
+    "country",
+];
+
+/// The separator of tags in the `tags` column.
+pub const TAG_SEPARATOR: char = '|';
+
+/// How progress is shown on standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// An `indicatif` progress bar (standard error is a terminal).
+    Bar,
+    /// A plain line every 2 seconds (logs, pipes).
+    Lines,
+    /// Nothing.
+    Quiet,
+}
+
+impl Progress {
+    /// [`Progress::Bar`] when standard error is a terminal, else [`Progress::Lines`].
+    pub fn detect() -> Self {
+        if std::io::stderr().is_terminal() {
+            Self::Bar
+        } else {
+            Self::Lines
+        }
+    }
+}
+
+/// Options of [`import_file`].
+#[derive(Clone, Copy, Debug)]
+pub struct ImportOptions {
+    /// All or nothing: the first failing row stops the import and nothing is written.
+    pub strict: bool,
+    /// Rows per transaction (at least 1); each row runs in its own savepoint.
+    pub batch_size: usize,
+    /// Progress display.
+    pub progress: Progress,
+}
+
+/// The outcome of an import.
+#[derive(Clone, Debug, Default)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: usize,
+    /// New contacts.
+    pub created: usize,
+    /// Existing contacts that changed.
+    pub updated: usize,
+    /// Existing contacts that already had the row's values.
+    pub unchanged: usize,
+    /// Rows not written.
+    pub failed: usize,
+    /// `(line, message)` of each failed row (line 1 is the header).
+    pub errors: Vec<(u64, String)>,
+    /// Whether a strict import was rolled back.
+    pub rolled_back: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl ImportReport {
+    /// Rows per second over the whole import.
+    pub fn rows_per_sec(&self) -> f64 {
+        self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    /// The final line: counts, time and rows/s.
+    pub fn summary(&self) -> String {
+        format!(
+            "import-csv: {} rows in {:.2} s ({:.0} rows/s): {} created, {} updated, {} unchanged, {} failed{}",
+            self.rows,
+            self.elapsed.as_secs_f64(),
+            self.rows_per_sec(),
+            self.created,
+            self.updated,
+            self.unchanged,
+            self.failed,
+            if self.rolled_back {
+                " (strict: rolled back, nothing written)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// Why an import or export could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// No such project.
+    #[error("project {0} not found")]
+    UnknownProject(Uuid),
+    /// The header row is unusable.
+    #[error("header: {0}")]
+    Header(String),
+    /// Reading or writing a file.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// The CSV layer (I/O while reading or writing).
+    #[error("{0}")]
+    Csv(#[from] csv::Error),
+    /// The database.
+    #[error("{}", describe(.0))]
+    Service(#[from] AppError),
+}
+
+impl From<sea_orm::DbErr> for TransferError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Service(AppError::internal(err))
+    }
+}
+
+/// Imports the CSV file `path` into `project`: each row is validated like the API's input,
+/// then created or merged on (project, `lead_id`) by [`transfer::upsert`]; batches of
+/// `options.batch_size` rows share a transaction, each row in a savepoint, so a failing row
+/// writes nothing and the others go on. Failed rows are printed to standard error as
+/// `line N: field: message` and counted. Errors (nothing imported): [`TransferError`]: an
+/// unknown project, an unreadable file, a header with an unknown or repeated column, or a
+/// database failure outside a row.
+pub async fn import_file(
+    db: &DatabaseConnection,
+    project: Uuid,
+    path: &Path,
+    options: ImportOptions,
+) -> Result<ImportReport, TransferError> {
+    let file = std::fs::File::open(path)?;
+    let total_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    import_reader(db, project, file, total_bytes, options).await
+}
+
+/// [`import_file`] over any reader; `total_bytes` sizes the progress bar (0: unknown).
+pub async fn import_reader(
+    db: &DatabaseConnection,
+    project: Uuid,
+    input: impl std::io::Read,
+    total_bytes: u64,
+    options: ImportOptions,
+) -> Result<ImportReport, TransferError> {
+    let started = Instant::now();
+    if !transfer::project_exists(db, project).await? {
+        return Err(TransferError::UnknownProject(project));
+    }
+    let scope = ProjectScope {
+        project_id: project,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .from_reader(input);
+    let columns = header_columns(reader.headers()?)?;
+    let mut report = ImportReport::default();
+    let mut meter = Meter::new(options.progress, total_bytes);
+    let batch_size = if options.strict {
+        usize::MAX
+    } else {
+        options.batch_size.max(1)
+    };
+    let mut batch: Vec<(u64, ValidImport)> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {
+                report.rows += 1;
+                let line = record.position().map_or(line, |p| p.line());
+                let parsed = parse_row(&columns, &record)
+                    .and_then(|row| row.validate().map_err(|e| describe(&e)));
+                match parsed {
+                    Ok(row) => batch.push((line, row)),
+                    Err(message) => {
+                        fail(&mut report, &meter, line, message);
+                        if options.strict {
+                            report.rolled_back = true;
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(err) => {
+                // A malformed record (wrong number of fields, invalid UTF-8): that row fails.
+                let Some(pos) = err.position().cloned() else {
+                    return Err(err.into());
+                };
+                report.rows += 1;
+                fail(&mut report, &meter, pos.line(), csv_message(&err));
+                if options.strict {
+                    report.rolled_back = true;
+                    break;
+                }
+            }
+        }
+        if batch.len() >= batch_size {
+            write_batch(
+                db,
+                scope,
+                std::mem::take(&mut batch),
+                &mut report,
+                &meter,
+                false,
+            )
+            .await?;
+        }
+        meter.tick(reader.position().byte(), &report);
+    }
+    if !report.rolled_back && !batch.is_empty() {
+        write_batch(db, scope, batch, &mut report, &meter, options.strict).await?;
+    }
+    if report.rolled_back {
+        report.created = 0;
+        report.updated = 0;
+        report.unchanged = 0;
+    }
+    report.elapsed = started.elapsed();
+    meter.finish();
+    Ok(report)
+}
+
+/// Writes `rows` in one transaction, each in a savepoint. With `all_or_nothing`, the first
+/// failing row rolls the whole transaction back (`report.rolled_back`).
+async fn write_batch(
+    db: &DatabaseConnection,
+    scope: ProjectScope,
+    rows: Vec<(u64, ValidImport)>,
+    report: &mut ImportReport,
+    meter: &Meter,
+    all_or_nothing: bool,
+) -> Result<(), TransferError> {
+    let txn = begin_write(db).await?;
+    let mut counts = (0, 0, 0);
+    for (line, valid) in rows {
+        let savepoint = txn.begin().await?;
+        match transfer::upsert(&savepoint, scope, valid).await {
+            Ok((outcome, _)) => {
+                savepoint.commit().await?;
+                match outcome {
+                    Upserted::Created => counts.0 += 1,
+                    Upserted::Updated => counts.1 += 1,
+                    Upserted::Unchanged => counts.2 += 1,
+                }
+            }
+            Err(err) => {
+                savepoint.rollback().await?;
+                fail(report, meter, line, describe(&err));
+                if all_or_nothing {
+                    txn.rollback().await?;
+                    report.rolled_back = true;
+                    return Ok(());
+                }
+            }
+        }
+    }
+    txn.commit().await?;
+    report.created += counts.0;
+    report.updated += counts.1;
+    report.unchanged += counts.2;
+    Ok(())
+}
+
+fn fail(report: &mut ImportReport, meter: &Meter, line: u64, message: String) {
+    meter.println(&format!("line {line}: {message}"));
+    report.failed += 1;
+    report.errors.push((line, message));
+}
+
+fn csv_message(err: &csv::Error) -> String {
+    match err.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("expected {expected_len} fields, found {len}"),
+        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".into(),
+        _ => err.to_string(),
+    }
+}
+
+/// Maps each header cell to its column index in [`COLUMNS`]. Errors: an unknown or repeated
+/// column name, or a header with no column.
+fn header_columns(header: &csv::StringRecord) -> Result<Vec<usize>, TransferError> {
+    let mut out = Vec::with_capacity(header.len());
+    for cell in header {
+        let name = cell
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .to_ascii_lowercase();
+        let index = COLUMNS.iter().position(|c| *c == name).ok_or_else(|| {
+            TransferError::Header(format!(
+                "unknown column `{name}` (known: {})",
+                COLUMNS.join(", ")
+            ))
+        })?;
+        if out.contains(&index) {
+            return Err(TransferError::Header(format!("column `{name}` repeated")));
+        }
+        out.push(index);
+    }
+    if out.is_empty() {
+        return Err(TransferError::Header("no columns".into()));
+    }
+    Ok(out)
+}
+
+/// One record as an [`ImportContact`] (shape only; the values are validated by the service).
+/// Errors: `column: message` for a cell that does not parse (JSON, timestamp, tags).
+fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportContact, String> {
+    let mut row = ImportContact::default();
+    for (cell, &column) in record.iter().zip(columns) {
+        if cell.trim().is_empty() {
+            continue;
+        }
+        let set = || Patch::Set(cell.to_owned());
+        match COLUMNS[column] {
+            "lead_id" => row.lead_id = Some(cell.to_owned()),
+            "fullname" => row.fields.fullname = set(),
+            "email" => row.fields.email = set(),
+            "phone" => row.fields.phone = set(),
+            "company" => row.fields.company = set(),
+            "note" => row.fields.note = set(),
+            "street" => row.fields.street = set(),
+            "city" => row.fields.city = set(),
+            "region" => row.fields.region = set(),
+            "zipcode" => row.fields.zipcode = set(),
+            "country" => row.fields.country = set(),
+            "status" => row.status = Some(cell.to_owned()),
+            "tags" => row.tags = parse_tags(cell)?,
+            "attributes" => {
+                let value: Value = serde_json::from_str(cell)
+                    .map_err(|e| format!("attributes: not valid JSON: {e}"))?;
+                row.attributes = Some(value);
+            }
+            "created_at" => {
+                let at = DateTime::parse_from_rfc3339(cell.trim())
+                    .map_err(|e| format!("created_at: not an RFC 3339 timestamp: {e}"))?;
+                row.created_at = Some(at.with_timezone(&Utc));
+            }
+            _ => {}
+        }
+    }
+    Ok(row)
+}
+
+/// Tags of a cell: a JSON array of strings when it starts with `[`, else split on `|`.
+fn parse_tags(cell: &str) -> Result<Vec<String>, String> {
+    if cell.trim_start().starts_with('[') {
+        return serde_json::from_str::<Vec<String>>(cell)
+            .map_err(|e| format!("tags: not a JSON array of strings: {e}"));
+    }
+    Ok(cell
+        .split(TAG_SEPARATOR)
+        .filter(|t| !t.trim().is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The `tags` cell of stored tags: `|`-separated, or a JSON array when a tag contains `|` or
+/// the first starts with `[` (so that [`parse_tags`] reads back the same tags).
+fn format_tags(tags: &[String]) -> String {
+    let needs_json = tags.iter().any(|t| t.contains(TAG_SEPARATOR))
+        || tags
+            .first()
+            .is_some_and(|t| t.trim_start().starts_with('['));
+    if needs_json {
+        serde_json::to_string(tags).unwrap_or_default()
+    } else {
+        tags.join("|")
+    }
+}
+
+/// The outcome of an export.
+#[derive(Clone, Debug, Default)]
+pub struct ExportReport {
+    /// Contacts written.
+    pub rows: usize,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl ExportReport {
+    /// The final line: count, time and rows/s.
+    pub fn summary(&self) -> String {
+        format!(
+            "export-csv: {} rows in {:.2} s ({:.0} rows/s)",
+            self.rows,
+            self.elapsed.as_secs_f64(),
+            self.rows as f64 / self.elapsed.as_secs_f64().max(1e-9)
+        )
+    }
+}
+
+/// Writes every contact of `project` except erased ones, in the import format ([`COLUMNS`],
+/// header first), ordered by creation time then `lead_id`, to `out` (standard output when
+/// `None`). Errors: [`TransferError`] (unknown project, I/O, database).
+pub async fn export_to(
+    db: &DatabaseConnection,
+    project: Uuid,
+    out: Option<&Path>,
+) -> Result<ExportReport, TransferError> {
+    let sink: Box<dyn Write> = match out {
+        Some(path) => Box::new(std::fs::File::create(path)?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    export_writer(db, project, sink).await
+}
+
+/// [`export_to`] into any writer.
+pub async fn export_writer(
+    db: &DatabaseConnection,
+    project: Uuid,
+    sink: impl Write,
+) -> Result<ExportReport, TransferError> {
+    const PAGE: u64 = 1000;
+    let started = Instant::now();
+    if !transfer::project_exists(db, project).await? {
+        return Err(TransferError::UnknownProject(project));
+    }
+    let scope = ProjectScope {
+        project_id: project,
+    };
+    let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(sink));
+    writer.write_record(COLUMNS)?;
+    let mut report = ExportReport::default();
+    let mut after = None;
+    loop {
+        let page = transfer::export_page(db, scope, after.clone(), PAGE).await?;
+        for contact in &page {
+            writer.write_record(export_row(contact))?;
+        }
+        report.rows += page.len();
+        match page.last() {
+            Some(last) if page.len() as u64 == PAGE => {
+                after = Some((last.created_at, last.lead_id.clone()))
+            }
+            _ => break,
+        }
+    }
+    writer.flush()?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn export_row(c: &lead::Model) -> [String; 15] {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let attributes = match &c.attributes {
+        Value::Object(map) if map.is_empty() => String::new(),
+        other => other.to_string(),
+    };
+    [
+        c.lead_id.clone(),
+        text(&c.fullname),
+        text(&c.email),
+        text(&c.phone),
+        text(&c.company),
+        format_tags(&crate::normalize::stored_tags(&c.tags)),
+        transfer::status_name(c.status).to_owned(),
+        attributes,
+        c.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        text(&c.note),
+        text(&c.street),
+        text(&c.city),
+        text(&c.region),
+        text(&c.zipcode),
+        text(&c.country),
+    ]
+}
+
+/// Progress on standard error: an `indicatif` bar over the file's bytes, or a plain line
+/// every 2 seconds.
+struct Meter {
+    mode: Progress,
+    bar: Option<indicatif::ProgressBar>,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl Meter {
+    fn new(mode: Progress, total_bytes: u64) -> Self {
+        let bar = (mode == Progress::Bar).then(|| {
+            let bar = indicatif::ProgressBar::new(total_bytes);
+            if let Ok(style) =
+                indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% {elapsed} {msg}")
+            {
+                bar.set_style(style);
+            }
+            bar
+        });
+        let now = Instant::now();
+        Self {
+            mode,
+            bar,
+            started: now,
+            last_line: now,
+        }
+    }
+
+    fn tick(&mut self, byte: u64, report: &ImportReport) {
+        match (&self.bar, self.mode) {
+            (Some(bar), _) if report.rows.is_multiple_of(100) => {
+                bar.set_position(byte);
+                bar.set_message(format!("{} rows, {} failed", report.rows, report.failed));
+            }
+            (None, Progress::Lines) if self.last_line.elapsed() >= Duration::from_secs(2) => {
+                self.last_line = Instant::now();
+                let secs = self.started.elapsed().as_secs_f64().max(1e-9);
+                eprintln!(
+                    "import-csv: {} rows read, {} failed ({:.0} rows/s)",
+                    report.rows,
+                    report.failed,
+                    report.rows as f64 / secs
+                );
+            }
+            _ => {}
+        }
+    }
+
+    fn println(&self, line: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

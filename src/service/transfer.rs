@@ -1,0 +1,232 @@
+//! Bulk transfer of contacts (the `import-csv` / `export-csv` subcommands): one row is
+//! validated with the API's rules ([`ContactFields`], `normalize`) and upserted on
+//! (project, `lead_id`); pages of a project's contacts are read in a stable order.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use entity::lead;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::contacts::{ContactFields, ValidFields};
+use super::leads::{blank, find_by_lead_id_locked, resolve, save_all};
+use super::timeline::{self, NewEvent};
+use super::{ProjectScope, now};
+use crate::error::{AppError, AppResult};
+use crate::normalize;
+
+/// One contact to import. Absent (`None` / `Keep`) values leave a stored contact's values
+/// alone.
+#[derive(Clone, Debug, Default)]
+pub struct ImportContact {
+    /// The key; a new UUID when absent (the row always creates then).
+    pub lead_id: Option<String>,
+    /// Text fields (`Set` only: a CSV cell cannot clear).
+    pub fields: ContactFields,
+    /// Tags, added to the stored ones (set semantics, like `addContactTags`).
+    pub tags: Vec<String>,
+    /// `NORMAL`, `DELETED` or `TEMP` (case-insensitive).
+    pub status: Option<String>,
+    /// A JSON object merged into the stored attributes by top-level key.
+    pub attributes: Option<Value>,
+    /// Creation time of a new contact (ignored when the contact exists).
+    pub created_at: Option<DateTime<Utc>>,
+}
+
+/// An [`ImportContact`] that passed validation.
+#[derive(Clone, Debug)]
+pub struct ValidImport {
+    lead_id: Option<String>,
+    fields: ValidFields,
+    tags: Vec<String>,
+    status: Option<i32>,
+    attributes: Option<Map<String, Value>>,
+    created_at: Option<DateTime<Utc>>,
+}
+
+/// What [`upsert`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    /// A new contact.
+    Created,
+    /// An existing contact changed (version + 1).
+    Updated,
+    /// An existing contact already had every given value.
+    Unchanged,
+}
+
+/// The status code of a status name (`NORMAL`, `DELETED`, `TEMP`; case-insensitive).
+pub fn status_code(name: &str) -> Option<i32> {
+    match name.trim().to_ascii_uppercase().as_str() {
+        "NORMAL" => Some(lead::STATUS_NORMAL),
+        "DELETED" => Some(lead::STATUS_DELETED),
+        "TEMP" => Some(lead::STATUS_TEMP),
+        _ => None,
+    }
+}
+
+/// The name of a status code (the GraphQL `ContactStatus` spelling); `NORMAL` for unknown.
+pub fn status_name(code: i32) -> &'static str {
+    match code {
+        lead::STATUS_DELETED => "DELETED",
+        lead::STATUS_TEMP => "TEMP",
+        _ => "NORMAL",
+    }
+}
+
+impl ImportContact {
+    /// Validates and normalises every value with the API's rules, before anything is read or
+    /// written. Errors: `BAD_USER_INPUT` naming the first bad field (`leadId`, any text
+    /// field, `tags`, `status`, `attributes`).
+    pub fn validate(self) -> AppResult<ValidImport> {
+        let lead_id = match self.lead_id {
+            None => None,
+            Some(id) => Some(
+                normalize::text("leadId", Some(&id), 200)?
+                    .ok_or_else(|| AppError::bad_input("leadId", "must not be blank"))?,
+            ),
+        };
+        if lead_id
+            .as_deref()
+            .is_some_and(|id| id.starts_with("erased:"))
+        {
+            return Err(AppError::bad_input(
+                "leadId",
+                "`erased:` ids belong to erased contacts",
+            ));
+        }
+        let fields = self.fields.validate()?;
+        let tags = normalize::tags("tags", &self.tags)?;
+        let tags = normalize::union_tags(&[], &tags)?;
+        let status =
+            match self.status {
+                None => None,
+                Some(s) => Some(status_code(&s).ok_or_else(|| {
+                    AppError::bad_input("status", "must be NORMAL, DELETED or TEMP")
+                })?),
+            };
+        let attributes = normalize::attributes("attributes", self.attributes)?;
+        Ok(ValidImport {
+            lead_id,
+            fields,
+            tags,
+            status,
+            attributes,
+            created_at: self.created_at.map(|t| t.trunc_subsecs(6)),
+        })
+    }
+}
+
+/// Creates the contact keyed `row.lead_id` in `scope`, or merges the row into the existing
+/// one like the API's update does: given fields replace the stored ones, tags are added,
+/// attributes merged by top-level key, the status set; `version` + 1 and `updated_at` now
+/// only when something changed. Run it inside a write transaction (a savepoint per row, so a
+/// failing row writes nothing). Errors: `CONFLICT` for an erased contact or a concurrent
+/// insert of the same key; `BAD_USER_INPUT` when the merge exceeds a limit (tags,
+/// attributes); database errors.
+pub async fn upsert(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    row: ValidImport,
+) -> AppResult<(Upserted, lead::Model)> {
+    let existing = match &row.lead_id {
+        Some(id) => find_by_lead_id_locked(db, scope, id).await?,
+        None => None,
+    };
+    let Some(current) = existing else {
+        let lead_id = row.lead_id.unwrap_or_else(|| Uuid::new_v4().to_string());
+        let mut model = blank(scope, lead_id, row.created_at.unwrap_or_else(now));
+        model.updated_at = now().max(model.created_at);
+        row.fields.apply(&mut model);
+        model.tags = Value::Array(row.tags.into_iter().map(Value::String).collect());
+        model.attributes = Value::Object(row.attributes.unwrap_or_default());
+        if let Some(status) = row.status {
+            model.status = status;
+        }
+        lead::Entity::insert(lead::ActiveModel::from(model.clone()))
+            .exec_without_returning(db)
+            .await?;
+        timeline::record(db, scope, model.id, None, vec![NewEvent::bare(timeline::CREATED)])
+            .await?;
+        return Ok((Upserted::Created, model));
+    };
+    // A merged-away contact's lead id stands for the surviving contact.
+    let current = resolve(db, scope, current, true).await?;
+    if current.erased_at.is_some() {
+        return Err(AppError::Conflict("the contact was erased".into()));
+    }
+    let mut next = current.clone();
+    let mut changed = row.fields.apply(&mut next);
+    let stored = normalize::stored_tags(&next.tags);
+    let tags = normalize::union_tags(&stored, &row.tags)?;
+    if tags.len() != stored.len() {
+        next.tags = Value::Array(tags.into_iter().map(Value::String).collect());
+        changed = true;
+    }
+    if let Some(patch) = row.attributes {
+        let mut attrs = match &next.attributes {
+            Value::Object(map) => map.clone(),
+            _ => Map::new(),
+        };
+        if normalize::merge_attributes(&mut attrs, patch) {
+            normalize::check_attributes("attributes", &attrs)?;
+            next.attributes = Value::Object(attrs);
+            changed = true;
+        }
+    }
+    if let Some(status) = row.status
+        && status != next.status
+    {
+        next.status = status;
+        changed = true;
+    }
+    if !changed {
+        return Ok((Upserted::Unchanged, current));
+    }
+    next.version = current.version + 1;
+    next.updated_at = now();
+    save_all(db, &next).await?;
+    timeline::record(db, scope, next.id, None, timeline::diff(&current, &next)).await?;
+    Ok((Upserted::Updated, next))
+}
+
+/// Up to `limit` contacts of `scope` after the key `after` (`(created_at, lead_id)` of the
+/// last contact of the previous page), ordered by creation time then `lead_id` (unique in a
+/// project, and kept by an export/import round trip); erased contacts are skipped.
+/// Errors: database errors.
+pub async fn export_page(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    after: Option<(DateTime<Utc>, String)>,
+    limit: u64,
+) -> AppResult<Vec<lead::Model>> {
+    let mut query = lead::Entity::find()
+        .filter(lead::Column::ProjectId.eq(scope.project_id))
+        .filter(lead::Column::ErasedAt.is_null())
+        .filter(lead::Column::Status.ne(lead::STATUS_MERGED));
+    if let Some((at, id)) = after {
+        query = query.filter(
+            Condition::any().add(lead::Column::CreatedAt.gt(at)).add(
+                Condition::all()
+                    .add(lead::Column::CreatedAt.eq(at))
+                    .add(lead::Column::LeadId.gt(id)),
+            ),
+        );
+    }
+    Ok(query
+        .order_by_asc(lead::Column::CreatedAt)
+        .order_by_asc(lead::Column::LeadId)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Whether the project `id` exists. Errors: database errors.
+pub async fn project_exists(db: &impl ConnectionTrait, id: Uuid) -> AppResult<bool> {
+    Ok(entity::project::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some())
+}

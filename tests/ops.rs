@@ -1,0 +1,418 @@
+//! Operator subcommands through the real binary, on SQLite and PostgreSQL: `seed --demo`
+//! (then signing in as the printed agent over HTTP), `import-csv` / `export-csv` (happy path,
+//! bad rows with line numbers, duplicates, unknown project, strict mode, round trip).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use contacts_server::{Application, Config};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+macro_rules! db_test {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    };
+}
+
+/// A fresh database URL (and the temp dir that holds a SQLite file).
+async fn fresh_db(backend: Backend) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!("sqlite://{}/ops.db?mode=rwc", dir.path().display()),
+        Backend::Postgres => {
+            let admin_url = std::env::var("CONTACTS_TEST_PG_URL")
+                .expect("CONTACTS_TEST_PG_URL (run scripts/test.sh)");
+            let admin = Database::connect(&admin_url).await.unwrap();
+            let name = format!("ops_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+        }
+    };
+    (url, dir)
+}
+
+/// Runs the binary with `DATABASE_URL=url` (off the async runtime).
+async fn run(url: &str, args: &[&str]) -> Output {
+    let url = url.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_contacts-server"))
+            .args(&args)
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "warn")
+            .env_remove("CONTACTS_CONFIG")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The value of a `key: value` line.
+fn field(text: &str, key: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
+        .unwrap_or_else(|| panic!("no `{key}:` in {text}"))
+        .to_owned()
+}
+
+/// A new project (with its OWNER) made through the service layer; returns its id.
+async fn new_project(url: &str, email: &str) -> String {
+    let db = Database::connect(url).await.unwrap();
+    contacts_server::db::migrate(&db).await.unwrap();
+    let session = contacts_server::service::accounts::sign_up(
+        &db,
+        contacts_server::service::accounts::SignUp {
+            email: email.into(),
+            password: "correct horse".into(),
+            fullname: None,
+            project_name: "Imports".into(),
+        },
+    )
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+    session.project.id.to_string()
+}
+
+async fn export(url: &str, project: &str, dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    let out = run(
+        url,
+        &[
+            "export-csv",
+            "--project",
+            project,
+            "--out",
+            path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::read_to_string(path).unwrap()
+}
+
+async fn import(url: &str, project: &str, dir: &Path, csv: &str, extra: &[&str]) -> Output {
+    let path = dir.join(format!("in-{}.csv", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, csv).unwrap();
+    let mut args = vec!["import-csv", path.to_str().unwrap(), "--project", project];
+    args.extend_from_slice(extra);
+    run(url, &args).await
+}
+
+/// GraphQL over HTTP against `base`.
+async fn gql(base: &str, token: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": query, "variables": variables }));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    req.send().await.unwrap().json().await.unwrap()
+}
+
+async fn seed_then_sign_in_and_list(backend: Backend) {
+    let (url, _dir) = fresh_db(backend).await;
+    let out = run(&url, &["seed", "--demo"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let project = field(&text, "project");
+    let password = field(&text, "password");
+    assert_eq!(password.len(), 16, "{text}");
+    assert_eq!(field(&text, "owner"), "demo-owner@example.com");
+    assert_eq!(field(&text, "contacts"), "20");
+    let requests: usize = field(&text, "requests").parse().unwrap();
+    assert!((20..=60).contains(&requests), "{text}");
+
+    // A second run refuses clearly and writes nothing.
+    let again = run(&url, &["seed", "--demo"]).await;
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+
+    // The printed agent signs in over the API and lists the contacts.
+    let mut config = Config::defaults();
+    config.database_url = url.clone();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.jwt_secret = Some("ops-test-secret-ops-test-secret-0123456789".into());
+    let app = Application::build(config).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    for (email, role) in [
+        ("demo-owner@example.com", "OWNER"),
+        ("demo-agent@example.com", "AGENT"),
+    ] {
+        let body = gql(
+            &base,
+            None,
+            "mutation($i: SignInInput!) { signIn(input: $i) { token role project { id } } }",
+            json!({ "i": { "email": email, "password": password } }),
+        )
+        .await;
+        assert_eq!(body["data"]["signIn"]["role"], role, "{body}");
+        assert_eq!(body["data"]["signIn"]["project"]["id"], project.as_str());
+        let token = body["data"]["signIn"]["token"].as_str().unwrap().to_owned();
+        let list = gql(
+            &base,
+            Some(&token),
+            "{ contacts(first: 50) { totalCount nodes { fullname email phone company tags requestsCount } } }",
+            json!({}),
+        )
+        .await;
+        // 20 contacts, every tenth soft-deleted (hidden by default).
+        assert_eq!(list["data"]["contacts"]["totalCount"], 18, "{list}");
+        let nodes = list["data"]["contacts"]["nodes"].as_array().unwrap();
+        let grace = nodes
+            .iter()
+            .find(|n| n["fullname"] == "Grace Hopper")
+            .unwrap();
+        assert_eq!(grace["email"], "grace.hopper@example.com");
+        assert_eq!(grace["phone"], "+390669881001");
+        assert_eq!(grace["company"], "Globex");
+        assert_eq!(grace["tags"], json!(["trial", "newsletter"]));
+        assert_eq!(grace["requestsCount"], 2);
+    }
+    // A fixed password with --password.
+    let (url2, _dir2) = fresh_db(backend).await;
+    let out = run(&url2, &["seed", "--demo", "--password", "demo demo demo"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(field(&stdout(&out), "password"), "demo demo demo");
+}
+db_test!(seed_then_sign_in_and_list);
+
+const HEADER: &str = "lead_id,fullname,email,phone,company,tags,status,attributes,created_at\n";
+
+async fn import_happy_path_and_export(backend: Backend) {
+    let (url, dir) = fresh_db(backend).await;
+    let project = new_project(&url, "owner@example.com").await;
+    let csv = format!(
+        "{HEADER}crm-1, Grace Hopper ,Grace@Navy.MIL ,+1 415 555 2671,US Navy,VIP|navy,NORMAL,\"{{\"\"rank\"\":\"\"RADM\"\"}}\",2020-01-02T03:04:05.123456Z\n\
+         ,Ada Lovelace,ada@example.com,,,,DELETED,,\n"
+    );
+    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("2 rows in")
+            && summary.contains("2 created, 0 updated, 0 unchanged, 0 failed"),
+        "{summary}"
+    );
+    assert!(summary.contains(" rows/s)"), "{summary}");
+    let exported = export(&url, &project, dir.path(), "out.csv").await;
+    let mut lines = exported.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "lead_id,fullname,email,phone,company,tags,status,attributes,created_at,note,street,city,region,zipcode,country"
+    );
+    // Normalised like the API does: trimmed, E.164 phone; the given created_at kept.
+    assert_eq!(
+        lines.next().unwrap(),
+        "crm-1,Grace Hopper,Grace@Navy.MIL,+14155552671,US Navy,VIP|navy,NORMAL,\"{\"\"rank\"\":\"\"RADM\"\"}\",2020-01-02T03:04:05.123456Z,,,,,,"
+    );
+    let ada = lines.next().unwrap();
+    // No lead_id: a new UUID.
+    let lead_id = ada.split(',').next().unwrap();
+    assert!(uuid::Uuid::parse_str(lead_id).is_ok(), "{ada}");
+    assert!(
+        ada.contains(",Ada Lovelace,ada@example.com,,,,DELETED,,"),
+        "{ada}"
+    );
+    assert_eq!(lines.next(), None);
+}
+db_test!(import_happy_path_and_export);
+
+async fn bad_rows_are_reported_with_their_lines(backend: Backend) {
+    let (url, dir) = fresh_db(backend).await;
+    let project = new_project(&url, "owner@example.com").await;
+    let csv = format!(
+        "{HEADER}\
+         ok-1,Good,good@example.com,,,,,,\n\
+         bad-email,Bad,not-an-email,,,,,,\n\
+         bad-phone,Bad,,call me maybe,,,,,\n\
+         bad-json,Bad,,,,,,{{nope,\n\
+         bad-ctrl,Bad\u{7}Name,,,,,,,\n\
+         bad-status,Bad,,,,,BOGUS,,\n\
+         bad-fields,only three,fields\n\
+         \"multi\nline-lead\",Bad,,,,,,[1],\n\
+         ok-2,Also good,,,,,,,\n"
+    );
+    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    for expected in [
+        "line 3: email: ",
+        "line 4: phone: ",
+        "line 5: attributes: not valid JSON",
+        "line 6: fullname: must not contain control characters",
+        "line 7: status: must be NORMAL, DELETED or TEMP",
+        "line 8: expected 9 fields, found 3",
+        "line 9: ",
+    ] {
+        assert!(err.contains(expected), "missing {expected:?} in {err}");
+    }
+    assert!(
+        stdout(&out).contains("9 rows in")
+            && stdout(&out).contains("2 created, 0 updated, 0 unchanged, 7 failed"),
+        "{}",
+        stdout(&out)
+    );
+    let exported = export(&url, &project, dir.path(), "out.csv").await;
+    let leads: Vec<&str> = exported
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(leads.len(), 2, "{exported}");
+    assert!(
+        leads.contains(&"ok-1") && leads.contains(&"ok-2"),
+        "{exported}"
+    );
+
+    // --strict: the first failing row stops the import, nothing is written.
+    let project2 = new_project(&url, "owner2@example.com").await;
+    let out = import(&url, &project2, dir.path(), &csv, &["--strict"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("rolled back, nothing written"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        export(&url, &project2, dir.path(), "o2.csv")
+            .await
+            .lines()
+            .count(),
+        1
+    );
+}
+db_test!(bad_rows_are_reported_with_their_lines);
+
+async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
+    let (url, dir) = fresh_db(backend).await;
+    let project = new_project(&url, "owner@example.com").await;
+    let csv = format!(
+        "{HEADER}\
+         dup,First Name,first@example.com,,Acme,a|b,,\"{{\"\"x\"\":1,\"\"y\"\":1}}\",\n\
+         dup,Second Name,,,,B|c,DELETED,\"{{\"\"y\"\":2}}\",\n\
+         dup,Second Name,,,,,,,\n"
+    );
+    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("1 created, 1 updated, 1 unchanged, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+    let exported = export(&url, &project, dir.path(), "out.csv").await;
+    let rows: Vec<&str> = exported.lines().skip(1).collect();
+    assert_eq!(rows.len(), 1, "{exported}");
+    // Given fields replace, empty cells keep, tags add (case-insensitively), attributes merge.
+    assert!(
+        rows[0].starts_with(
+            "dup,Second Name,first@example.com,,Acme,a|b|c,DELETED,\"{\"\"x\"\":1,\"\"y\"\":2}\","
+        ),
+        "{}",
+        rows[0]
+    );
+    // Again: the first row sets the first name and `y` back (updated), the second sets them
+    // forward again (updated), the third changes nothing.
+    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    assert!(
+        stdout(&out).contains("0 created, 2 updated, 1 unchanged, 0 failed"),
+        "{}",
+        stdout(&out)
+    );
+}
+db_test!(duplicate_lead_ids_merge_like_an_update);
+
+async fn unknown_project_and_bad_header_are_refused(backend: Backend) {
+    let (url, dir) = fresh_db(backend).await;
+    let project = new_project(&url, "owner@example.com").await;
+    let missing = uuid::Uuid::new_v4().to_string();
+    let out = import(&url, &missing, dir.path(), HEADER, &[]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!("project {missing} not found")),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(&url, &["export-csv", "--project", &missing]).await;
+    assert_eq!(out.status.code(), Some(2));
+    let out = import(
+        &url,
+        &project,
+        dir.path(),
+        "lead_id,emial\nx,y@example.com\n",
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown column `emial`"),
+        "{}",
+        stderr(&out)
+    );
+}
+db_test!(unknown_project_and_bad_header_are_refused);
+
+async fn export_import_round_trip(backend: Backend) {
+    let (url, dir) = fresh_db(backend).await;
+    let out = run(&url, &["seed", "--demo", "--password", "correct horse"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let source = field(&stdout(&out), "project");
+    // Odd values too: a tag with `|`, a multi-line note, quotes and commas.
+    let extra = "lead_id,fullname,tags,note,attributes,created_at\n\
+         odd-1,\"O'Brien, \"\"Pat\"\"\",\"[\"\"a|b\"\",\"\"c\"\"]\",\"line one\nline two\",\"{\"\"nested\"\":{\"\"k\"\":[1,2]}}\",2021-05-06T07:08:09Z\n";
+    let out = import(&url, &source, dir.path(), extra, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let first = export(&url, &source, dir.path(), "a.csv").await;
+    assert_eq!(
+        first.lines().filter(|l| l.contains("@example.com")).count(),
+        20
+    );
+    let target = new_project(&url, "second@example.com").await;
+    let path = dir.path().join("a.csv");
+    let out = run(
+        &url,
+        &["import-csv", path.to_str().unwrap(), "--project", &target],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("21 created"), "{}", stdout(&out));
+    let second = export(&url, &target, dir.path(), "b.csv").await;
+    assert_eq!(first, second);
+}
+db_test!(export_import_round_trip);
