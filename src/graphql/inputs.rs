@@ -178,3 +178,140 @@ pub struct ContactIdInput {
     /// The contact.
     pub id: ID,
 }
+
+/// "Take `field` from contact `contactId`" in a merge (overrides the primary-wins rule, even
+/// with an empty value).
+#[derive(Debug, InputObject)]
+pub struct MergeFieldChoiceInput {
+    /// The field.
+    pub field: super::types::enums::MergeField,
+    /// The primary or one of the secondaries.
+    pub contact_id: ID,
+}
+
+/// A contact's `version` as the client last saw it.
+#[derive(Debug, InputObject)]
+pub struct ContactVersionInput {
+    /// The contact (primary or a secondary).
+    pub contact_id: ID,
+    /// Its `version`.
+    pub version: i32,
+}
+
+/// Input of `mergeContactsPreview`.
+#[derive(Debug, InputObject)]
+pub struct MergeContactsPreviewInput {
+    /// The contact that survives.
+    pub primary_id: ID,
+    /// The contacts merged into it (1..=20), in priority order for filling empty fields.
+    pub secondary_ids: Vec<ID>,
+    /// Per-field overrides.
+    pub field_choices: Option<Vec<MergeFieldChoiceInput>>,
+}
+
+/// Input of `mergeContacts`.
+#[derive(Debug, InputObject)]
+pub struct MergeContactsInput {
+    /// The contact that survives.
+    pub primary_id: ID,
+    /// The contacts merged into it (1..=20), in priority order for filling empty fields.
+    pub secondary_ids: Vec<ID>,
+    /// Optimistic concurrency: each listed contact must still have this `version` (take
+    /// them from `mergeContactsPreview.contacts`); a stale one fails with `CONFLICT`.
+    pub expected_versions: Option<Vec<ContactVersionInput>>,
+    /// Per-field overrides.
+    pub field_choices: Option<Vec<MergeFieldChoiceInput>>,
+}
+
+/// Input of `unmergeContacts`.
+#[derive(Debug, InputObject)]
+pub struct UnmergeContactsInput {
+    /// The `mergeId` `mergeContacts` returned (also on `MERGED` timeline events).
+    pub merge_id: ID,
+}
+
+/// Input of `updateProjectSettings`. Absent fields are left alone.
+#[derive(Debug, InputObject)]
+pub struct UpdateProjectSettingsInput {
+    /// Merge a visitor's contact automatically into the project's contact with the same
+    /// email when the visitor captures it (journaled, undoable). Default off.
+    pub auto_merge_on_email: Option<bool>,
+}
+
+/// Input of `signInWithCustomToken`.
+#[derive(Debug, InputObject)]
+pub struct SignInWithCustomTokenInput {
+    /// The project whose widget the visitor uses.
+    pub project_id: ID,
+    /// The site's JWT: HS256 with the project's site secret; claims `external_id`
+    /// (required), `email`, `fullname` (optional), `exp` (required).
+    pub token: String,
+}
+
+/// Input of `identifyVisitor`.
+#[derive(Debug, InputObject)]
+pub struct IdentifyVisitorInput {
+    /// The site's JWT (see `SignInWithCustomTokenInput.token`).
+    pub token: String,
+}
+
+fn merge_ids(
+    primary_id: &ID,
+    secondary_ids: &[ID],
+    field_choices: Option<Vec<MergeFieldChoiceInput>>,
+) -> crate::error::AppResult<crate::service::merge::MergeInput> {
+    use crate::normalize::uuid;
+    use crate::service::merge::{FieldChoice, MAX_SECONDARIES, MergeInput};
+    if secondary_ids.is_empty() || secondary_ids.len() > MAX_SECONDARIES {
+        return Err(crate::error::AppError::bad_input(
+            "secondaryIds",
+            format!("give 1 to {MAX_SECONDARIES} ids"),
+        ));
+    }
+    Ok(MergeInput {
+        primary_id: uuid("primaryId", primary_id)?,
+        secondary_ids: secondary_ids
+            .iter()
+            .map(|id| uuid("secondaryIds", id))
+            .collect::<Result<_, _>>()?,
+        field_choices: field_choices
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| {
+                Ok(FieldChoice {
+                    field: c.field.to_service(),
+                    contact_id: uuid("fieldChoices", &c.contact_id)?,
+                })
+            })
+            .collect::<crate::error::AppResult<_>>()?,
+        expected_versions: Vec::new(),
+    })
+}
+
+impl MergeContactsPreviewInput {
+    /// The service's input. Errors: `BAD_USER_INPUT` (`primaryId`, `secondaryIds`,
+    /// `fieldChoices`).
+    pub fn to_service(self) -> crate::error::AppResult<crate::service::merge::MergeInput> {
+        merge_ids(&self.primary_id, &self.secondary_ids, self.field_choices)
+    }
+}
+
+impl MergeContactsInput {
+    /// The service's input. Errors: `BAD_USER_INPUT` (`primaryId`, `secondaryIds`,
+    /// `fieldChoices`, `expectedVersions`).
+    pub fn to_service(self) -> crate::error::AppResult<crate::service::merge::MergeInput> {
+        let mut input = merge_ids(&self.primary_id, &self.secondary_ids, self.field_choices)?;
+        input.expected_versions = self
+            .expected_versions
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| {
+                Ok(crate::service::merge::ExpectedVersion {
+                    contact_id: crate::normalize::uuid("expectedVersions", &v.contact_id)?,
+                    version: v.version,
+                })
+            })
+            .collect::<crate::error::AppResult<_>>()?;
+        Ok(input)
+    }
+}

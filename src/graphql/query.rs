@@ -5,13 +5,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::guards;
-use super::inputs::{AttributeFilter, ContactOrder};
+use super::inputs::{AttributeFilter, ContactOrder, MergeContactsPreviewInput};
+use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::enums::{ContactOrderField, ContactStatus, OrderDirection};
 use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
 use crate::error::AppError;
 use crate::normalize;
 use crate::service::contact_search::{self, ContactQuery, Direction, OrderField, PageRequest};
-use crate::service::{accounts, leads, nodes};
+use crate::service::{accounts, duplicates, leads, merge, nodes};
 
 /// The root query type.
 #[derive(Default)]
@@ -154,5 +155,45 @@ impl Query {
             nodes::Found::User(m) => Node::User(UserObject(m)),
             nodes::Found::Project(m) => Node::Project(ProjectObject(m)),
         }))
+    }
+
+    /// What `mergeContacts` would do with these contacts, computed without writing: blockers
+    /// (coded reasons), the surviving value of each field with its source and the
+    /// conflicting values, merged attributes and tags, additional emails, and how many
+    /// requests, tags and attributes move.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (ids not
+    /// UUIDs, `secondaryIds` empty or over 20). Everything else is a blocker in the result.
+    async fn merge_contacts_preview(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The merge to preview.")] input: MergeContactsPreviewInput,
+    ) -> Result<MergeContactsPreview> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let input = input.to_service()?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(MergeContactsPreview(
+            merge::preview(db, scope, &input).await?,
+        ))
+    }
+
+    /// Groups of the project's listed contacts that share an email (normalised:
+    /// case-insensitive) or, as a second rule, a phone: likely one person each. Biggest
+    /// groups first (then email before phone, then by value), each with a suggested
+    /// primary (most requests, then oldest) and at most 50 contacts. Keyset-paginated
+    /// (`first` default 20, at most 100); four statements per page.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
+    /// `after`).
+    #[graphql(complexity = "(first.unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1")]
+    async fn duplicate_contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0..=100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor (`endCursor` of the previous page) to continue after.")]
+        after: Option<String>,
+    ) -> Result<DuplicateGroupConnection> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let page = duplicates::page(db, scope, first, after.as_deref()).await?;
+        Ok(DuplicateGroupConnection::new(page, after.is_some()))
     }
 }

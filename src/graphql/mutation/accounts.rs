@@ -6,12 +6,15 @@ use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 use crate::auth::Caller;
-use crate::graphql::inputs::{SignInAnonymouslyInput, SignInInput, SignUpInput};
+use crate::graphql::inputs::{
+    SignInAnonymouslyInput, SignInInput, SignInWithCustomTokenInput, SignUpInput,
+};
 use crate::graphql::schema::TokenIssuer;
 use crate::graphql::types::AuthPayload;
 use crate::normalize;
 use crate::ratelimit::{ClientIp, RateLimits};
 use crate::service::accounts::{self, AnonymousSignIn, Session, SignUp};
+use crate::service::identity;
 
 /// Mutations that create sessions.
 #[derive(Default)]
@@ -91,9 +94,32 @@ impl AccountMutation {
         .await?;
         issue(ctx, session)
     }
+
+    /// Signs an identified visitor in with the integrating site's token (HS256 with the
+    /// project's site secret, see `rotateProjectSecret`; claims `external_id` required,
+    /// `email` and `fullname` optional, `exp` required). The same `external_id` is the same
+    /// user on every browser, hence one contact. Rate-limited per client IP like
+    /// `signInAnonymously`. Errors: `RATE_LIMITED`, `NOT_FOUND` (unknown project),
+    /// `BAD_USER_INPUT` (`projectId`), `UNAUTHENTICATED` (no site secret yet; the token is
+    /// invalid, expired, signed with another secret or algorithm, or lacks `external_id`).
+    async fn sign_in_with_custom_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")]
+        input: SignInWithCustomTokenInput,
+    ) -> Result<AuthPayload> {
+        let db = ctx.data::<DatabaseConnection>()?;
+        if let Some(ClientIp(ip)) = ctx.data_opt::<ClientIp>() {
+            ctx.data::<Arc<RateLimits>>()?.anonymous_sign_in(*ip)?;
+        }
+        let project_id = normalize::uuid("projectId", &input.project_id)?;
+        let session = identity::sign_in_with_site_token(db, project_id, &input.token).await?;
+        issue(ctx, session)
+    }
 }
 
-fn issue(ctx: &Context<'_>, session: Session) -> Result<AuthPayload> {
+/// Signs a session's user in: a token for it.
+pub(crate) fn issue(ctx: &Context<'_>, session: Session) -> Result<AuthPayload> {
     let issuer = ctx.data::<TokenIssuer>()?;
     let caller = Caller {
         user_id: session.user.id,

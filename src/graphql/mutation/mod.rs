@@ -2,14 +2,21 @@
 
 mod accounts;
 mod contacts;
+mod merge;
 mod visitor;
 
 use async_graphql::MergedObject;
 
 pub use accounts::AccountMutation;
 pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
-pub use visitor::VisitorMutation;
+pub use merge::{MergeMutation, ProjectSecretPayload};
+pub use visitor::{IdentifyVisitorPayload, VisitorMutation};
 
 /// The root mutation type.
 #[derive(Default, MergedObject)]
-pub struct Mutation(AccountMutation, VisitorMutation, ContactMutation);
+pub struct Mutation(
+    AccountMutation,
+    VisitorMutation,
+    ContactMutation,
+    MergeMutation,
+);

@@ -4,8 +4,9 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use sea_orm::DatabaseConnection;
 
 use crate::graphql::guards;
-use crate::graphql::inputs::{CaptureContactMetadataInput, CreateRequestInput};
-use crate::graphql::types::{Contact, Request};
+use crate::graphql::inputs::{CaptureContactMetadataInput, CreateRequestInput, IdentifyVisitorInput};
+use crate::graphql::types::{AuthPayload, Contact, Request};
+use crate::service::identity;
 use crate::service::leads::{self, MetadataInput};
 use crate::service::requests::{self, NewRequest};
 
@@ -16,6 +17,16 @@ pub struct CreateRequestPayload {
     pub request: Request,
     /// The visitor's contact it aggregates under (created by this call if it was the first).
     pub contact: Contact,
+}
+
+/// What `identifyVisitor` returns.
+#[derive(SimpleObject)]
+pub struct IdentifyVisitorPayload {
+    /// The identified visitor's session: switch the widget to this token.
+    pub auth: AuthPayload,
+    /// The identified visitor's contact, into which the anonymous one was merged; null when
+    /// the anonymous visitor had no contact yet.
+    pub contact: Option<Contact>,
 }
 
 /// Mutations of a visitor token.
@@ -78,5 +89,26 @@ impl VisitorMutation {
         )
         .await?;
         Ok(Contact(lead))
+    }
+
+    /// An anonymous visitor tells who it is with the integrating site's token (see
+    /// `signInWithCustomToken`): returns the identified visitor's session and, when the
+    /// anonymous visitor had a contact, merges it into the identified one's (created if
+    /// needed) in one transaction, journaled (undo with `unmergeContacts`). The anonymous
+    /// token's later requests land on the identified contact.
+    /// Errors: `UNAUTHENTICATED` (token, site token), `FORBIDDEN` (not an anonymous visitor).
+    async fn identify_visitor(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The operation's input (see the type).")] input: IdentifyVisitorInput,
+    ) -> Result<IdentifyVisitorPayload> {
+        let (caller, scope) = guards::require_visitor(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let (session, contact) =
+            identity::identify_visitor(db, scope, caller.user_id, &input.token).await?;
+        Ok(IdentifyVisitorPayload {
+            auth: super::accounts::issue(ctx, session)?,
+            contact: contact.map(Contact),
+        })
     }
 }

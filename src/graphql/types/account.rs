@@ -53,6 +53,18 @@ impl ProjectObject {
     async fn name(&self) -> &str {
         &self.0.name
     }
+
+    /// Whether a visitor capturing an email another contact has is merged into that contact
+    /// automatically (see `updateProjectSettings`).
+    async fn auto_merge_on_email(&self) -> bool {
+        self.0.auto_merge_on_email
+    }
+
+    /// When the site secret for identified visitors was last rotated; null when never (the
+    /// secret itself is shown only by `rotateProjectSecret`).
+    async fn site_secret_rotated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.site_secret_rotated_at
+    }
 }
 
 /// What a sign-in returns: a bearer token for `Authorization: Bearer <token>`, scoped to one
