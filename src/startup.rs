@@ -6,12 +6,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequest, State};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::net::TcpListener;
@@ -125,6 +124,7 @@ impl Application {
             .route("/graphql", get(graphql_get).post(graphql_handler))
             .route("/health", get(health))
             .route("/ready", get(ready))
+            .merge(crate::graphiql::router())
             .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
@@ -431,7 +431,8 @@ fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr 
 
 /// `GET /graphql`: a query in the URL (`?query=...&variables=...`, or an automatic persisted
 /// query's `extensions`) is executed, as GraphQL over HTTP allows for queries; a mutation is
-/// refused with 405 (GET must not change state). Without them: the GraphiQL IDE.
+/// refused with 405 (GET must not change state). Without them: the GraphiQL IDE
+/// ([`crate::graphiql::page`]).
 async fn graphql_get(
     State(state): State<AppState>,
     connect: ConnectInfo<SocketAddr>,
@@ -443,7 +444,7 @@ async fn graphql_get(
         .split('&')
         .any(|p| p.starts_with("query=") || p.starts_with("extensions="));
     if !executes {
-        return graphiql().await.into_response();
+        return crate::graphiql::page();
     }
     let parsed = match GraphQLRequest::<BadGraphqlRequest>::from_request(request, &()).await {
         Ok(parsed) => parsed,
@@ -464,16 +465,6 @@ async fn graphql_get(
             .into_response();
     }
     graphql_handler(State(state), connect, headers, parsed).await
-}
-
-/// The GraphiQL IDE page.
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("contacts-server GraphiQL")
-            .finish(),
-    )
 }
 
 /// `GET /health`: liveness, 200 `ok` while the process serves HTTP.
