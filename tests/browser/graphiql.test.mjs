@@ -129,6 +129,7 @@ async function runActiveTab(page) {
 async function main() {
   check(SERVER_BIN, 'CONTACTS_SERVER_BIN names the server binary');
   mkdirSync(ARTIFACTS, { recursive: true });
+  for (const old of ['graphiql.png', 'graphiql-failure.png']) rmSync(join(ARTIFACTS, old), { force: true });
   const dir = mkdtempSync(join(tmpdir(), 'contacts-browser-'));
   const server = await startServer(dir);
   log(`server on ${server.base}`);
