@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod graphiql;
 pub mod graphql;
 pub mod metrics;
 pub mod normalize;

@@ -6,12 +6,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequest, State};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::net::TcpListener;
@@ -131,7 +130,8 @@ impl Application {
         let mut router = Router::new()
             .route("/graphql", get(graphql_get).post(graphql_handler))
             .route("/health", get(health))
-            .route("/ready", get(ready));
+            .route("/ready", get(ready))
+            .merge(crate::graphiql::router());
         if config.metrics_enabled {
             router = router.route("/metrics", get(metrics_handler));
         }
@@ -456,9 +456,12 @@ async fn graphql_handler(
 
 /// Whether an uncoded resolver error is async-graphql's report of an argument value that
 /// does not parse as its type (`Failed to parse "DateTime": ...`,
-/// `Invalid value for argument "x" ...`).
+/// `Invalid value for argument "x" ...`) or of a variable the operation uses but the request
+/// does not give (`Variable x is not defined.`).
 fn is_argument_coercion_error(message: &str) -> bool {
-    message.starts_with("Failed to parse ") || message.starts_with("Invalid value for argument")
+    message.starts_with("Failed to parse ")
+        || message.starts_with("Invalid value for argument")
+        || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
 }
 
 /// The client's IP: the first address of the trusted proxy header when one is configured and
@@ -476,7 +479,8 @@ fn client_ip(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> IpAddr 
 
 /// `GET /graphql`: a query in the URL (`?query=...&variables=...`, or an automatic persisted
 /// query's `extensions`) is executed, as GraphQL over HTTP allows for queries; a mutation is
-/// refused with 405 (GET must not change state). Without them: the GraphiQL IDE.
+/// refused with 405 (GET must not change state). Without them: the GraphiQL IDE
+/// ([`crate::graphiql::page`]).
 async fn graphql_get(
     State(state): State<AppState>,
     connect: ConnectInfo<SocketAddr>,
@@ -488,7 +492,7 @@ async fn graphql_get(
         .split('&')
         .any(|p| p.starts_with("query=") || p.starts_with("extensions="));
     if !executes {
-        return graphiql().await.into_response();
+        return crate::graphiql::page();
     }
     let parsed = match GraphQLRequest::<BadGraphqlRequest>::from_request(request, &()).await {
         Ok(parsed) => parsed,
@@ -509,16 +513,6 @@ async fn graphql_get(
             .into_response();
     }
     graphql_handler(State(state), connect, headers, parsed).await
-}
-
-/// The GraphiQL IDE page.
-async fn graphiql() -> impl IntoResponse {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("contacts-server GraphiQL")
-            .finish(),
-    )
 }
 
 /// `GET /metrics` (unless `METRICS_ENABLED=false`): the Prometheus text exposition of

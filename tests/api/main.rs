@@ -10,6 +10,7 @@ mod authz;
 mod concurrency;
 mod contacts;
 mod dataloader;
+mod graphiql;
 mod hardening;
 mod http;
 mod limits;

@@ -1,0 +1,46 @@
+// Mounts GraphiQL on #graphiql (served by contacts-server from /graphiql/assets/, no CDN).
+// The endpoint is this server's /graphql; the preloaded example tabs are the JSON data block
+// #graphiql-tabs, which the server makes from assets/graphiql/examples/*.graphql
+// (src/graphiql.rs). An external file, not an inline script: the page's
+// Content-Security-Policy allows scripts from 'self' only.
+(function () {
+  'use strict';
+  // The style nonce of this response's CSP (on this script's tag): GraphiQL's dialogs add a
+  // <style> element for their scroll lock and take its nonce from __webpack_nonce__.
+  window.__webpack_nonce__ = document.currentScript.nonce;
+  var tabs = JSON.parse(document.getElementById('graphiql-tabs').textContent);
+  var baseFetcher = GraphiQL.createFetcher({ url: '/graphql' });
+
+  // The names of the operations a document defines (comments and strings skipped).
+  function operationNames(query) {
+    var text = String(query || '').replace(/"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*/g, ' ');
+    var re = /(?:^|[^_0-9A-Za-z$])(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/g;
+    var names = [];
+    var m;
+    while ((m = re.exec(text)) !== null) names.push(m[1]);
+    return names;
+  }
+
+  // GraphiQL 3 can send the operation name of the tab open before (switch from the
+  // AgentSignUp tab to VisitorSignIn and run: "Unknown operation named AgentSignUp"; upstream
+  // issue graphql/graphiql#3632). An operation name the document does not define is replaced
+  // by its only operation's name, or dropped.
+  function fetcher(params, opts) {
+    var names = operationNames(params.query);
+    if (params.operationName && names.indexOf(params.operationName) < 0) {
+      params = Object.assign({}, params, { operationName: names.length === 1 ? names[0] : undefined });
+    }
+    return baseFetcher(params, opts);
+  }
+  var container = document.getElementById('graphiql');
+  container.textContent = '';
+  ReactDOM.createRoot(container).render(
+    React.createElement(GraphiQL, {
+      fetcher: fetcher,
+      defaultTabs: tabs,
+      isHeadersEditorEnabled: true,
+      shouldPersistHeaders: true,
+      defaultEditorToolsVisibility: true,
+    }),
+  );
+})();
