@@ -36,7 +36,7 @@ const NF: &str = "NOT_FOUND";
 const TABLE: &[(&str, &str, [&str; 9])] = &[
     (
         "viewer",
-        "query { viewer { role user { id kind fullname email } project { id name } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
+        "query { viewer { role user { id kind fullname email } project { id name autoMergeOnEmail siteSecretRotatedAt } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
         [NULL, UN, UN, OK, OK, OK, OK, OK, OK],
     ),
     (
@@ -46,7 +46,7 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "contact",
-        "query($contact: ID!) { contact(id: $contact) { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } }",
+        "query($contact: ID!) { contact(id: $contact) { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom timeline { pageInfo { hasNextPage } edges { cursor node { id kind at actorId field before after tagsAdded tagsRemoved requestId mergeId contactIds } } nodes { id } } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
     ),
     (
@@ -129,7 +129,66 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
         "mutation($contact: ID!) { addTagsToContacts(ids: [$contact], tags: [\"t\"]) { succeeded } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, OK],
     ),
+    (
+        "mergeContactsPreview",
+        "query($contact: ID!, $contact2: ID!) { mergeContactsPreview(input: { primaryId: $contact, secondaryIds: [$contact2] }) { canMerge blockers { reason code contactId message } contacts { id } fields { field value sourceContactId conflicts { contactId value } } attributes attributeConflicts { key sourceContactId values { contactId value } } tags additionalEmails requestsToMove tagsAdded attributesAdded } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "duplicateContacts",
+        "query { duplicateContacts { pageInfo { hasNextPage } edges { cursor node { rule key size contacts { id } suggestedPrimary { id } } } nodes { key } } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "mergeContacts",
+        "mutation($contact: ID!, $contact2: ID!) { mergeContacts(input: { primaryId: $contact, secondaryIds: [$contact2] }) { contact { id } mergeId mergedContactIds } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "unmergeContacts",
+        "mutation($merge: ID!) { unmergeContacts(input: { mergeId: $merge }) { contact { id } restoredContacts { id } } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "updateProjectSettings",
+        "mutation { updateProjectSettings(input: { autoMergeOnEmail: false }) { id autoMergeOnEmail } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, OK],
+    ),
+    (
+        "rotateProjectSecret",
+        "mutation { rotateProjectSecret { secret rotatedAt } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, OK],
+    ),
+    (
+        "signInWithCustomToken",
+        "mutation($project: ID!, $site: String!) { signInWithCustomToken(input: { projectId: $project, token: $site }) { token } }",
+        [OK; 9],
+    ),
+    (
+        "identifyVisitor",
+        "mutation($site: String!) { identifyVisitor(input: { token: $site }) { auth { token } contact { id } } }",
+        [UN, UN, UN, OK, UN, FB, FB, FB, FB],
+    ),
 ];
+
+/// A site token for project A, signed with a freshly rotated site secret.
+async fn site_token(app: &TestApp, owner: &str, n: usize) -> String {
+    let data = app
+        .ok(
+            Some(owner),
+            "mutation { rotateProjectSecret { secret } }",
+            json!({}),
+        )
+        .await;
+    let secret = data["rotateProjectSecret"]["secret"].as_str().unwrap();
+    let exp = chrono::Utc::now().timestamp() + 600;
+    jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &json!({ "external_id": format!("ext-{n}"), "exp": exp }),
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
 
 fn token_with(secret: &[u8], exp_offset: i64, project: &str) -> String {
     let now = chrono::Utc::now().timestamp();
@@ -232,12 +291,31 @@ async fn authorization_matrix(backend: Backend) {
             let contact = app
                 .create_contact(&owner, json!({ "fullname": "Target" }))
                 .await;
-            let vars = json!({
+            let mut vars = json!({
                 "contact": contact["id"],
                 "version": contact["version"],
                 "project": project_a,
                 "n": format!("user{n}@example.com"),
             });
+            if doc.contains("$contact2:") || doc.contains("$merge:") {
+                let other = app
+                    .create_contact(&owner, json!({ "fullname": "Other" }))
+                    .await;
+                vars["contact2"] = other["id"].clone();
+                if doc.contains("$merge:") {
+                    let merged = app
+                        .ok(
+                            Some(&owner),
+                            "mutation($p: ID!, $s: ID!) { mergeContacts(input: { primaryId: $p, secondaryIds: [$s] }) { mergeId } }",
+                            json!({ "p": contact["id"], "s": other["id"] }),
+                        )
+                        .await;
+                    vars["merge"] = merged["mergeContacts"]["mergeId"].clone();
+                }
+            }
+            if doc.contains("$site:") {
+                vars["site"] = json!(site_token(&app, &owner, n).await);
+            }
             // Pass only the variables the document declares.
             let vars: serde_json::Map<String, Value> = vars
                 .as_object()
