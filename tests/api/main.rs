@@ -14,6 +14,7 @@ mod graphiql;
 mod hardening;
 mod http;
 mod limits;
+mod merge;
 mod metrics;
 mod pagination;
 mod ratelimit;
