@@ -13,6 +13,7 @@ mod dataloader;
 mod graphiql;
 mod hardening;
 mod http;
+mod identity;
 mod limits;
 mod merge;
 mod metrics;
