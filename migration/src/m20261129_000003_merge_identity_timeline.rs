@@ -263,7 +263,12 @@ impl MigrationTrait for Migration {
             ],
         )
         .await?;
-        drop_columns(manager, User::Table, vec![User::ExternalId, User::ProjectId]).await?;
+        drop_columns(
+            manager,
+            User::Table,
+            vec![User::ExternalId, User::ProjectId],
+        )
+        .await?;
         drop_columns(
             manager,
             Lead::Table,

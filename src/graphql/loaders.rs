@@ -208,7 +208,8 @@ impl Loader<RequestPageKey> for TimelinePageLoader {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (page, lead_ids) in by_page {
-            let mut pages = timeline::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
+            let mut pages =
+                timeline::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
             for lead in lead_ids {
                 let found = pages
                     .remove(&lead)

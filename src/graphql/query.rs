@@ -6,8 +6,8 @@ use sea_orm::DatabaseConnection;
 
 use super::guards;
 use super::inputs::{AttributeFilter, ContactOrder, MergeContactsPreviewInput};
-use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::enums::{ContactOrderField, ContactStatus, OrderDirection};
+use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
 use crate::error::AppError;
 use crate::normalize;

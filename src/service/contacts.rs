@@ -5,8 +5,8 @@
 use entity::{lead, request, user};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QuerySelect, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -501,7 +501,10 @@ async fn erase_one(
     user::Entity::update_many()
         .col_expr(user::Column::Fullname, Expr::value(Option::<String>::None))
         .col_expr(user::Column::Email, Expr::value(Option::<String>::None))
-        .col_expr(user::Column::ExternalId, Expr::value(Option::<String>::None))
+        .col_expr(
+            user::Column::ExternalId,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(
             user::Column::Attributes,
             Expr::value(Value::Object(Map::new())),

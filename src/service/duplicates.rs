@@ -173,9 +173,7 @@ pub async fn page(
         ) "g""#,
     );
     if let Some(p) = &after {
-        sql.push_str(
-            r#" WHERE "n" < ? OR ("n" = ? AND ("rule" > ? OR ("rule" = ? AND "k" > ?)))"#,
-        );
+        sql.push_str(r#" WHERE "n" < ? OR ("n" = ? AND ("rule" > ? OR ("rule" = ? AND "k" > ?)))"#);
         values.extend([
             p.size.into(),
             p.size.into(),
@@ -312,7 +310,12 @@ mod tests {
             key: "+14155552671|x".into(),
         };
         assert_eq!(decode(&encode(&p)).unwrap(), p);
-        for bad in ["", "zzz", &URL_SAFE_NO_PAD.encode("d1|1|0|k"), &URL_SAFE_NO_PAD.encode("d1|2|7|k")] {
+        for bad in [
+            "",
+            "zzz",
+            &URL_SAFE_NO_PAD.encode("d1|1|0|k"),
+            &URL_SAFE_NO_PAD.encode("d1|2|7|k"),
+        ] {
             assert!(decode(bad).is_err());
         }
     }

@@ -109,7 +109,9 @@ async fn verify(
         MAX_EXTERNAL_ID_CHARS,
     )
     .map_err(bad)?
-    .ok_or(AppError::Unauthenticated("the site token has no external_id"))?;
+    .ok_or(AppError::Unauthenticated(
+        "the site token has no external_id",
+    ))?;
     let email = normalize::email("email", claims.email.as_deref()).map_err(bad)?;
     let fullname = normalize::text(
         "fullname",
@@ -198,7 +200,9 @@ async fn apply_claims(
     identity: &Identity,
 ) -> AppResult<()> {
     let txn = begin_write(db).await?;
-    let exists = leads::find_for_visitor(&txn, scope, user.id).await?.is_some();
+    let exists = leads::find_for_visitor(&txn, scope, user.id)
+        .await?
+        .is_some();
     txn.commit().await?;
     if exists && (identity.email.is_some() || identity.fullname.is_some()) {
         leads::capture_metadata(
@@ -264,8 +268,8 @@ pub async fn identify_visitor(
     let txn = begin_write(db).await?;
     let user = upsert_user(&txn, scope.project_id, &identity).await?;
     let mut survivor = None;
-    if let Some(anon) = leads::find_by_lead_id_locked(&txn, scope, &anonymous_id.to_string())
-        .await?
+    if let Some(anon) =
+        leads::find_by_lead_id_locked(&txn, scope, &anonymous_id.to_string()).await?
     {
         let anon = leads::resolve(&txn, scope, anon, true).await?;
         let (identified, _) = leads::get_or_create(&txn, scope, user.id).await?;

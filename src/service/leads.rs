@@ -175,8 +175,8 @@ pub(crate) async fn resolve(
         let Some(next) = lead.merged_into else {
             return Ok(lead);
         };
-        let mut select = lead::Entity::find_by_id(next)
-            .filter(lead::Column::ProjectId.eq(scope.project_id));
+        let mut select =
+            lead::Entity::find_by_id(next).filter(lead::Column::ProjectId.eq(scope.project_id));
         if lock {
             select = select.lock_exclusive();
         }

@@ -422,10 +422,7 @@ pub fn plan(
         let (value, source) = match choices.iter().rev().find(|c| c.field == field) {
             Some(choice) => {
                 let from = everyone.iter().find(|m| m.id == choice.contact_id);
-                (
-                    from.and_then(|m| field.get(m)).cloned(),
-                    from.map(|m| m.id),
-                )
+                (from.and_then(|m| field.get(m)).cloned(), from.map(|m| m.id))
             }
             None => everyone
                 .iter()
@@ -1016,7 +1013,10 @@ pub async fn forget(
     let hit: Vec<Uuid> = by_primary.into_iter().chain(by_event).collect();
     if !hit.is_empty() {
         lead_merge::Entity::update_many()
-            .col_expr(lead_merge::Column::Snapshot, Expr::value(Option::<Value>::None))
+            .col_expr(
+                lead_merge::Column::Snapshot,
+                Expr::value(Option::<Value>::None),
+            )
             .filter(lead_merge::Column::ProjectId.eq(scope.project_id))
             .filter(lead_merge::Column::Id.is_in(hit))
             .exec(db)

@@ -151,20 +151,17 @@ pub async fn record(
         return Ok(());
     }
     let at = now();
-    let rows = events
-        .into_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            lead_event::ActiveModel::from(lead_event::Model {
-                id: Uuid::new_v4(),
-                project_id: scope.project_id,
-                lead,
-                kind: e.kind.to_owned(),
-                actor_id: actor,
-                data: e.data,
-                created_at: at + chrono::Duration::microseconds(i as i64),
-            })
-        });
+    let rows = events.into_iter().enumerate().map(|(i, e)| {
+        lead_event::ActiveModel::from(lead_event::Model {
+            id: Uuid::new_v4(),
+            project_id: scope.project_id,
+            lead,
+            kind: e.kind.to_owned(),
+            actor_id: actor,
+            data: e.data,
+            created_at: at + chrono::Duration::microseconds(i as i64),
+        })
+    });
     lead_event::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await?;

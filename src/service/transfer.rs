@@ -148,8 +148,14 @@ pub async fn upsert(
         lead::Entity::insert(lead::ActiveModel::from(model.clone()))
             .exec_without_returning(db)
             .await?;
-        timeline::record(db, scope, model.id, None, vec![NewEvent::bare(timeline::CREATED)])
-            .await?;
+        timeline::record(
+            db,
+            scope,
+            model.id,
+            None,
+            vec![NewEvent::bare(timeline::CREATED)],
+        )
+        .await?;
         return Ok((Upserted::Created, model));
     };
     // A merged-away contact's lead id stands for the surviving contact.

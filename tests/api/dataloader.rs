@@ -44,7 +44,8 @@ async fn nested_lists_cost_constant_statements(backend: Backend) {
 }
 db_test!(nested_lists_cost_constant_statements);
 
-const WITH_HISTORY: &str = "{ contacts(first: 100) { nodes { id mergedFrom timeline(first: 5) { nodes { kind } } } } }";
+const WITH_HISTORY: &str =
+    "{ contacts(first: 100) { nodes { id mergedFrom timeline(first: 5) { nodes { kind } } } } }";
 
 async fn timeline_and_merged_from_cost_constant_statements(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 30).await;
@@ -55,7 +56,9 @@ async fn timeline_and_merged_from_cost_constant_statements(backend: Backend) {
             let (v, _) = app.visitor(&project).await;
             let own = app.create_request(&v, "one").await["contact"]["id"].clone();
             // A hand-made duplicate merged into the visitor's contact.
-            let dup = app.create_contact(&agent, json!({ "fullname": "dup" })).await;
+            let dup = app
+                .create_contact(&agent, json!({ "fullname": "dup" }))
+                .await;
             app.ok(
                 Some(&agent),
                 "mutation($p: ID!, $s: ID!) { mergeContacts(input: { primaryId: $p, secondaryIds: [$s] }) { mergeId } }",
@@ -66,12 +69,23 @@ async fn timeline_and_merged_from_cost_constant_statements(backend: Backend) {
         let before = app.statements();
         let data = app.ok(Some(&agent), WITH_HISTORY, json!({})).await;
         let nodes = data["contacts"]["nodes"].as_array().unwrap();
-        assert!(nodes.iter().all(|n| n["mergedFrom"].as_array().unwrap().len() == 1));
-        assert!(nodes.iter().all(|n| !n["timeline"]["nodes"].as_array().unwrap().is_empty()));
+        assert!(
+            nodes
+                .iter()
+                .all(|n| n["mergedFrom"].as_array().unwrap().len() == 1)
+        );
+        assert!(
+            nodes
+                .iter()
+                .all(|n| !n["timeline"]["nodes"].as_array().unwrap().is_empty())
+        );
         counts.push((app.statements() - before, nodes.len()));
     }
     println!("{backend:?}: (statements, contacts) = {counts:?}");
-    assert_eq!(counts[0].0, counts[1].0, "statement count must not grow with the page");
+    assert_eq!(
+        counts[0].0, counts[1].0,
+        "statement count must not grow with the page"
+    );
     // contacts page, mergedFrom batch, timeline window.
     assert!(counts[1].0 <= 3, "{counts:?}");
 }

@@ -15,15 +15,26 @@ async fn duplicates_are_grouped_biggest_first(backend: Backend) {
     // two share a phone; one is alone; a deleted one and another project's do not count.
     let mut big = Vec::new();
     for (i, requests) in [1usize, 3, 1].into_iter().enumerate() {
-        let email = if i == 1 { "Kim@Example.com" } else { "kim@example.com" };
-        big.push(visitor_contact(&app, &project, json!({ "email": email }), requests).await.1);
+        let email = if i == 1 {
+            "Kim@Example.com"
+        } else {
+            "kim@example.com"
+        };
+        big.push(
+            visitor_contact(&app, &project, json!({ "email": email }), requests)
+                .await
+                .1,
+        );
     }
     let pair_a = app
         .create_contact(&agent, json!({ "email": "lee@example.com" }))
         .await["id"]
         .clone();
     let pair_b = app
-        .create_contact(&agent, json!({ "email": "lee@example.com", "phone": "+14155552671" }))
+        .create_contact(
+            &agent,
+            json!({ "email": "lee@example.com", "phone": "+14155552671" }),
+        )
         .await["id"]
         .clone();
     let phone_twin = app
@@ -46,10 +57,7 @@ async fn duplicates_are_grouped_biggest_first(backend: Backend) {
         .await;
 
     let before = app.statements();
-    let page = app
-        .ok(Some(&agent), GROUPS, json!({ "f": 10 }))
-        .await["duplicateContacts"]
-        .clone();
+    let page = app.ok(Some(&agent), GROUPS, json!({ "f": 10 })).await["duplicateContacts"].clone();
     assert!(app.statements() - before <= 4, "four statements per page");
     let edges = page["edges"].as_array().unwrap();
     let summary: Vec<(String, String, i64)> = edges
@@ -71,13 +79,20 @@ async fn duplicates_are_grouped_biggest_first(backend: Backend) {
         ]
     );
     let kim = &edges[0]["node"];
-    assert_eq!(kim["suggestedPrimary"]["id"], big[1].as_str(), "most requests");
+    assert_eq!(
+        kim["suggestedPrimary"]["id"],
+        big[1].as_str(),
+        "most requests"
+    );
     assert_eq!(
         kim["contacts"],
         json!([{ "id": big[0] }, { "id": big[1] }, { "id": big[2] }]),
         "oldest first"
     );
-    assert_eq!(edges[1]["node"]["suggestedPrimary"]["id"], pair_a, "oldest among equals");
+    assert_eq!(
+        edges[1]["node"]["suggestedPrimary"]["id"], pair_a,
+        "oldest among equals"
+    );
     assert_eq!(
         edges[2]["node"]["contacts"],
         json!([{ "id": pair_b }, { "id": phone_twin }])
@@ -111,7 +126,10 @@ async fn duplicates_are_grouped_biggest_first(backend: Backend) {
     )
     .await;
     let page = app.ok(Some(&agent), GROUPS, json!({})).await;
-    assert_eq!(page["duplicateContacts"]["edges"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        page["duplicateContacts"]["edges"].as_array().unwrap().len(),
+        2
+    );
 
     // Bad arguments.
     for (vars, field) in [

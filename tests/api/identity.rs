@@ -83,11 +83,20 @@ async fn an_identified_person_is_one_contact_on_every_browser(backend: Backend) 
     // Bad site tokens.
     let other_secret = "another-secret-another-secret-another-secret";
     let bad = [
-        site_token(other_secret, json!({ "external_id": "cust-42", "exp": in_ten_minutes() })),
-        site_token(&secret, json!({ "external_id": "cust-42", "exp": chrono::Utc::now().timestamp() - 3600 })),
+        site_token(
+            other_secret,
+            json!({ "external_id": "cust-42", "exp": in_ten_minutes() }),
+        ),
+        site_token(
+            &secret,
+            json!({ "external_id": "cust-42", "exp": chrono::Utc::now().timestamp() - 3600 }),
+        ),
         site_token(&secret, json!({ "external_id": "cust-42" })),
         site_token(&secret, json!({ "exp": in_ten_minutes() })),
-        site_token(&secret, json!({ "external_id": "  ", "exp": in_ten_minutes() })),
+        site_token(
+            &secret,
+            json!({ "external_id": "  ", "exp": in_ten_minutes() }),
+        ),
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),
             &json!({ "external_id": "cust-42", "exp": in_ten_minutes() }),
@@ -97,7 +106,9 @@ async fn an_identified_person_is_one_contact_on_every_browser(backend: Backend) 
         "garbage".to_owned(),
     ];
     for t in bad {
-        let body = app.gql(None, SIGN_IN, json!({ "p": project, "t": t })).await;
+        let body = app
+            .gql(None, SIGN_IN, json!({ "p": project, "t": t }))
+            .await;
         assert_eq!(code(&body), "UNAUTHENTICATED", "{t}: {body:#}");
     }
     // Unknown project.
@@ -118,13 +129,15 @@ async fn an_identified_person_is_one_contact_on_every_browser(backend: Backend) 
     // A token of project A's secret does not sign into project B.
     let (owner_b, project_b) = app.sign_up("owner-b@example.com").await;
     let secret_b = rotate(&app, &owner_b).await;
-    let token_b = site_token(&secret_b, json!({ "external_id": "cust-42", "exp": in_ten_minutes() }));
+    let token_b = site_token(
+        &secret_b,
+        json!({ "external_id": "cust-42", "exp": in_ten_minutes() }),
+    );
     let in_b = app
         .ok(None, SIGN_IN, json!({ "p": project_b, "t": token_b }))
         .await;
     assert_ne!(
-        in_b["signInWithCustomToken"]["user"]["id"],
-        chrome["user"]["id"],
+        in_b["signInWithCustomToken"]["user"]["id"], chrome["user"]["id"],
         "external ids are per project"
     );
     let body = app
@@ -161,10 +174,8 @@ async fn identifying_merges_the_anonymous_contact_undoably(backend: Backend) {
         1,
     )
     .await;
-    let done = app
-        .ok(Some(&anon), IDENTIFY, json!({ "t": token }))
-        .await["identifyVisitor"]
-        .clone();
+    let done =
+        app.ok(Some(&anon), IDENTIFY, json!({ "t": token })).await["identifyVisitor"].clone();
     assert_eq!(done["contact"]["id"], known.as_str());
     assert_eq!(done["contact"]["externalId"], "u-7");
     // The caller is still the anonymous visitor: it sees the request it opened.
@@ -237,10 +248,12 @@ async fn auto_merge_on_email_follows_the_setting(backend: Backend) {
     let agent = app.member(&project, "agent@example.com", "AGENT").await;
     let body = app.gql(Some(&agent), SETTINGS, json!({ "on": true })).await;
     assert_eq!(code(&body), "FORBIDDEN", "only OWNER/ADMIN change settings");
-    let (_, first) = visitor_contact(&app, &project, json!({ "email": "sam@example.com" }), 2).await;
+    let (_, first) =
+        visitor_contact(&app, &project, json!({ "email": "sam@example.com" }), 2).await;
 
     // Off (the default): a second browser with the same email is a second contact.
-    let (_, second) = visitor_contact(&app, &project, json!({ "email": "Sam@Example.com" }), 1).await;
+    let (_, second) =
+        visitor_contact(&app, &project, json!({ "email": "Sam@Example.com" }), 1).await;
     assert_ne!(first, second);
 
     // On: a third browser capturing the email is merged into the best match (most requests).
@@ -249,7 +262,10 @@ async fn auto_merge_on_email_follows_the_setting(backend: Backend) {
     let (third_token, _) = app.visitor(&project).await;
     let own = app.create_request(&third_token, "hello").await["contact"]["id"].clone();
     let body = app
-        .capture(&third_token, json!({ "email": " SAM@example.com", "fullname": "Sam" }))
+        .capture(
+            &third_token,
+            json!({ "email": " SAM@example.com", "fullname": "Sam" }),
+        )
         .await;
     let survivor = body["data"]["captureContactMetadata"]["id"].clone();
     assert_eq!(survivor, first.as_str(), "{body:#}");
@@ -279,35 +295,50 @@ async fn auto_merge_on_email_follows_the_setting(backend: Backend) {
     )
     .await;
     let count = app
-        .ok(Some(&owner), "{ contacts(email: \"sam@example.com\") { totalCount } }", json!({}))
+        .ok(
+            Some(&owner),
+            "{ contacts(email: \"sam@example.com\") { totalCount } }",
+            json!({}),
+        )
         .await;
     assert_eq!(count["contacts"]["totalCount"], 3);
 
     // Never across projects.
     let (_, other_project) = app.sign_up("other@example.com").await;
-    let (_, foreign) =
-        visitor_contact(&app, &other_project, json!({ "email": "sam@example.com" }), 1).await;
+    let (_, foreign) = visitor_contact(
+        &app,
+        &other_project,
+        json!({ "email": "sam@example.com" }),
+        1,
+    )
+    .await;
     assert_ne!(foreign, first);
 
     // Never between two identified visitors with different external ids.
     let secret = rotate(&app, &owner).await;
     let mut identified = Vec::new();
     for ext in ["id-1", "id-2"] {
-        let t = site_token(&secret, json!({ "external_id": ext, "exp": in_ten_minutes() }));
+        let t = site_token(
+            &secret,
+            json!({ "external_id": ext, "exp": in_ten_minutes() }),
+        );
         let token = app.ok(None, SIGN_IN, json!({ "p": project, "t": t })).await
             ["signInWithCustomToken"]["token"]
             .as_str()
             .unwrap()
             .to_owned();
         app.create_request(&token, "hi").await;
-        let body = app.capture(&token, json!({ "email": "twin@example.com" })).await;
+        let body = app
+            .capture(&token, json!({ "email": "twin@example.com" }))
+            .await;
         identified.push(body["data"]["captureContactMetadata"]["id"].clone());
     }
     assert_ne!(identified[0], identified[1]);
 
     // Off again: no merge.
     app.ok(Some(&owner), SETTINGS, json!({ "on": false })).await;
-    let (_, fourth) = visitor_contact(&app, &project, json!({ "email": "sam@example.com" }), 1).await;
+    let (_, fourth) =
+        visitor_contact(&app, &project, json!({ "email": "sam@example.com" }), 1).await;
     assert_ne!(fourth, first);
 }
 db_test!(auto_merge_on_email_follows_the_setting);

@@ -107,7 +107,10 @@ async fn merge_then_unmerge_restores_every_row(backend: Backend) {
             json!({ "i": { "primaryId": b_id, "secondaryIds": [c_id] } }),
         )
         .await;
-    assert_eq!(first["mergeContacts"]["contact"]["mergedFrom"], json!([c_id]));
+    assert_eq!(
+        first["mergeContacts"]["contact"]["mergedFrom"],
+        json!([c_id])
+    );
 
     let before = dump(&app).await;
 
@@ -126,7 +129,10 @@ async fn merge_then_unmerge_restores_every_row(backend: Backend) {
     assert_eq!(preview["canMerge"], true);
     assert_eq!(preview["blockers"], json!([]));
     assert_eq!(field(&preview, "FULLNAME")["value"], "Ada Lovelace");
-    assert_eq!(field(&preview, "FULLNAME")["sourceContactId"], a_id.as_str());
+    assert_eq!(
+        field(&preview, "FULLNAME")["sourceContactId"],
+        a_id.as_str()
+    );
     assert_eq!(
         field(&preview, "FULLNAME")["conflicts"],
         json!([{ "contactId": b_id, "value": "Ada L." }])
@@ -205,7 +211,11 @@ async fn merge_then_unmerge_restores_every_row(backend: Backend) {
         )
         .await;
     assert_eq!(listed["contacts"]["nodes"], json!([{ "id": a_id }]));
-    for email in ["ada.l@EXAMPLE.org", "ada@old.example.com", "ada@example.com"] {
+    for email in [
+        "ada.l@EXAMPLE.org",
+        "ada@old.example.com",
+        "ada@example.com",
+    ] {
         let found = app
             .ok(
                 Some(&agent),
@@ -213,7 +223,11 @@ async fn merge_then_unmerge_restores_every_row(backend: Backend) {
                 json!({ "e": email }),
             )
             .await;
-        assert_eq!(found["contacts"]["nodes"], json!([{ "id": a_id }]), "{email}");
+        assert_eq!(
+            found["contacts"]["nodes"],
+            json!([{ "id": a_id }]),
+            "{email}"
+        );
     }
     // Writes to a tombstone are refused with a pointer to the survivor.
     let body = app
@@ -271,10 +285,16 @@ async fn field_choices_pick_the_secondary_value(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, _) = app.sign_up("owner@example.com").await;
     let a = app
-        .create_contact(&agent, json!({ "fullname": "Old Name", "email": "a@example.com" }))
+        .create_contact(
+            &agent,
+            json!({ "fullname": "Old Name", "email": "a@example.com" }),
+        )
         .await;
     let b = app
-        .create_contact(&agent, json!({ "fullname": "New Name", "email": "b@example.com" }))
+        .create_contact(
+            &agent,
+            json!({ "fullname": "New Name", "email": "b@example.com" }),
+        )
         .await;
     let merged = app
         .ok(
@@ -327,10 +347,9 @@ async fn blockers_have_codes_and_write_nothing(backend: Backend) {
     let before = dump(&app).await;
     for (secondaries, expected_code, reason) in cases {
         let input = json!({ "primaryId": a["id"], "secondaryIds": secondaries });
-        let preview = app
-            .ok(Some(&agent), PREVIEW, json!({ "i": input }))
-            .await["mergeContactsPreview"]
-            .clone();
+        let preview =
+            app.ok(Some(&agent), PREVIEW, json!({ "i": input })).await["mergeContactsPreview"]
+                .clone();
         assert_eq!(preview["canMerge"], false, "{reason}");
         assert!(
             preview["blockers"]
@@ -352,7 +371,10 @@ async fn blockers_have_codes_and_write_nothing(backend: Backend) {
             json!({ "i": { "primaryId": a["id"], "secondaryIds": [b["id"]], "fieldChoices": [{ "field": "CITY", "contactId": foreign["id"] }] } }),
         )
         .await;
-    assert_eq!(body["errors"][0]["extensions"]["reason"], "INVALID_FIELD_CHOICE");
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "INVALID_FIELD_CHOICE"
+    );
     // A stale version.
     let body = app
         .gql(
@@ -377,7 +399,11 @@ async fn blockers_have_codes_and_write_nothing(backend: Backend) {
         .await;
     assert_eq!(code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["reason"], "TOO_LARGE");
-    assert_eq!(dump(&app).await, before_big, "a refused merge writes nothing");
+    assert_eq!(
+        dump(&app).await,
+        before_big,
+        "a refused merge writes nothing"
+    );
     // Nothing was written by any refused merge.
     let after = dump(&app).await;
     assert_eq!(after.0.len(), before.0.len() + 2);
@@ -397,7 +423,9 @@ async fn blockers_have_codes_and_write_nothing(backend: Backend) {
         )
         .await["mergeContacts"]["mergeId"]
         .clone();
-    let body = app.gql(Some(&other_agent), UNMERGE, json!({ "m": m })).await;
+    let body = app
+        .gql(Some(&other_agent), UNMERGE, json!({ "m": m }))
+        .await;
     assert_eq!(code(&body), "NOT_FOUND");
 }
 db_test!(blockers_have_codes_and_write_nothing);
@@ -406,7 +434,9 @@ async fn unmerge_refuses_when_a_contact_changed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, _) = app.sign_up("owner@example.com").await;
     let a = app.create_contact(&agent, json!({ "fullname": "A" })).await;
-    let b = app.create_contact(&agent, json!({ "fullname": "B", "city": "Rome" })).await;
+    let b = app
+        .create_contact(&agent, json!({ "fullname": "B", "city": "Rome" }))
+        .await;
     let merged = app
         .ok(
             Some(&agent),
@@ -449,10 +479,20 @@ async fn requests_during_a_merge_land_on_the_survivor(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, project) = app.sign_up("owner@example.com").await;
     for round in 0..3 {
-        let (a_token, a_id) =
-            visitor_contact(&app, &project, json!({ "fullname": format!("A{round}") }), 1).await;
-        let (b_token, b_id) =
-            visitor_contact(&app, &project, json!({ "fullname": format!("B{round}") }), 1).await;
+        let (a_token, a_id) = visitor_contact(
+            &app,
+            &project,
+            json!({ "fullname": format!("A{round}") }),
+            1,
+        )
+        .await;
+        let (b_token, b_id) = visitor_contact(
+            &app,
+            &project,
+            json!({ "fullname": format!("B{round}") }),
+            1,
+        )
+        .await;
         let leads_before = app.count_rows("lead").await;
         let writers = (0..6).map(|i| {
             let app = &app;

@@ -18,16 +18,24 @@ async fn events(app: &TestApp, token: &str, id: &Value) -> Vec<Value> {
 async fn timeline_records_every_change_newest_first(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, project) = app.sign_up("owner@example.com").await;
-    let agent_id = app.ok(Some(&agent), "{ viewer { user { id } } }", json!({})).await["viewer"]
-        ["user"]["id"]
+    let agent_id = app
+        .ok(Some(&agent), "{ viewer { user { id } } }", json!({}))
+        .await["viewer"]["user"]["id"]
         .clone();
     let (visitor, visitor_id) = app.visitor(&project).await;
     let made = app.create_request(&visitor, "hello").await;
     let id = made["contact"]["id"].clone();
-    app.capture(&visitor, json!({ "fullname": "Vic", "email": "vic@example.com" }))
-        .await;
+    app.capture(
+        &visitor,
+        json!({ "fullname": "Vic", "email": "vic@example.com" }),
+    )
+    .await;
     let c = app
-        .ok(Some(&agent), "query($id: ID!) { contact(id: $id) { version } }", json!({ "id": id }))
+        .ok(
+            Some(&agent),
+            "query($id: ID!) { contact(id: $id) { version } }",
+            json!({ "id": id }),
+        )
         .await;
     app.ok(
         Some(&agent),
@@ -47,9 +55,21 @@ async fn timeline_records_every_change_newest_first(backend: Backend) {
         json!({ "id": id }),
     )
     .await;
-    app.ok(Some(&agent), "mutation($id: ID!) { deleteContact(input: { id: $id }) { id } }", json!({ "id": id })).await;
-    app.ok(Some(&agent), "mutation($id: ID!) { restoreContact(input: { id: $id }) { id } }", json!({ "id": id })).await;
-    let other = app.create_contact(&agent, json!({ "fullname": "Dup" })).await;
+    app.ok(
+        Some(&agent),
+        "mutation($id: ID!) { deleteContact(input: { id: $id }) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    app.ok(
+        Some(&agent),
+        "mutation($id: ID!) { restoreContact(input: { id: $id }) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let other = app
+        .create_contact(&agent, json!({ "fullname": "Dup" }))
+        .await;
     let merge_id = app
         .ok(
             Some(&agent),
@@ -91,8 +111,18 @@ async fn timeline_records_every_change_newest_first(backend: Backend) {
     assert_eq!(got[4]["tagsAdded"], json!([]));
     assert_eq!(got[5]["tagsAdded"], json!(["vip", "eu"]));
     assert_eq!(
-        (&got[6]["field"], &got[6]["before"], &got[6]["after"], &got[6]["actorId"]),
-        (&json!("fullname"), &json!("Vic"), &json!("Victor"), &agent_id)
+        (
+            &got[6]["field"],
+            &got[6]["before"],
+            &got[6]["after"],
+            &got[6]["actorId"]
+        ),
+        (
+            &json!("fullname"),
+            &json!("Vic"),
+            &json!("Victor"),
+            &agent_id
+        )
     );
     // The visitor's capture: two fields, by the visitor.
     let captured: Vec<(&str, &Value)> = got[7..9]
@@ -114,7 +144,11 @@ async fn timeline_records_every_change_newest_first(backend: Backend) {
     let mut walked = Vec::new();
     loop {
         let page = app
-            .ok(Some(&agent), TIMELINE, json!({ "id": id, "f": 4, "a": after }))
+            .ok(
+                Some(&agent),
+                TIMELINE,
+                json!({ "id": id, "f": 4, "a": after }),
+            )
             .await["contact"]["timeline"]
             .clone();
         walked.extend(page["nodes"].as_array().unwrap().iter().cloned());
@@ -136,7 +170,12 @@ async fn timeline_records_every_change_newest_first(backend: Backend) {
     assert_eq!(code(&body), "FORBIDDEN");
 
     // Erasure empties the details (values, tags, request ids), keeps kinds.
-    app.ok(Some(&agent), "mutation($id: ID!) { eraseContact(input: { id: $id }) { id } }", json!({ "id": id })).await;
+    app.ok(
+        Some(&agent),
+        "mutation($id: ID!) { eraseContact(input: { id: $id }) { id } }",
+        json!({ "id": id }),
+    )
+    .await;
     let erased = events(&app, &agent, &id).await;
     assert_eq!(erased[0]["kind"], "ERASED");
     assert_eq!(erased.len(), got.len() + 1);
@@ -160,7 +199,9 @@ async fn erasing_a_survivor_erases_what_was_merged_into_it(backend: Backend) {
         1,
     )
     .await;
-    let a = app.create_contact(&agent, json!({ "fullname": "Keeper" })).await;
+    let a = app
+        .create_contact(&agent, json!({ "fullname": "Keeper" }))
+        .await;
     let merge_id = app
         .ok(
             Some(&agent),
@@ -169,7 +210,12 @@ async fn erasing_a_survivor_erases_what_was_merged_into_it(backend: Backend) {
         )
         .await["mergeContacts"]["mergeId"]
         .clone();
-    app.ok(Some(&agent), "mutation($id: ID!) { eraseContact(input: { id: $id }) { id erasedAt } }", json!({ "id": a["id"] })).await;
+    app.ok(
+        Some(&agent),
+        "mutation($id: ID!) { eraseContact(input: { id: $id }) { id erasedAt } }",
+        json!({ "id": a["id"] }),
+    )
+    .await;
     // No trace of the secondary's personal data anywhere: lead (tombstone included), journal,
     // timeline.
     for table in ["lead", "lead_merge", "lead_event", "user", "request"] {

@@ -180,7 +180,15 @@ impl ContactMutation {
             country: patch(input.country),
         };
         Ok(Contact(
-            contacts::update(db, scope, Some(caller.user_id), id, input.expected_version, fields).await?,
+            contacts::update(
+                db,
+                scope,
+                Some(caller.user_id),
+                id,
+                input.expected_version,
+                fields,
+            )
+            .await?,
         ))
     }
 
@@ -197,7 +205,15 @@ impl ContactMutation {
         let db = ctx.data::<DatabaseConnection>()?;
         let attributes: Option<Value> = input.attributes.map(|Json(v)| v);
         Ok(Contact(
-            contacts::set_attributes(db, scope, Some(caller.user_id), id, attributes, input.remove_keys).await?,
+            contacts::set_attributes(
+                db,
+                scope,
+                Some(caller.user_id),
+                id,
+                attributes,
+                input.remove_keys,
+            )
+            .await?,
         ))
     }
 
@@ -245,7 +261,9 @@ impl ContactMutation {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Contact(contacts::delete(db, scope, Some(caller.user_id), id).await?))
+        Ok(Contact(
+            contacts::delete(db, scope, Some(caller.user_id), id).await?,
+        ))
     }
 
     /// Restores a soft-deleted contact (status NORMAL).
@@ -259,7 +277,9 @@ impl ContactMutation {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Contact(contacts::restore(db, scope, Some(caller.user_id), id).await?))
+        Ok(Contact(
+            contacts::restore(db, scope, Some(caller.user_id), id).await?,
+        ))
     }
 
     /// GDPR erasure (right to erasure, GDPR Art. 17). **Irreversible.** Removes the
@@ -278,7 +298,9 @@ impl ContactMutation {
         let (caller, scope) = guards::require_admin(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(Contact(contacts::erase(db, scope, Some(caller.user_id), id).await?))
+        Ok(Contact(
+            contacts::erase(db, scope, Some(caller.user_id), id).await?,
+        ))
     }
 
     /// Soft-deletes several contacts, each on its own: one bad id does not fail the others.
@@ -292,7 +314,9 @@ impl ContactMutation {
         let (caller, scope) = guards::require_agent(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        Ok(contacts::delete_many(db, scope, Some(caller.user_id), &ids).await?.into())
+        Ok(contacts::delete_many(db, scope, Some(caller.user_id), &ids)
+            .await?
+            .into())
     }
 
     /// Adds tags to several contacts, each on its own: one bad id does not fail the others.
@@ -308,8 +332,10 @@ impl ContactMutation {
         let (caller, scope) = guards::require_agent(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        Ok(contacts::add_tags_many(db, scope, Some(caller.user_id), &ids, &tags)
-            .await?
-            .into())
+        Ok(
+            contacts::add_tags_many(db, scope, Some(caller.user_id), &ids, &tags)
+                .await?
+                .into(),
+        )
     }
 }

@@ -6,7 +6,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::graphql::guards;
-use crate::graphql::inputs::{MergeContactsInput, UnmergeContactsInput, UpdateProjectSettingsInput};
+use crate::graphql::inputs::{
+    MergeContactsInput, UnmergeContactsInput, UpdateProjectSettingsInput,
+};
 use crate::graphql::types::merge::{MergeContactsPayload, UnmergeContactsPayload};
 use crate::graphql::types::{Contact, ProjectObject};
 use crate::normalize;

@@ -4,7 +4,9 @@ use async_graphql::{Context, Object, Result, SimpleObject};
 use sea_orm::DatabaseConnection;
 
 use crate::graphql::guards;
-use crate::graphql::inputs::{CaptureContactMetadataInput, CreateRequestInput, IdentifyVisitorInput};
+use crate::graphql::inputs::{
+    CaptureContactMetadataInput, CreateRequestInput, IdentifyVisitorInput,
+};
 use crate::graphql::types::{AuthPayload, Contact, Request};
 use crate::service::identity;
 use crate::service::leads::{self, MetadataInput};

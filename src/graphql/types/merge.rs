@@ -311,7 +311,12 @@ impl DuplicateGroupConnection {
 
     /// The groups of the page.
     async fn nodes(&self) -> Vec<DuplicateGroup> {
-        self.page.groups.iter().cloned().map(DuplicateGroup).collect()
+        self.page
+            .groups
+            .iter()
+            .cloned()
+            .map(DuplicateGroup)
+            .collect()
     }
 
     /// Where the page sits in the list.

@@ -57,7 +57,9 @@ impl ContactEvent {
 
     /// FIELD_CHANGED: the field (`fullname`, `email`, …, `attributes`, `additionalEmails`).
     async fn field(&self) -> Option<String> {
-        self.data("field").and_then(Value::as_str).map(str::to_owned)
+        self.data("field")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// FIELD_CHANGED: the value before (JSON: a string, an object for `attributes`, null
@@ -136,7 +138,12 @@ impl ContactEventConnection {
 impl ContactEventConnection {
     /// The events of the page with their cursors.
     async fn edges(&self) -> Vec<ContactEventEdge> {
-        self.page.rows.iter().cloned().map(ContactEventEdge).collect()
+        self.page
+            .rows
+            .iter()
+            .cloned()
+            .map(ContactEventEdge)
+            .collect()
     }
 
     /// The events of the page.
