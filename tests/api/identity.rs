@@ -334,6 +334,16 @@ async fn auto_merge_on_email_follows_the_setting(backend: Backend) {
         identified.push(body["data"]["captureContactMetadata"]["id"].clone());
     }
     assert_ne!(identified[0], identified[1]);
+    // Nor by hand: two different identified people are a blocker.
+    let body = app
+        .gql(
+            Some(&owner),
+            "mutation($p: ID!, $s: ID!) { mergeContacts(input: { primaryId: $p, secondaryIds: [$s] }) { mergeId } }",
+            json!({ "p": identified[0], "s": identified[1] }),
+        )
+        .await;
+    assert_eq!(code(&body), "CONFLICT");
+    assert_eq!(body["errors"][0]["extensions"]["reason"], "IDENTIFIED_CONFLICT");
 
     // Off again: no merge.
     app.ok(Some(&owner), SETTINGS, json!({ "on": false })).await;

@@ -337,7 +337,15 @@ async fn blockers_have_codes_and_write_nothing(backend: Backend) {
     let foreign = app
         .create_contact(&other_agent, json!({ "fullname": "F" }))
         .await;
+    let erased = app.create_contact(&agent, json!({ "fullname": "E" })).await;
+    app.ok(
+        Some(&agent),
+        "mutation($id: ID!) { eraseContact(input: { id: $id }) { id } }",
+        json!({ "id": erased["id"] }),
+    )
+    .await;
     let cases = [
+        (json!([erased["id"]]), "CONFLICT", "ERASED"),
         (json!([a["id"]]), "BAD_USER_INPUT", "SELF_MERGE"),
         (json!([foreign["id"]]), "NOT_FOUND", "NOT_FOUND"),
         (json!([deleted["id"]]), "CONFLICT", "DELETED"),
