@@ -343,7 +343,10 @@ async fn auto_merge_on_email_follows_the_setting(backend: Backend) {
         )
         .await;
     assert_eq!(code(&body), "CONFLICT");
-    assert_eq!(body["errors"][0]["extensions"]["reason"], "IDENTIFIED_CONFLICT");
+    assert_eq!(
+        body["errors"][0]["extensions"]["reason"],
+        "IDENTIFIED_CONFLICT"
+    );
 
     // Off again: no merge.
     app.ok(Some(&owner), SETTINGS, json!({ "on": false })).await;
