@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_graphql::Context;
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{lead, lead_event, request};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
@@ -16,14 +16,15 @@ use crate::error::{AppError, AppResult};
 use crate::service::pagination::{Page, PageArgs};
 use crate::service::{ProjectScope, leads, merge, requests, timeline};
 
-/// The loaders of one request.
+/// The loaders of one request. Request pages and counts are cached for the request, so a
+/// parent list can prime them ([`Loaders::prime_requests`]).
 pub struct Loaders {
     /// Contacts (Leads) by primary key.
     pub contacts: DataLoader<ContactLoader>,
     /// One page of Requests per Lead.
-    pub request_pages: DataLoader<RequestPageLoader>,
+    pub request_pages: DataLoader<RequestPageLoader, HashMapCache>,
     /// Number of Requests per Lead.
-    pub request_counts: DataLoader<RequestCountLoader>,
+    pub request_counts: DataLoader<RequestCountLoader, HashMapCache>,
     /// Ids of the contacts merged into each Lead.
     pub merged_from: DataLoader<MergedFromLoader>,
     /// One page of timeline events per Lead.
@@ -53,22 +54,24 @@ impl Loaders {
                 spawn,
             )
             .delay(batch_delay),
-            request_pages: DataLoader::new(
+            request_pages: DataLoader::with_cache(
                 RequestPageLoader {
                     db: db.clone(),
                     scope,
                     visitor,
                 },
                 spawn,
+                HashMapCache::default(),
             )
             .delay(batch_delay),
-            request_counts: DataLoader::new(
+            request_counts: DataLoader::with_cache(
                 RequestCountLoader {
                     db: db.clone(),
                     scope,
                     visitor,
                 },
                 spawn,
+                HashMapCache::default(),
             )
             .delay(batch_delay),
             merged_from: DataLoader::new(
@@ -82,6 +85,79 @@ impl Loaders {
             timeline_pages: DataLoader::new(TimelinePageLoader { db, scope }, spawn)
                 .delay(batch_delay),
         }
+    }
+
+    /// Primes the `requests` (and `requestsCount`) of `leads` for the selections in
+    /// `requests_fields` / `counts_wanted`: runs now, in the parent's resolver, the one batch
+    /// statement each DataLoader would run after its batch delay, and feeds the results to
+    /// the loaders' caches, so that the nested fields resolve without waiting. Selections
+    /// with invalid arguments are skipped (the field itself reports the error).
+    pub async fn prime_requests(
+        &self,
+        leads: &[Uuid],
+        requests_fields: &[async_graphql::SelectionField<'_>],
+        counts_wanted: bool,
+    ) -> Result<(), Arc<DbErr>> {
+        if leads.is_empty() {
+            return Ok(());
+        }
+        let mut pages: Vec<PageArgs> = Vec::new();
+        for field in requests_fields {
+            let Ok(arguments) = field.arguments() else {
+                continue;
+            };
+            let mut first = None;
+            let mut after = None;
+            for (name, value) in arguments {
+                match (name.as_str(), value) {
+                    ("first", async_graphql::Value::Number(n)) => {
+                        first = n.as_i64().and_then(|n| i32::try_from(n).ok())
+                    }
+                    ("after", async_graphql::Value::String(s)) => after = Some(s),
+                    _ => {}
+                }
+            }
+            if let Ok(page) = PageArgs::new(first, after.as_deref())
+                && !pages.contains(&page)
+            {
+                pages.push(page);
+            }
+        }
+        for page in pages {
+            let keys: Vec<RequestPageKey> = leads
+                .iter()
+                .map(|&lead| RequestPageKey { lead, page })
+                .collect();
+            let loaded = self.request_pages.loader().load(&keys).await?;
+            self.request_pages.feed_many(loaded).await;
+        }
+        if counts_wanted {
+            let loaded = self.request_counts.loader().load(leads).await?;
+            self.request_counts.feed_many(loaded).await;
+        }
+        Ok(())
+    }
+
+    /// [`Loaders::prime_requests`] for the contacts `leads` selected by `contact` (the
+    /// look-ahead of a `Contact` selection: `contact(id:)`, or a connection's `nodes` /
+    /// `edges.node`). Errors: `INTERNAL` (database).
+    pub async fn prime_for(
+        ctx: &Context<'_>,
+        contact: &[async_graphql::Lookahead<'_>],
+        leads: &[Uuid],
+    ) -> AppResult<()> {
+        let Some(loaders) = ctx.data_opt::<Self>() else {
+            return Ok(());
+        };
+        let requests: Vec<async_graphql::SelectionField<'_>> = contact
+            .iter()
+            .flat_map(|c| c.field("requests").selection_fields())
+            .collect();
+        let counts = contact.iter().any(|c| c.field("requestsCount").exists());
+        if requests.is_empty() && !counts {
+            return Ok(());
+        }
+        Ok(loaders.prime_requests(leads, &requests, counts).await?)
     }
 
     /// The request's loaders. Errors: `UNAUTHENTICATED` when the request has no caller (no

@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use super::guards;
 use super::inputs::{AttributeFilter, ContactOrder, MergeContactsPreviewInput};
+use super::loaders::Loaders;
 use super::types::enums::{ContactOrderField, ContactStatus, OrderDirection};
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
@@ -117,6 +118,14 @@ impl Query {
         };
         let db = ctx.data::<DatabaseConnection>()?;
         let rows = contact_search::list(db, scope, &query, page).await?;
+        let look = ctx.look_ahead();
+        let ids: Vec<uuid::Uuid> = rows.rows.iter().map(|m| m.id).collect();
+        Loaders::prime_for(
+            ctx,
+            &[look.field("nodes"), look.field("edges").field("node")],
+            &ids,
+        )
+        .await?;
         Ok(ContactConnection::new(rows, scope, query))
     }
 
@@ -134,7 +143,11 @@ impl Query {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(leads::find_resolved(db, scope, id).await?.map(Contact))
+        let found = leads::find_resolved(db, scope, id).await?;
+        if let Some(lead) = &found {
+            Loaders::prime_for(ctx, &[ctx.look_ahead()], &[lead.id]).await?;
+        }
+        Ok(found.map(Contact))
     }
 
     /// Any object of the agent's project by its id (Relay Global Object Identification):

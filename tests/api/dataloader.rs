@@ -90,3 +90,49 @@ async fn timeline_and_merged_from_cost_constant_statements(backend: Backend) {
     assert!(counts[1].0 <= 3, "{counts:?}");
 }
 db_test!(timeline_and_merged_from_cost_constant_statements);
+
+/// The parent list primes its contacts' `requests` and `requestsCount` (one batch statement
+/// each, run in the list's resolver): the nested fields never wait for a DataLoader batch
+/// window. With a one-hour window, the query can only answer if priming worked.
+async fn lists_prime_nested_requests(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 3_600_000).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    for _ in 0..3 {
+        let (v, _) = app.visitor(&project).await;
+        app.create_request(&v, "one").await;
+        app.capture(&v, json!({ "email": "same@example.com" }))
+            .await;
+    }
+    let id = app
+        .ok(
+            Some(&agent),
+            "{ contacts(first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await["contacts"]["nodes"][0]["id"]
+        .clone();
+    for (query, vars) in [
+        (
+            "{ contacts(email: \"same@example.com\") { nodes { id requestsCount requests { nodes { firstText } } } } }",
+            json!({}),
+        ),
+        (
+            "{ contacts(first: 20) { edges { node { requests(first: 5) { nodes { id } } } } } }",
+            json!({}),
+        ),
+        (
+            "query($id: ID!) { contact(id: $id) { requestsCount requests { nodes { firstText } } } }",
+            json!({ "id": id }),
+        ),
+    ] {
+        let before = app.statements();
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            app.ok(Some(&agent), query, vars),
+        )
+        .await;
+        assert!(answered.is_ok(), "{query} waited for the batch window");
+        assert!(app.statements() - before <= 3, "{query}");
+    }
+}
+db_test!(lists_prime_nested_requests);
