@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use entity::{lead, request};
 use rand::RngCore;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
-    QuerySelect, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
+    QueryFilter, QuerySelect, Statement, TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -115,8 +115,10 @@ pub async fn create(
 }
 
 /// For each Lead in `lead_ids` (within `scope`), one page of its Requests, newest first:
-/// ONE statement for all Leads, whatever their number (a `ROW_NUMBER() OVER (PARTITION BY
-/// lead ...)` window, supported by SQLite ≥ 3.25 and PostgreSQL). `page.after` applies to every
+/// ONE statement for all Leads, whatever their number. On PostgreSQL a `LATERAL` top-N per
+/// Lead (each an index range scan of `(lead, created_at DESC, id DESC)` that stops after the
+/// page: no sort); on SQLite a `ROW_NUMBER() OVER (PARTITION BY lead …)` window (SQLite ≥
+/// 3.25). Rows are ordered in Rust, not in SQL. `page.after` applies to every
 /// Lead. Leads without Requests are absent from the map. With `requester`, only the Requests
 /// that user opened (a visitor sees its own conversations, even on a merged contact).
 pub async fn pages_for_leads(
@@ -128,10 +130,12 @@ pub async fn pages_for_leads(
 ) -> Result<HashMap<Uuid, Page<request::Model>>, DbErr> {
     let mut out: HashMap<Uuid, Vec<request::Model>> = HashMap::new();
     if page.first > 0 && !lead_ids.is_empty() {
-        let stmt = window_query(scope, lead_ids, page, requester);
-        let rows = request::Model::find_by_statement(db.get_database_backend().build(&stmt))
-            .all(db)
-            .await?;
+        let backend = db.get_database_backend();
+        let stmt = match backend {
+            DbBackend::Postgres => lateral_query(scope, lead_ids, page, requester),
+            _ => backend.build(&window_query(scope, lead_ids, page, requester)),
+        };
+        let rows = request::Model::find_by_statement(stmt).all(db).await?;
         for row in rows {
             out.entry(row.lead).or_default().push(row);
         }
@@ -143,6 +147,49 @@ pub async fn pages_for_leads(
             (lead, Page::from_overfetch(rows, page.first))
         })
         .collect())
+}
+
+/// PostgreSQL: `SELECT r.* FROM (VALUES ($1::uuid), …) l(id) CROSS JOIN LATERAL (SELECT * FROM
+/// request WHERE project_id = … AND lead = l.id [AND requester_id = …] [AND keyset] ORDER BY
+/// created_at DESC, id DESC LIMIT first + 1) r`.
+fn lateral_query(
+    scope: ProjectScope,
+    lead_ids: &[Uuid],
+    page: PageArgs,
+    requester: Option<Uuid>,
+) -> Statement {
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(lead_ids.len() + 6);
+    let mut bind = |v: sea_orm::Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let leads: Vec<String> = lead_ids
+        .iter()
+        .map(|id| format!("({}::uuid)", bind((*id).into())))
+        .collect();
+    let mut filter = format!(
+        r#""project_id" = {} AND "lead" = "l"."id""#,
+        bind(scope.project_id.into())
+    );
+    if let Some(requester) = requester {
+        filter.push_str(&format!(
+            r#" AND "requester_id" = {}"#,
+            bind(requester.into())
+        ));
+    }
+    if let Some(after) = page.after {
+        let at = bind(after.created_at.into());
+        let id = bind(after.id.into());
+        filter.push_str(&format!(
+            r#" AND ("created_at" < {at} OR ("created_at" = {at} AND "id" < {id}))"#
+        ));
+    }
+    let limit = bind((page.first as i64 + 1).into());
+    let sql = format!(
+        r#"SELECT "r".* FROM (VALUES {}) AS "l"("id") CROSS JOIN LATERAL (SELECT * FROM "request" WHERE {filter} ORDER BY "created_at" DESC, "id" DESC LIMIT {limit}) AS "r""#,
+        leads.join(", ")
+    );
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 fn window_query(
@@ -179,9 +226,7 @@ fn window_query(
     outer
         .column(sea_orm::sea_query::Asterisk)
         .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(page.first as i64 + 1))
-        .order_by(Alias::new("lead"), Order::Asc)
-        .order_by(Alias::new("rn"), Order::Asc);
+        .and_where(Expr::col(Alias::new("rn")).lte(page.first as i64 + 1));
     outer
 }
 
