@@ -11,6 +11,7 @@
 #   QUICK=1   smoke mode: N=10000 DURATION=3 WARMUP=1 SCALES="2000 10000" (a few minutes; numbers mean little)
 #   SERVER_BIN path of a built contacts-server (default: cargo build --release, then target/release/contacts-server)
 #   ALLOW_ERRORS=1  do not fail the run on non-2xx / GraphQL-error responses under load
+#   PROFILE=1 perf samples of self-pg under Q1 and Q2, CPU by layer in the summary (default: 1, 0 with QUICK=1)
 # Exit status: non-zero when a target fails to start, an answer check fails, or (unless ALLOW_ERRORS=1)
 # a measurement saw error responses. The last line is "bench: N passed, M failed".
 set -euo pipefail
@@ -333,6 +334,21 @@ start_target() { # start_target TARGET -> SPID, URL
   URL="http://127.0.0.1:$port/graphql"
   if [ "$t" = limit ]; then sleep 0.5; else wait_graphql "$URL" "$SPID"; fi
 }
+# ---------- where the server's CPU goes: perf samples under Q1 and Q2 (PROFILE=1, default off in QUICK)
+profile_self() { # profile_self URL SERVER_PID -> $OUT/profile.md
+  local url=$1 spid=$2 q ppid
+  need perf || { log "no perf: profile skipped"; return; }
+  for q in q1_email q2_page; do
+    perf record -q -e cpu-clock -F 999 -p "$spid" -o "$WORK/perf-$q.data" -- sleep "$DURATION" >/dev/null 2>&1 &
+    ppid=$!
+    wrk_run self-pg "$q" "$url" "$DURATION" >/dev/null
+    wait "$ppid" || true
+    perf report -i "$WORK/perf-$q.data" --stdio --no-children --sort sym 2>/dev/null >"$WORK/perf-$q.txt" || true
+    python3 "$BENCH/tools/perf_layers.py" --name "$q" "$WORK/perf-$q.txt" >>"$OUT/profile.md"
+  done
+  pass "profile self-pg" "$OUT/profile.md"
+}
+
 run_target() { # run_target TARGET ROUND
   local t=$1 r=$2 q
   if [ "$t" = pgbench ]; then measure_pgbench "$r"; return; fi
@@ -347,6 +363,9 @@ run_target() { # run_target TARGET ROUND
     if [ "$q" = q4_visitor ] && [ ! -f "$BENCH/queries/$(family "$t")/q4_visitor.flow" ]; then continue; fi
     measure "$t" "$q" "$URL" "$SPID" "$r"   # limit: Q1 bodies, answered with a fixed Q1-sized body
   done
+  if [ "$t" = self-pg ] && [ "$r" = 1 ] && [ "${PROFILE:-$([ "${QUICK:-0}" = 1 ] && echo 0 || echo 1)}" = 1 ]; then
+    profile_self "$URL" "$SPID"
+  fi
   stop_tree "$SPID"
 }
 
@@ -399,6 +418,7 @@ if seed_pg "$N"; then
 fi
 [ -n "$SCALES" ] && run_scaling
 python3 "$BENCH/tools/summarize.py" --dir "$OUT" | tee "$OUT/summary.md"
+if [ -s "$OUT/profile.md" ]; then { echo; echo "### Where the server's CPU goes (perf)"; echo; cat "$OUT/profile.md"; } | tee -a "$OUT/summary.md"; fi
 log "raw results in $OUT ($((SECONDS - T_START)) s)"
 echo "bench: $PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
