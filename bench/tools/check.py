@@ -34,6 +34,15 @@ def cond(m):
         return f"l.project_id = '{m['project']}' and l.status = 100"
     if args.name == "q3_by_id":
         return f"l.id = '{m['lead']}' and l.project_id = '{m['project']}'"
+    if args.name == "q5_search":
+        # Full text, as the server's PostgreSQL index sees it (contacts_search_text: unaccent,
+        # lower-case, non-alphanumerics to spaces): some word of fullname/email/phone/company
+        # starts with the search word; newest first (the query orders by createdAt).
+        t = m["text"].replace("'", "''")
+        words = ("btrim(contacts_search_text(coalesce(l.fullname, '') || ' ' || coalesce(l.email, '') || ' ' || "
+                 "coalesce(l.phone, '') || ' ' || coalesce(l.company, '')))")
+        return (f"l.project_id = '{m['project']}' and l.status = 100 and exists (select 1 from "
+                f"regexp_split_to_table({words}, '\\s+') w where w like btrim(contacts_search_text('{t}')) || '%')")
     raise SystemExit(f"check: no expected answer for {args.name}")
 
 
