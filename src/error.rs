@@ -87,6 +87,13 @@ pub enum AppError {
         /// A human-readable reason.
         message: String,
     },
+    /// `CONFLICT` (`extensions.reason` `ALREADY_MERGED`): a write to a merged-away contact;
+    /// `extensions.mergedInto` gives the surviving contact to write to instead.
+    #[error("the contact was merged into {into}: edit that contact")]
+    MergedAway {
+        /// The surviving contact.
+        into: uuid::Uuid,
+    },
     /// `RATE_LIMITED`: too many calls; `extensions.retryAfter` gives the seconds to wait.
     #[error("rate limit exceeded: retry after {retry_after_secs} s")]
     RateLimited {
@@ -119,7 +126,9 @@ impl AppError {
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::BadUserInput { .. } => ErrorCode::BadUserInput,
-            Self::Conflict(_) | Self::AlreadyExists { .. } => ErrorCode::Conflict,
+            Self::Conflict(_) | Self::AlreadyExists { .. } | Self::MergedAway { .. } => {
+                ErrorCode::Conflict
+            }
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Blocked { code, .. } => *code,
             Self::Internal(_) => ErrorCode::Internal,
@@ -167,6 +176,13 @@ impl From<AppError> for async_graphql::Error {
             AppError::AlreadyExists { existing_id } => {
                 let id = existing_id.to_string();
                 gql = gql.extend_with(|_, ext| ext.set("existingId", id));
+            }
+            AppError::MergedAway { into } => {
+                let into = into.to_string();
+                gql = gql.extend_with(|_, ext| {
+                    ext.set("reason", "ALREADY_MERGED");
+                    ext.set("mergedInto", into);
+                });
             }
             AppError::Blocked { reason, .. } => {
                 let reason = *reason;

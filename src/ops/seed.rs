@@ -84,7 +84,7 @@ impl fmt::Display for DemoSeed {
 pub enum SeedError {
     /// The demo owner exists: the database was seeded before.
     #[error(
-        "the demo agent {DEMO_OWNER_EMAIL} already exists: this database is seeded already (sign in with its password, or seed a fresh database)"
+        "the demo owner {DEMO_OWNER_EMAIL} already exists: this database is seeded already (sign in with its password, or seed a fresh database)"
     )]
     AlreadySeeded,
     /// A service call failed.

@@ -333,20 +333,25 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     };
     select = select.filter(lead::Column::Status.is_in(statuses));
     if let Some(email) = &q.email {
-        // The contact with this email, or the survivor of a merged-away contact that had it.
+        // The contact with this email, or the survivor of a merged-away contact that had it:
+        // `id IN (… UNION ALL …)`, both branches on the (project_id, email_key) index (an `OR`
+        // here made PostgreSQL scan the whole project).
         let key = normalize::lookup_key("email", email)?;
+        let mut holders = sea_orm::sea_query::Query::select()
+            .column(lead::Column::Id)
+            .from(lead::Entity)
+            .and_where(lead::Column::ProjectId.eq(scope.project_id))
+            .and_where(lead::Column::EmailKey.eq(key.clone()))
+            .to_owned();
         let absorbed = sea_orm::sea_query::Query::select()
             .column(lead::Column::MergedInto)
             .from(lead::Entity)
             .and_where(lead::Column::ProjectId.eq(scope.project_id))
-            .and_where(lead::Column::EmailKey.eq(key.clone()))
+            .and_where(lead::Column::EmailKey.eq(key))
             .and_where(lead::Column::MergedInto.is_not_null())
             .to_owned();
-        select = select.filter(
-            sea_orm::Condition::any()
-                .add(lead::Column::EmailKey.eq(key))
-                .add(lead::Column::Id.in_subquery(absorbed)),
-        );
+        holders.union(sea_orm::sea_query::UnionType::All, absorbed);
+        select = select.filter(lead::Column::Id.in_subquery(holders));
     }
     if let Some(after) = q.created_after {
         select = select.filter(lead::Column::CreatedAt.gte(after));

@@ -205,15 +205,6 @@ pub async fn create(
     Ok(model)
 }
 
-/// `CONFLICT` (reason `ALREADY_MERGED`) for a write to a merged-away contact.
-fn merged_away(into: Uuid) -> AppError {
-    AppError::Blocked {
-        code: crate::error::ErrorCode::Conflict,
-        reason: "ALREADY_MERGED",
-        message: format!("the contact was merged into {into}: edit that contact"),
-    }
-}
-
 /// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, and
 /// saves it when `change` reports a change (version + 1, `updated_at` now). Erased contacts
 /// cannot change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale,
@@ -245,7 +236,7 @@ async fn modify(
         return Err(AppError::Conflict("the contact was erased".into()));
     }
     if let Some(into) = current.merged_into {
-        return Err(merged_away(into));
+        return Err(AppError::MergedAway { into });
     }
     let mut next = current.clone();
     if !change(&mut next)? {

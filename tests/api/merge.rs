@@ -239,6 +239,7 @@ async fn merge_then_unmerge_restores_every_row(backend: Backend) {
         .await;
     assert_eq!(code(&body), "CONFLICT");
     assert_eq!(body["errors"][0]["extensions"]["reason"], "ALREADY_MERGED");
+    assert_eq!(body["errors"][0]["extensions"]["mergedInto"], a_id.as_str());
 
     // B's visitor: its contact is now A, but it sees only its own two requests, no note.
     let seen = app
