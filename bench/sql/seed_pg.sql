@@ -70,18 +70,18 @@ BEGIN;
 CREATE TEMP TABLE saved_con AS
   SELECT conrelid::regclass::text AS tbl, conname, contype, pg_get_constraintdef(oid) AS def
   FROM pg_constraint WHERE contype IN ('p', 'u', 'f') AND connamespace = 'public'::regnamespace
-    AND conrelid::regclass::text IN ('project_member', 'lead', 'request', '"user"');
+    AND conrelid::regclass::text IN ('project_member', 'lead', 'request', '"user"', 'lead_merge', 'lead_event');
 CREATE TEMP TABLE saved_ix AS
   SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
   FROM pg_index i
-  WHERE i.indrelid::regclass::text IN ('project_member', 'lead', 'request', '"user"')
+  WHERE i.indrelid::regclass::text IN ('project_member', 'lead', 'request', '"user"', 'lead_merge', 'lead_event')
     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid);
 DO $$ DECLARE r record; BEGIN
   FOR r IN SELECT * FROM saved_con ORDER BY contype = 'f' DESC LOOP
     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname); END LOOP;
   FOR r IN SELECT * FROM saved_ix LOOP EXECUTE format('DROP INDEX %s', r.name); END LOOP;
 END $$;
-TRUNCATE request, lead, project_member, "user", project;
+TRUNCATE lead_event, lead_merge, request, lead, project_member, "user", project;
 
 INSERT INTO project (id, name, created_at)
 SELECT bench.uid('project', p), CASE WHEN p = :projects THEN 'Bench writes' ELSE 'Bench project ' || p END,
