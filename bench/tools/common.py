@@ -24,10 +24,11 @@ def post(url, body, auth="", timeout=30):
 
 
 def psql(pgurl, sql, sep="\t"):
-    """Run SQL with psql (-qAt); returns a list of rows, each a list of strings."""
+    """Run SQL with psql (-qAt); returns a list of rows, each a list of strings. The SQL goes
+    through standard input: at 1M leads a statement can exceed the kernel's argument size."""
     env = dict(os.environ, PGOPTIONS="-c timezone=UTC")
-    out = subprocess.run(["psql", pgurl, "-qAt", "-v", "ON_ERROR_STOP=1", "-F", sep, "-c", sql],
-                         check=True, capture_output=True, text=True, env=env).stdout
+    out = subprocess.run(["psql", pgurl, "-qAt", "-v", "ON_ERROR_STOP=1", "-F", sep, "-f", "-"],
+                         input=sql, check=True, capture_output=True, text=True, env=env).stdout
     return [line.split(sep) for line in out.splitlines()]
 
 
