@@ -10,7 +10,7 @@ Values (emails, ids, projects) come from the seeded database's own bench.* funct
             email as displayed (often capitalised; it normalises), the peers the stored email_key.
   q2_page   a project: its newest 20 listed contacts.
   q3_by_id  any lead by primary key.
-  q5_search TODO hook: a last name as the search text, once the project has full-text search.
+  q5_search: a last name as the search text (full-text search, contacts-server only).
 contacts-server bodies carry the agent token of the lead's project (real auth); peers have no auth and
 get the project as a filter instead."""
 import argparse, json, os, random, sys
