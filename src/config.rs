@@ -113,7 +113,7 @@ pub struct Config {
 
     /// Origins allowed to call the API from a browser (CORS), comma-separated, e.g.
     /// `https://app.example.com,https://widget.example.com`; `*` allows any origin. Empty (the
-    /// default): no CORS headers, so browsers allow same-origin calls only.
+    /// default): no `Access-Control-Allow-Origin`, so browsers allow same-origin calls only.
     #[arg(
         long,
         env = "CORS_ALLOWED_ORIGINS",
