@@ -213,23 +213,10 @@ impl Loader<RequestPageKey> for RequestPageLoader {
         &self,
         keys: &[RequestPageKey],
     ) -> Result<HashMap<RequestPageKey, Self::Value>, Self::Error> {
-        let mut by_page: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            by_page.entry(key.page).or_default().push(key.lead);
-        }
-        let mut out = HashMap::with_capacity(keys.len());
-        for (page, lead_ids) in by_page {
-            let mut pages =
-                requests::pages_for_leads(&self.db, self.scope, &lead_ids, page, self.visitor)
-                    .await?;
-            for lead in lead_ids {
-                let found = pages
-                    .remove(&lead)
-                    .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
-                out.insert(RequestPageKey { lead, page }, found);
-            }
-        }
-        Ok(out)
+        load_pages(keys, |leads, page| async move {
+            requests::pages_for_leads(&self.db, self.scope, &leads, page, self.visitor).await
+        })
+        .await
     }
 }
 
@@ -278,21 +265,36 @@ impl Loader<RequestPageKey> for TimelinePageLoader {
         &self,
         keys: &[RequestPageKey],
     ) -> Result<HashMap<RequestPageKey, Self::Value>, Self::Error> {
-        let mut by_page: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            by_page.entry(key.page).or_default().push(key.lead);
-        }
-        let mut out = HashMap::with_capacity(keys.len());
-        for (page, lead_ids) in by_page {
-            let mut pages =
-                timeline::pages_for_leads(&self.db, self.scope, &lead_ids, page).await?;
-            for lead in lead_ids {
-                let found = pages
-                    .remove(&lead)
-                    .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
-                out.insert(RequestPageKey { lead, page }, found);
-            }
-        }
-        Ok(out)
+        load_pages(keys, |leads, page| async move {
+            timeline::pages_for_leads(&self.db, self.scope, &leads, page).await
+        })
+        .await
     }
+}
+
+/// The batch of a per-Lead page loader: one `load(leads, page)` call (one statement) per
+/// distinct page shape among `keys` (normally exactly one); a Lead without rows gets an empty
+/// page.
+async fn load_pages<T, Fut>(
+    keys: &[RequestPageKey],
+    load: impl Fn(Vec<Uuid>, PageArgs) -> Fut,
+) -> Result<HashMap<RequestPageKey, Page<T>>, Arc<DbErr>>
+where
+    Fut: std::future::Future<Output = Result<HashMap<Uuid, Page<T>>, DbErr>>,
+{
+    let mut by_page: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
+    for key in keys {
+        by_page.entry(key.page).or_default().push(key.lead);
+    }
+    let mut out = HashMap::with_capacity(keys.len());
+    for (page, lead_ids) in by_page {
+        let mut pages = load(lead_ids.clone(), page).await?;
+        for lead in lead_ids {
+            let found = pages
+                .remove(&lead)
+                .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
+            out.insert(RequestPageKey { lead, page }, found);
+        }
+    }
+    Ok(out)
 }

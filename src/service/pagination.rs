@@ -7,7 +7,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query, SelectStatement};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -17,8 +20,8 @@ pub const DEFAULT_PAGE_SIZE: u64 = 20;
 /// Largest accepted `first`.
 pub const MAX_PAGE_SIZE: u64 = 100;
 
-/// A position in a newest-first list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// A position in a newest-first list. Ordered by (created_at, id), the list's sort key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cursor {
     /// The row's creation time.
     pub created_at: DateTime<Utc>,
@@ -103,6 +106,55 @@ impl<T> Page<T> {
             has_next_page,
         }
     }
+}
+
+/// One page per Lead in ONE statement: wraps `inner` — a filtered `SELECT` of a table with
+/// `lead`, `created_at` and `id` columns — with `ROW_NUMBER() OVER (PARTITION BY lead ORDER BY
+/// created_at DESC, id DESC)`, applies `page.after` to every Lead and keeps `page.first + 1`
+/// rows per Lead (the extra one signals a next page). Window functions: SQLite ≥ 3.25 and
+/// PostgreSQL. Rows come back unordered: group them with [`pages_by_lead`].
+pub fn per_lead_window(mut inner: SelectStatement, page: PageArgs) -> SelectStatement {
+    inner.expr_as(
+        Expr::cust(
+            r#"ROW_NUMBER() OVER (PARTITION BY "lead" ORDER BY "created_at" DESC, "id" DESC)"#,
+        ),
+        Alias::new("rn"),
+    );
+    if let Some(after) = page.after {
+        let created_at = || Expr::col(Alias::new("created_at"));
+        inner.and_where(
+            created_at().lt(after.created_at).or(created_at()
+                .eq(after.created_at)
+                .and(Expr::col(Alias::new("id")).lt(after.id))),
+        );
+    }
+    Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("ranked"))
+        .and_where(Expr::col(Alias::new("rn")).lte(page.first as i64 + 1))
+        .to_owned()
+}
+
+/// Groups the rows of a per-Lead batch (up to `first + 1` per Lead) into one newest-first
+/// [`Page`] per Lead; `lead` and `cursor` read a row's Lead and position. Leads without rows
+/// are absent.
+pub fn pages_by_lead<T>(
+    rows: Vec<T>,
+    lead: impl Fn(&T) -> Uuid,
+    cursor: impl Fn(&T) -> Cursor,
+    first: u64,
+) -> HashMap<Uuid, Page<T>> {
+    let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        grouped.entry(lead(&row)).or_default().push(row);
+    }
+    grouped
+        .into_iter()
+        .map(|(lead, mut rows)| {
+            rows.sort_by_key(|r| std::cmp::Reverse(cursor(r)));
+            (lead, Page::from_overfetch(rows, first))
+        })
+        .collect()
 }
 
 #[cfg(test)]

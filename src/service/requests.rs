@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use entity::{lead, request};
 use rand::RngCore;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
     QueryFilter, QuerySelect, Statement, TransactionSession, TransactionTrait,
@@ -13,7 +13,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::pagination::{Cursor, Page, PageArgs};
+use super::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
 use super::{ProjectScope, begin_write, leads, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -128,25 +128,16 @@ pub async fn pages_for_leads(
     page: PageArgs,
     requester: Option<Uuid>,
 ) -> Result<HashMap<Uuid, Page<request::Model>>, DbErr> {
-    let mut out: HashMap<Uuid, Vec<request::Model>> = HashMap::new();
-    if page.first > 0 && !lead_ids.is_empty() {
-        let backend = db.get_database_backend();
-        let stmt = match backend {
-            DbBackend::Postgres => lateral_query(scope, lead_ids, page, requester),
-            _ => backend.build(&window_query(scope, lead_ids, page, requester)),
-        };
-        let rows = request::Model::find_by_statement(stmt).all(db).await?;
-        for row in rows {
-            out.entry(row.lead).or_default().push(row);
-        }
+    if page.first == 0 || lead_ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(out
-        .into_iter()
-        .map(|(lead, mut rows)| {
-            rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
-            (lead, Page::from_overfetch(rows, page.first))
-        })
-        .collect())
+    let backend = db.get_database_backend();
+    let stmt = match backend {
+        DbBackend::Postgres => lateral_query(scope, lead_ids, page, requester),
+        _ => backend.build(&window_query(scope, lead_ids, page, requester)),
+    };
+    let rows = request::Model::find_by_statement(stmt).all(db).await?;
+    Ok(pages_by_lead(rows, |r| r.lead, cursor_of, page.first))
 }
 
 /// PostgreSQL: `SELECT r.* FROM (VALUES ($1::uuid), …) l(id) CROSS JOIN LATERAL (SELECT * FROM
@@ -201,33 +192,13 @@ fn window_query(
     let mut inner = Query::select();
     inner
         .columns(request::Column::iter())
-        .expr_as(
-            Expr::cust(
-                r#"ROW_NUMBER() OVER (PARTITION BY "lead" ORDER BY "created_at" DESC, "id" DESC)"#,
-            ),
-            Alias::new("rn"),
-        )
         .from(request::Entity)
         .and_where(request::Column::ProjectId.eq(scope.project_id))
         .and_where(request::Column::Lead.is_in(lead_ids.iter().copied()));
     if let Some(requester) = requester {
         inner.and_where(request::Column::RequesterId.eq(requester));
     }
-    if let Some(after) = page.after {
-        inner.and_where(
-            Expr::col(request::Column::CreatedAt)
-                .lt(after.created_at)
-                .or(Expr::col(request::Column::CreatedAt)
-                    .eq(after.created_at)
-                    .and(Expr::col(request::Column::Id).lt(after.id))),
-        );
-    }
-    let mut outer = Query::select();
-    outer
-        .column(sea_orm::sea_query::Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(page.first as i64 + 1));
-    outer
+    per_lead_window(inner, page)
 }
 
 /// Number of Requests of each Lead in `lead_ids` (within `scope`; with `requester`, only

@@ -14,14 +14,14 @@
 use std::collections::HashMap;
 
 use entity::{lead, lead_event};
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::pagination::{Cursor, Page, PageArgs};
+use super::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
 use super::{ProjectScope, now};
 
 /// `CREATED`: the contact was created (by a visitor's first request or metadata, by an agent,
@@ -177,48 +177,20 @@ pub async fn pages_for_leads(
     leads: &[Uuid],
     args: PageArgs,
 ) -> Result<HashMap<Uuid, Page<lead_event::Model>>, DbErr> {
-    let mut out: HashMap<Uuid, Vec<lead_event::Model>> = HashMap::new();
-    if args.first > 0 && !leads.is_empty() {
-        let mut inner = Query::select();
-        inner
-            .columns(lead_event::Column::iter())
-            .expr_as(
-                Expr::cust(
-                    r#"ROW_NUMBER() OVER (PARTITION BY "lead" ORDER BY "created_at" DESC, "id" DESC)"#,
-                ),
-                Alias::new("rn"),
-            )
-            .from(lead_event::Entity)
-            .and_where(lead_event::Column::ProjectId.eq(scope.project_id))
-            .and_where(lead_event::Column::Lead.is_in(leads.iter().copied()));
-        if let Some(after) = args.after {
-            inner.and_where(
-                Expr::col(lead_event::Column::CreatedAt)
-                    .lt(after.created_at)
-                    .or(Expr::col(lead_event::Column::CreatedAt)
-                        .eq(after.created_at)
-                        .and(Expr::col(lead_event::Column::Id).lt(after.id))),
-            );
-        }
-        let mut outer = Query::select();
-        outer
-            .column(Asterisk)
-            .from_subquery(inner, Alias::new("ranked"))
-            .and_where(Expr::col(Alias::new("rn")).lte(args.first as i64 + 1));
-        let rows = lead_event::Model::find_by_statement(db.get_database_backend().build(&outer))
-            .all(db)
-            .await?;
-        for row in rows {
-            out.entry(row.lead).or_default().push(row);
-        }
+    if args.first == 0 || leads.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(out
-        .into_iter()
-        .map(|(lead, mut rows)| {
-            rows.sort_by_key(|r| std::cmp::Reverse((r.created_at, r.id)));
-            (lead, Page::from_overfetch(rows, args.first))
-        })
-        .collect())
+    let mut inner = Query::select();
+    inner
+        .columns(lead_event::Column::iter())
+        .from(lead_event::Entity)
+        .and_where(lead_event::Column::ProjectId.eq(scope.project_id))
+        .and_where(lead_event::Column::Lead.is_in(leads.iter().copied()));
+    let stmt = db
+        .get_database_backend()
+        .build(&per_lead_window(inner, args));
+    let rows = lead_event::Model::find_by_statement(stmt).all(db).await?;
+    Ok(pages_by_lead(rows, |r| r.lead, cursor_of, args.first))
 }
 
 /// The cursor of an event.
