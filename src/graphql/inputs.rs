@@ -279,7 +279,7 @@ fn merge_ids(
             .into_iter()
             .map(|c| {
                 Ok(FieldChoice {
-                    field: c.field.to_service(),
+                    field: c.field.into(),
                     contact_id: uuid("fieldChoices", &c.contact_id)?,
                 })
             })

@@ -184,7 +184,9 @@ pub enum OrderDirection {
 }
 
 /// A text field of a contact, as merges name it.
+// `remote`: `From` both ways with the service's enum of the same variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::service::merge::MergeField")]
 pub enum MergeField {
     /// `fullname`.
     Fullname,
@@ -208,45 +210,10 @@ pub enum MergeField {
     Country,
 }
 
-impl MergeField {
-    /// The service's field.
-    pub fn to_service(self) -> crate::service::merge::MergeField {
-        use crate::service::merge::MergeField as F;
-        match self {
-            Self::Fullname => F::Fullname,
-            Self::Email => F::Email,
-            Self::Phone => F::Phone,
-            Self::Company => F::Company,
-            Self::Note => F::Note,
-            Self::Street => F::Street,
-            Self::City => F::City,
-            Self::Region => F::Region,
-            Self::Zipcode => F::Zipcode,
-            Self::Country => F::Country,
-        }
-    }
-
-    /// From the service's field.
-    pub fn from_service(field: crate::service::merge::MergeField) -> Self {
-        use crate::service::merge::MergeField as F;
-        match field {
-            F::Fullname => Self::Fullname,
-            F::Email => Self::Email,
-            F::Phone => Self::Phone,
-            F::Company => Self::Company,
-            F::Note => Self::Note,
-            F::Street => Self::Street,
-            F::City => Self::City,
-            F::Region => Self::Region,
-            F::Zipcode => Self::Zipcode,
-            F::Country => Self::Country,
-        }
-    }
-}
-
 /// Why a merge cannot happen (`MergeBlocker.reason`, and `extensions.reason` of the error
 /// `mergeContacts` returns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::service::merge::BlockReason")]
 pub enum MergeBlockReason {
     /// A secondary is the primary itself (`BAD_USER_INPUT`).
     SelfMerge,
@@ -270,26 +237,9 @@ pub enum MergeBlockReason {
     TooLarge,
 }
 
-impl MergeBlockReason {
-    /// From the service's reason.
-    pub fn from_service(reason: crate::service::merge::BlockReason) -> Self {
-        use crate::service::merge::BlockReason as R;
-        match reason {
-            R::SelfMerge => Self::SelfMerge,
-            R::DuplicateId => Self::DuplicateId,
-            R::NotFound => Self::NotFound,
-            R::Deleted => Self::Deleted,
-            R::Erased => Self::Erased,
-            R::AlreadyMerged => Self::AlreadyMerged,
-            R::IdentifiedConflict => Self::IdentifiedConflict,
-            R::InvalidFieldChoice => Self::InvalidFieldChoice,
-            R::TooLarge => Self::TooLarge,
-        }
-    }
-}
-
 /// What the contacts of a duplicate group share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::service::duplicates::DuplicateRule")]
 pub enum DuplicateRule {
     /// The same email (compared trimmed, NFC, case-insensitively).
     Email,

@@ -73,7 +73,7 @@ pub struct MergeBlocker {
 impl From<Blocker> for MergeBlocker {
     fn from(b: Blocker) -> Self {
         Self {
-            reason: MergeBlockReason::from_service(b.reason),
+            reason: b.reason.into(),
             code: b.reason.code().as_str().to_owned(),
             contact_id: b.contact_id.map(id),
             message: b.message,
@@ -118,7 +118,7 @@ impl MergeContactsPreview {
         plan.fields
             .iter()
             .map(|f| MergeFieldOutcome {
-                field: MergeField::from_service(f.field),
+                field: f.field.into(),
                 value: f.value.clone(),
                 source_contact_id: f.source.map(id),
                 conflicts: f
@@ -233,10 +233,7 @@ pub struct DuplicateGroup(pub duplicates::DuplicateGroup);
 impl DuplicateGroup {
     /// What they share.
     async fn rule(&self) -> DuplicateRule {
-        match self.0.rule {
-            duplicates::DuplicateRule::Email => DuplicateRule::Email,
-            duplicates::DuplicateRule::Phone => DuplicateRule::Phone,
-        }
+        self.0.rule.into()
     }
 
     /// The shared value: the normalised email (lower-case) or the phone.
