@@ -60,33 +60,8 @@ pub async fn sign_up(
     )?;
     let project_name = normalize::text("projectName", Some(&input.project_name), 200)?
         .ok_or_else(|| AppError::bad_input("projectName", "is required"))?;
-    if user::Entity::find()
-        .filter(user::Column::LoginEmail.eq(&email.key))
-        .one(db)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::Conflict(
-            "an agent with this email already exists".into(),
-        ));
-    }
-    let password = input.password;
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
-        .await
-        .map_err(AppError::internal)??;
     let at = now();
-    let user = user::Model {
-        id: Uuid::new_v4(),
-        kind: user::KIND_AGENT.into(),
-        login_email: Some(email.key),
-        password_hash: Some(hash),
-        fullname,
-        email: Some(email.display),
-        attributes: Value::Object(Map::new()),
-        created_at: at,
-        project_id: None,
-        external_id: None,
-    };
+    let user = new_agent(db, email, input.password, fullname, at).await?;
     let project = project::Model {
         id: Uuid::new_v4(),
         name: project_name,
@@ -131,6 +106,25 @@ pub async fn add_agent(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("project"))?;
+    let user = new_agent(db, email, password.to_owned(), fullname, now()).await?;
+    let txn = db.begin().await?;
+    user::Entity::insert(user::ActiveModel::from(user.clone()))
+        .exec_without_returning(&txn)
+        .await?;
+    insert_member(&txn, project_id, user.id, role).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// A new agent user (not inserted yet): checks that no agent has `email` (`CONFLICT`) and
+/// hashes `password` with Argon2id off the async threads. Inputs are already validated.
+async fn new_agent(
+    db: &impl ConnectionTrait,
+    email: normalize::NormalizedEmail,
+    password: String,
+    fullname: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<user::Model> {
     if user::Entity::find()
         .filter(user::Column::LoginEmail.eq(&email.key))
         .one(db)
@@ -141,11 +135,10 @@ pub async fn add_agent(
             "an agent with this email already exists".into(),
         ));
     }
-    let password = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
         .await
         .map_err(AppError::internal)??;
-    let user = user::Model {
+    Ok(user::Model {
         id: Uuid::new_v4(),
         kind: user::KIND_AGENT.into(),
         login_email: Some(email.key),
@@ -153,17 +146,10 @@ pub async fn add_agent(
         fullname,
         email: Some(email.display),
         attributes: Value::Object(Map::new()),
-        created_at: now(),
+        created_at: at,
         project_id: None,
         external_id: None,
-    };
-    let txn = db.begin().await?;
-    user::Entity::insert(user::ActiveModel::from(user.clone()))
-        .exec_without_returning(&txn)
-        .await?;
-    insert_member(&txn, project_id, user.id, role).await?;
-    txn.commit().await?;
-    Ok(user)
+    })
 }
 
 /// Signs an agent in. `project_id` may be `None` when the agent belongs to exactly one
