@@ -261,13 +261,9 @@ fn merge_ids(
     field_choices: Option<Vec<MergeFieldChoiceInput>>,
 ) -> crate::error::AppResult<crate::service::merge::MergeInput> {
     use crate::normalize::uuid;
-    use crate::service::merge::{FieldChoice, MAX_SECONDARIES, MergeInput};
-    if secondary_ids.is_empty() || secondary_ids.len() > MAX_SECONDARIES {
-        return Err(crate::error::AppError::bad_input(
-            "secondaryIds",
-            format!("give 1 to {MAX_SECONDARIES} ids"),
-        ));
-    }
+    use crate::service::merge::{FieldChoice, MergeInput, check_secondary_count};
+    // Before parsing the ids, so an oversized list costs nothing.
+    check_secondary_count(secondary_ids.len())?;
     Ok(MergeInput {
         primary_id: uuid("primaryId", primary_id)?,
         secondary_ids: secondary_ids

@@ -205,6 +205,17 @@ pub async fn create(
     Ok(model)
 }
 
+/// The contact `id` of `scope`, locked `FOR UPDATE` on PostgreSQL (call in a write
+/// transaction). Errors: `NOT_FOUND` (unknown id or another project's).
+async fn lock(txn: &impl ConnectionTrait, scope: ProjectScope, id: Uuid) -> AppResult<lead::Model> {
+    lead::Entity::find_by_id(id)
+        .filter(lead::Column::ProjectId.eq(scope.project_id))
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("contact"))
+}
+
 /// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, and
 /// saves it when `change` reports a change (version + 1, `updated_at` now). Erased contacts
 /// cannot change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale,
@@ -218,12 +229,7 @@ async fn modify(
     change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
-    let current = lead::Entity::find_by_id(id)
-        .filter(lead::Column::ProjectId.eq(scope.project_id))
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("contact"))?;
+    let current = lock(&txn, scope, id).await?;
     if let Some(expected) = expected_version
         && expected != current.version
     {
@@ -401,12 +407,7 @@ pub async fn erase(
     id: Uuid,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
-    let current = lead::Entity::find_by_id(id)
-        .filter(lead::Column::ProjectId.eq(scope.project_id))
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("contact"))?;
+    let current = lock(&txn, scope, id).await?;
     if current.erased_at.is_some() {
         return Ok(current);
     }

@@ -194,16 +194,12 @@ async fn upsert_user(
 /// capture: never wiping, journaled in the timeline. Only when the contact already exists
 /// (contacts are created with the first request or capture).
 async fn apply_claims(
-    db: &impl TransactionTrait,
+    db: &(impl ConnectionTrait + TransactionTrait),
     scope: ProjectScope,
     user: &user::Model,
     identity: &Identity,
 ) -> AppResult<()> {
-    let txn = begin_write(db).await?;
-    let exists = leads::find_for_visitor(&txn, scope, user.id)
-        .await?
-        .is_some();
-    txn.commit().await?;
+    let exists = leads::find_for_visitor(db, scope, user.id).await?.is_some();
     if exists && (identity.email.is_some() || identity.fullname.is_some()) {
         leads::capture_metadata(
             db,

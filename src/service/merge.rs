@@ -307,7 +307,12 @@ pub struct Preview {
 }
 
 fn check_shape(input: &MergeInput) -> AppResult<()> {
-    if input.secondary_ids.is_empty() || input.secondary_ids.len() > MAX_SECONDARIES {
+    check_secondary_count(input.secondary_ids.len())
+}
+
+/// Errors: `BAD_USER_INPUT` on `secondaryIds` unless `count` is 1..=[`MAX_SECONDARIES`].
+pub fn check_secondary_count(count: usize) -> AppResult<()> {
+    if count == 0 || count > MAX_SECONDARIES {
         return Err(AppError::bad_input(
             "secondaryIds",
             format!("give 1 to {MAX_SECONDARIES} ids"),
@@ -565,9 +570,10 @@ pub async fn preview(
     let ids = involved(input);
     let found = load(db, scope, &ids, false).await?;
     let mut blockers = blockers(input, &found);
+    let secondary_ids = unique_secondaries(input);
     let mut plan_out = None;
     if let Some(primary) = found.get(&input.primary_id) {
-        let secondaries: Vec<&lead::Model> = unique_secondaries(input)
+        let secondaries: Vec<&lead::Model> = secondary_ids
             .iter()
             .filter_map(|id| found.get(id))
             .collect();
@@ -576,19 +582,12 @@ pub async fn preview(
             Err(b) => blockers.push(b),
         }
     }
-    let secondaries = unique_secondaries(input);
-    let counts = super::requests::counts_for_leads(db, scope, &secondaries, None).await?;
-    let contacts = ids
-        .iter()
-        .collect::<Vec<_>>()
-        .into_iter()
+    let counts = super::requests::counts_for_leads(db, scope, &secondary_ids, None).await?;
+    // Primary first, each contact once.
+    let contacts = std::iter::once(&input.primary_id)
+        .chain(&secondary_ids)
         .filter_map(|id| found.get(id).cloned())
-        .fold(Vec::<lead::Model>::new(), |mut acc, m| {
-            if !acc.iter().any(|x| x.id == m.id) {
-                acc.push(m);
-            }
-            acc
-        });
+        .collect();
     Ok(Preview {
         blockers,
         plan: plan_out,
@@ -648,14 +647,14 @@ pub async fn merge(
     Ok(out)
 }
 
-/// [`merge`] inside the caller's write transaction.
+/// [`merge`] inside the caller's write transaction (the caller checked the input's shape:
+/// internal callers merge one secondary).
 pub(crate) async fn merge_in(
     txn: &impl ConnectionTrait,
     scope: ProjectScope,
     input: &MergeInput,
     origin: MergeOrigin,
 ) -> AppResult<(lead::Model, Uuid)> {
-    check_shape(input)?;
     let ids = involved(input);
     let found = load(txn, scope, &ids, true).await?;
     if let Some(b) = blockers(input, &found).into_iter().next() {

@@ -106,20 +106,8 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
     }
     let old = crate::normalize::stored_tags(&before.tags);
     let new = crate::normalize::stored_tags(&after.tags);
-    let lower = |v: &[String]| -> Vec<String> { v.iter().map(|t| t.to_lowercase()).collect() };
-    let (old_l, new_l) = (lower(&old), lower(&new));
-    let added: Vec<&String> = new
-        .iter()
-        .zip(&new_l)
-        .filter(|(_, l)| !old_l.contains(l))
-        .map(|(t, _)| t)
-        .collect();
-    let removed: Vec<&String> = old
-        .iter()
-        .zip(&old_l)
-        .filter(|(_, l)| !new_l.contains(l))
-        .map(|(t, _)| t)
-        .collect();
+    let added = crate::normalize::subtract_tags(&new, &old);
+    let removed = crate::normalize::subtract_tags(&old, &new);
     if !added.is_empty() || !removed.is_empty() {
         out.push(NewEvent {
             kind: TAGS_CHANGED,
