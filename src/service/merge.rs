@@ -771,26 +771,46 @@ pub(crate) async fn merge_in(
     .exec_without_returning(txn)
     .await?;
 
-    let mut events = vec![NewEvent {
-        kind: timeline::MERGED,
-        data: json!({ "mergeId": merge_id, "contactIds": secondary_ids }),
-    }];
-    events.extend(timeline::diff(primary, &survivor));
-    timeline::record(txn, scope, primary.id, origin.actor, events).await?;
-    for s in &secondary_ids {
-        timeline::record(
-            txn,
-            scope,
-            *s,
-            origin.actor,
-            vec![NewEvent {
-                kind: timeline::MERGED_INTO,
-                data: json!({ "mergeId": merge_id, "contactIds": [primary.id] }),
-            }],
-        )
-        .await?;
-    }
+    record_merge_events(
+        txn,
+        scope,
+        origin.actor,
+        merge_id,
+        (
+            primary.id,
+            timeline::MERGED,
+            timeline::diff(primary, &survivor),
+        ),
+        (&secondary_ids, timeline::MERGED_INTO),
+    )
+    .await?;
     Ok((survivor, merge_id))
+}
+
+/// The timeline of a merge or unmerge: on the primary, `primary_kind` (with the secondaries'
+/// ids) followed by `extra` events; on each secondary, `secondary_kind` (with the primary's id).
+async fn record_merge_events(
+    txn: &impl ConnectionTrait,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    merge_id: Uuid,
+    (primary, primary_kind, extra): (Uuid, &'static str, Vec<NewEvent>),
+    (secondaries, secondary_kind): (&[Uuid], &'static str),
+) -> AppResult<()> {
+    let mut events = vec![NewEvent {
+        kind: primary_kind,
+        data: json!({ "mergeId": merge_id, "contactIds": secondaries }),
+    }];
+    events.extend(extra);
+    timeline::record(txn, scope, primary, actor, events).await?;
+    for s in secondaries {
+        let event = NewEvent {
+            kind: secondary_kind,
+            data: json!({ "mergeId": merge_id, "contactIds": [primary] }),
+        };
+        timeline::record(txn, scope, *s, actor, vec![event]).await?;
+    }
+    Ok(())
 }
 
 /// Undoes merge `merge_id`: the primary and the secondaries get back exactly the rows they
@@ -926,30 +946,15 @@ pub async fn unmerge(
     undone.undone_at = sea_orm::ActiveValue::Set(Some(at));
     undone.update(&txn).await?;
     let secondary_ids: Vec<Uuid> = restored.iter().map(|m| m.id).collect();
-    timeline::record(
+    record_merge_events(
         &txn,
         scope,
-        primary.id,
         actor,
-        vec![NewEvent {
-            kind: timeline::UNMERGED,
-            data: json!({ "mergeId": merge_id, "contactIds": secondary_ids }),
-        }],
+        merge_id,
+        (primary.id, timeline::UNMERGED, Vec::new()),
+        (&secondary_ids, timeline::UNMERGED),
     )
     .await?;
-    for s in &secondary_ids {
-        timeline::record(
-            &txn,
-            scope,
-            *s,
-            actor,
-            vec![NewEvent {
-                kind: timeline::UNMERGED,
-                data: json!({ "mergeId": merge_id, "contactIds": [primary.id] }),
-            }],
-        )
-        .await?;
-    }
     txn.commit().await?;
     Ok((primary, restored))
 }
