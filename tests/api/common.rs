@@ -51,6 +51,30 @@ fn pg_admin_url() -> String {
     }
 }
 
+/// A fresh, empty database: a SQLite file in a new temp dir (returned, to keep it alive), or a
+/// new PostgreSQL database on `CONTACTS_TEST_PG_URL`'s server. Returns its URL.
+pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
+            (url, Some(dir))
+        }
+        Backend::Postgres => {
+            let admin_url = pg_admin_url();
+            let admin = Database::connect(&admin_url).await.unwrap();
+            let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            admin.close().await.unwrap();
+            let base = admin_url.rsplit_once('/').unwrap().0;
+            (format!("{base}/{name}"), None)
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await
@@ -58,25 +82,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         contacts_server::telemetry::init();
-        let (url, tmp) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().unwrap();
-                let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-                (url, Some(dir))
-            }
-            Backend::Postgres => {
-                let admin_url = pg_admin_url();
-                let admin = Database::connect(&admin_url).await.unwrap();
-                let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                admin.close().await.unwrap();
-                let base = admin_url.rsplit_once('/').unwrap().0;
-                (format!("{base}/{name}"), None)
-            }
-        };
+        let (url, tmp) = fresh_database(backend).await;
         let mut config = Config::defaults();
         config.database_url = url;
         config.bind = "127.0.0.1:0".parse().unwrap();

@@ -4,27 +4,13 @@
 use std::time::Duration;
 
 use contacts_server::{Application, Config, db};
-use sea_orm::{ConnectionTrait, Database, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
 use serde_json::json;
 
 use crate::common::{Backend, TEST_SECRET, db_test};
 
 async fn in_flight_requests_finish_and_new_connections_are_refused(backend: Backend) {
-    let tmp = tempfile::tempdir().unwrap();
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/shutdown.db?mode=rwc", tmp.path().display()),
-        Backend::Postgres => {
-            let admin_url = std::env::var("CONTACTS_TEST_PG_URL").expect("CONTACTS_TEST_PG_URL");
-            let admin = Database::connect(&admin_url).await.unwrap();
-            let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
-        }
-    };
+    let (url, _tmp) = crate::common::fresh_database(backend).await;
     let mut config = Config::defaults();
     config.database_url = url;
     config.bind = "127.0.0.1:0".parse().unwrap();
