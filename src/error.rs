@@ -27,6 +27,25 @@ pub enum ErrorCode {
     RateLimited,
     /// A fault on the server's side; details are in the server log only.
     Internal,
+    /// The operation nests selections deeper than `MAX_QUERY_DEPTH`, or the document, its
+    /// variables or its fragment spreads nest deeper than `graphql::nesting::MAX_NESTING`.
+    QueryTooDeep,
+    /// The operation's complexity is over `MAX_QUERY_COMPLEXITY`.
+    QueryTooComplex,
+    /// The document has more aliased fields than `MAX_QUERY_ALIASES`.
+    TooManyAliases,
+    /// An operation selects more root fields than `MAX_ROOT_FIELDS`.
+    TooManyRootFields,
+    /// An automatic persisted query's hash is unknown: send the query text with it (Apollo's
+    /// protocol).
+    PersistedQueryNotFound,
+    /// The HTTP request is not a GraphQL request (malformed JSON, no `query`, a batch, a
+    /// content type other than `application/json`); HTTP 400 or 415.
+    BadRequest,
+    /// The request body is over `MAX_BODY_BYTES`; HTTP 413.
+    PayloadTooLarge,
+    /// A mutation sent with GET; HTTP 405.
+    MethodNotAllowed,
 }
 
 impl ErrorCode {
@@ -41,7 +60,30 @@ impl ErrorCode {
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Self::RateLimited => "RATE_LIMITED",
             Self::Internal => "INTERNAL",
+            Self::QueryTooDeep => "QUERY_TOO_DEEP",
+            Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
+            Self::TooManyAliases => "TOO_MANY_ALIASES",
+            Self::TooManyRootFields => "TOO_MANY_ROOT_FIELDS",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::BadRequest => "BAD_REQUEST",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
         }
+    }
+
+    /// A request-level GraphQL error (no path) with this code and `message`.
+    pub fn server_error(self, message: impl Into<String>) -> async_graphql::ServerError {
+        let mut err = async_graphql::ServerError::new(message, None);
+        err.extensions
+            .get_or_insert_with(Default::default)
+            .set("code", self.as_str());
+        err
+    }
+
+    /// The `{"errors": [{"message", "extensions": {"code"}}]}` body of an HTTP-level refusal
+    /// (GraphQL over HTTP's shape for a request that never reached execution).
+    pub fn http_body(self, message: &str) -> serde_json::Value {
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": self.as_str() } }] })
     }
 }
 

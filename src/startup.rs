@@ -128,7 +128,7 @@ impl Application {
         };
         let cors = cors_layer(&config.cors_allowed_origins)?;
         let mut router = Router::new()
-            .route("/graphql", get(graphql_get).post(graphql_handler))
+            .route("/graphql", get(graphql_get).post(graphql_post))
             .route("/health", get(health))
             .route("/ready", get(ready))
             .merge(crate::graphiql::router());
@@ -137,6 +137,9 @@ impl Application {
         }
         let router = router
             .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+            // tower-http answers an oversized Content-Length with a plain-text 413: give it the
+            // GraphQL shape with `PAYLOAD_TOO_LARGE`, like an oversized chunked body gets.
+            .layer(axum::middleware::map_response(graphql_shaped_413))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::REQUEST_TIMEOUT,
                 Duration::from_secs(config.request_timeout_secs),
@@ -320,34 +323,124 @@ impl IntoResponse for BadGraphqlRequest {
     fn into_response(self) -> axum::response::Response {
         use async_graphql::ParseRequestError as E;
         let (status, code, message) = match &self.0 {
-            E::PayloadTooLarge => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "request body too large".to_owned(),
-            ),
+            E::PayloadTooLarge => too_large(),
+            // A chunked body over the limit: tower-http's `LengthLimitError` surfaces as an
+            // I/O error of the body stream.
+            E::Io(err) if is_length_limit(err) => too_large(),
             E::UnsupportedBatch => (
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 "batch requests are not supported".to_owned(),
             ),
             E::InvalidRequest(err) => (
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 format!("invalid request body: {err}"),
             ),
             other => (
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest,
                 format!("invalid request: {other}"),
             ),
         };
-        let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-        (status, axum::Json(body)).into_response()
+        (status, axum::Json(code.http_body(&message))).into_response()
     }
 }
 
-/// `POST /graphql`: authenticates the `Authorization` header, builds this request's loaders
-/// (scoped to the caller's project), executes, and gives every error an `extensions.code`.
+fn too_large() -> (StatusCode, ErrorCode, String) {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+        "request body too large".to_owned(),
+    )
+}
+
+/// Whether `err` (or an error it wraps) is tower-http's body length limit.
+fn is_length_limit(err: &std::io::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = err.get_ref().map(|e| e as _);
+    while let Some(e) = source {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Middleware: a 413 that is not JSON yet (tower-http's own, for a `Content-Length` over the
+/// limit) becomes `{"errors": [{"extensions": {"code": "PAYLOAD_TOO_LARGE"}}]}`.
+async fn graphql_shaped_413(response: axum::response::Response) -> axum::response::Response {
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE || is_json {
+        return response;
+    }
+    let (status, code, message) = too_large();
+    (status, axum::Json(code.http_body(&message))).into_response()
+}
+
+/// An HTTP-level refusal in the GraphQL shape: `status`, `code`, `message`.
+fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> axum::response::Response {
+    (status, axum::Json(code.http_body(message))).into_response()
+}
+
+/// Whether a POST's `Content-Type` is `application/json` (parameters such as `charset`
+/// allowed). GraphQL over HTTP makes JSON the one body every server must accept; refusing
+/// the rest (`text/plain`, forms, multipart, none at all) also keeps browsers from sending
+/// cross-site "simple" POSTs without a CORS preflight (CSRF; Apollo Server's rule too).
+fn is_json_content_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::JSON)
+}
+
+/// `POST /graphql`: refuses a body that is not `application/json` (415) or has no `query`
+/// (400, unless it names an automatic persisted query), then [`graphql_handler`].
+async fn graphql_post(
+    State(state): State<AppState>,
+    connect: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    if !is_json_content_type(&headers) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadRequest,
+            "send the GraphQL request as `Content-Type: application/json`",
+        );
+    }
+    let parsed = match GraphQLRequest::<BadGraphqlRequest>::from_request(request, &()).await {
+        Ok(parsed) => parsed,
+        Err(rejection) => return rejection.into_response(),
+    };
+    if let Some(refusal) = missing_query(&parsed.0) {
+        return refusal;
+    }
+    graphql_handler(State(state), connect, headers, parsed).await
+}
+
+/// The 400 for a request with no `query` text and no persisted-query hash (e.g. a misspelt
+/// `qeury` key): GraphQL over HTTP requires `query` to be a string.
+fn missing_query(request: &async_graphql::Request) -> Option<axum::response::Response> {
+    let missing =
+        request.query.trim().is_empty() && !request.extensions.contains_key("persistedQuery");
+    missing.then(|| {
+        refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "the request has no `query` string",
+        )
+    })
+}
+
+/// Executes a GraphQL request (POST or GET): authenticates the `Authorization` header, builds
+/// this request's loaders (scoped to the caller's project), executes, and gives every error an
+/// `extensions.code`.
 async fn graphql_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -398,18 +491,18 @@ async fn graphql_handler(
             } else if is_argument_coercion_error(&error.message) {
                 // An argument literal that does not parse as its type (e.g. a bad DateTime):
                 // async-graphql reports it at the field, without a code.
-                ErrorCode::BadUserInput.as_str()
+                ErrorCode::BadUserInput
             } else if error.path.is_empty() {
-                ErrorCode::GraphqlValidationFailed.as_str()
+                ErrorCode::GraphqlValidationFailed
             } else {
                 tracing::error!(message = %error.message, "uncoded resolver error");
                 error.message = "internal error".into();
-                ErrorCode::Internal.as_str()
+                ErrorCode::Internal
             };
             error
                 .extensions
                 .get_or_insert_with(Default::default)
-                .set("code", code);
+                .set("code", code.as_str());
         }
     }
     let executed = slot.get();
@@ -432,7 +525,9 @@ async fn graphql_handler(
     );
     // GraphQL over HTTP: `application/graphql-response+json` when the client accepts it, with
     // a 4xx status for a request that could not execute (parse, validation, limits);
-    // otherwise legacy `application/json`, always 200.
+    // otherwise legacy `application/json`, always 200. A request error has no `data` entry
+    // (GraphQL spec §7.1.2: "If an error was raised before execution begins, the data entry
+    // should not be present").
     let accepts_graphql_response = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -440,8 +535,21 @@ async fn graphql_handler(
     let request_error = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
-    let mut http = GraphQLResponse::from(response).into_response();
+    let mut http = if request_error {
+        let mut body = serde_json::to_value(&response)
+            .unwrap_or_else(|_| ErrorCode::Internal.http_body("internal error"));
+        if let Some(map) = body.as_object_mut() {
+            map.remove("data");
+        }
+        axum::Json(body).into_response()
+    } else {
+        GraphQLResponse::from(response).into_response()
+    };
     if accepts_graphql_response {
+        http.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/graphql-response+json"),
+        );
         if request_error {
             *http.status_mut() = StatusCode::BAD_REQUEST;
         }
@@ -498,13 +606,21 @@ async fn graphql_get(
         Ok(parsed) => parsed,
         Err(rejection) => return rejection.into_response(),
     };
-    let has_mutation = async_graphql::parser::parse_query(&parsed.0.query).is_ok_and(|doc| {
-        doc.operations
-            .iter()
-            .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query)
-    });
+    if let Some(refusal) = missing_query(&parsed.0) {
+        return refusal;
+    }
+    // Parsing recurses over the document: measure its nesting first (too deep: the schema's
+    // `NestingLimit` extension answers `QUERY_TOO_DEEP` without parsing it).
+    let measurable =
+        crate::graphql::nesting::check_request(&parsed.0.query, &parsed.0.variables).is_ok();
+    let has_mutation = measurable
+        && async_graphql::parser::parse_query(&parsed.0.query).is_ok_and(|doc| {
+            doc.operations
+                .iter()
+                .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query)
+        });
     if has_mutation {
-        let body = serde_json::json!({ "errors": [{ "message": "mutations must be sent with POST", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] });
+        let body = ErrorCode::MethodNotAllowed.http_body("mutations must be sent with POST");
         return (
             StatusCode::METHOD_NOT_ALLOWED,
             [(axum::http::header::ALLOW, "POST")],

@@ -11,16 +11,9 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{ServerResult, Variables};
 
-/// `extensions.code` of an operation nested deeper than allowed.
-pub const QUERY_TOO_DEEP: &str = "QUERY_TOO_DEEP";
-/// `extensions.code` of an operation whose complexity is over the limit.
-pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-/// `extensions.code` of an operation with too many aliased fields.
-pub const TOO_MANY_ALIASES: &str = "TOO_MANY_ALIASES";
-/// `extensions.code` of an operation with too many root fields.
-pub const TOO_MANY_ROOT_FIELDS: &str = "TOO_MANY_ROOT_FIELDS";
+use crate::error::ErrorCode;
 
 /// The configured limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,13 +42,17 @@ impl Default for QueryLimits {
 
 /// The code for a validation error message of async-graphql's depth and complexity limits
 /// (`Query is nested too deep.`, `Query is too complex.`).
-pub fn code_of_validation_message(message: &str) -> Option<&'static str> {
+pub fn code_of_validation_message(message: &str) -> Option<ErrorCode> {
     match message {
-        "Query is nested too deep." => Some(QUERY_TOO_DEEP),
-        "Query is too complex." => Some(QUERY_TOO_COMPLEX),
+        "Query is nested too deep." => Some(ErrorCode::QueryTooDeep),
+        "Query is too complex." => Some(ErrorCode::QueryTooComplex),
         // Apollo's code for an unknown automatic-persisted-query hash (the client then
         // resends the query text).
-        "PersistedQueryNotFound" => Some("PERSISTED_QUERY_NOT_FOUND"),
+        "PersistedQueryNotFound" => Some(ErrorCode::PersistedQueryNotFound),
+        // Fragment spreads (or inline fragments) nested past async-graphql's recursion bound.
+        m if m.starts_with("The recursion depth of the query cannot be greater than") => {
+            Some(ErrorCode::QueryTooDeep)
+        }
         _ => None,
     }
 }
@@ -95,14 +92,6 @@ fn count_fields(set: &SelectionSet) -> usize {
         .sum()
 }
 
-fn refuse(code: &'static str, message: String) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    err.extensions
-        .get_or_insert_with(Default::default)
-        .set("code", code);
-    err
-}
-
 #[async_graphql::async_trait::async_trait]
 impl Extension for ShapeLimitsExtension {
     async fn parse_query(
@@ -122,20 +111,17 @@ impl Extension for ShapeLimitsExtension {
             aliases += count_aliases(&op.node.selection_set.node);
             let roots = count_fields(&op.node.selection_set.node);
             if roots > self.0.max_root_fields {
-                return Err(refuse(
-                    TOO_MANY_ROOT_FIELDS,
-                    format!(
-                        "an operation may select at most {} root fields",
-                        self.0.max_root_fields
-                    ),
-                ));
+                return Err(ErrorCode::TooManyRootFields.server_error(format!(
+                    "an operation may select at most {} root fields",
+                    self.0.max_root_fields
+                )));
             }
         }
         if aliases > self.0.max_aliases {
-            return Err(refuse(
-                TOO_MANY_ALIASES,
-                format!("a document may use at most {} aliases", self.0.max_aliases),
-            ));
+            return Err(ErrorCode::TooManyAliases.server_error(format!(
+                "a document may use at most {} aliases",
+                self.0.max_aliases
+            )));
         }
         Ok(doc)
     }

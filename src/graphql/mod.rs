@@ -7,6 +7,7 @@ pub mod inputs;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod nesting;
 pub mod query;
 pub mod schema;
 pub mod types;

@@ -56,6 +56,8 @@ pub fn build_schema(
     rate_limits: Arc<RateLimits>,
 ) -> AppSchema {
     schema_builder()
+        // First: measures the document's nesting before anything recursive parses it.
+        .extension(super::nesting::NestingLimit)
         .data(db)
         .data(issuer)
         .data(rate_limits.clone())

@@ -18,6 +18,7 @@ mod identity;
 mod limits;
 mod merge;
 mod metrics;
+mod nesting;
 mod pagination;
 mod ratelimit;
 mod scenario;
