@@ -324,9 +324,6 @@ impl IntoResponse for BadGraphqlRequest {
         use async_graphql::ParseRequestError as E;
         let (status, code, message) = match &self.0 {
             E::PayloadTooLarge => too_large(),
-            // A chunked body over the limit: tower-http's `LengthLimitError` surfaces as an
-            // I/O error of the body stream.
-            E::Io(err) if is_length_limit(err) => too_large(),
             E::UnsupportedBatch => (
                 StatusCode::BAD_REQUEST,
                 ErrorCode::BadRequest,
@@ -355,9 +352,9 @@ fn too_large() -> (StatusCode, ErrorCode, String) {
     )
 }
 
-/// Whether `err` (or an error it wraps) is tower-http's body length limit.
-fn is_length_limit(err: &std::io::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = err.get_ref().map(|e| e as _);
+/// Whether `err` (or an error it wraps) is the body length limit.
+fn is_length_limit(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = source {
         if e.is::<http_body_util::LengthLimitError>() {
             return true;
@@ -414,11 +411,29 @@ async fn graphql_post(
             "send the GraphQL request as `Content-Type: application/json`",
         );
     }
-    let parsed = match GraphQLRequest::<BadGraphqlRequest>::from_request(request, &()).await {
-        Ok(parsed) => parsed,
-        Err(rejection) => return rejection.into_response(),
+    // The whole body, under the body limit (tower-http's `Limited` reports an overflow of a
+    // chunked body as a typed `LengthLimitError`, found in the error's sources).
+    let bytes = match axum::body::to_bytes(request.into_body(), usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let (status, code, message) = if is_length_limit(&err) {
+                too_large()
+            } else {
+                tracing::debug!("reading a request body: {err}");
+                (
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    "the request body could not be read".to_owned(),
+                )
+            };
+            return refuse(status, code, &message);
+        }
     };
-    if let Some(refusal) = missing_query(&parsed.0) {
+    let parsed = match async_graphql::http::receive_json(bytes.as_ref()).await {
+        Ok(parsed) => parsed,
+        Err(err) => return BadGraphqlRequest(err).into_response(),
+    };
+    if let Some(refusal) = missing_query(&parsed) {
         return refusal;
     }
     graphql_handler(State(state), connect, headers, parsed).await
@@ -445,7 +460,7 @@ async fn graphql_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    req: GraphQLRequest<BadGraphqlRequest>,
+    request: async_graphql::Request,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
     let slot = OperationSlot::default();
@@ -457,8 +472,7 @@ async fn graphql_handler(
         },
     };
     let client_ip = client_ip(&state, &headers, peer);
-    let mut request = req
-        .into_inner()
+    let mut request = request
         .data(auth)
         .data(ClientIp(client_ip))
         .data(slot.clone());
@@ -603,18 +617,18 @@ async fn graphql_get(
         return crate::graphiql::page();
     }
     let parsed = match GraphQLRequest::<BadGraphqlRequest>::from_request(request, &()).await {
-        Ok(parsed) => parsed,
+        Ok(parsed) => parsed.into_inner(),
         Err(rejection) => return rejection.into_response(),
     };
-    if let Some(refusal) = missing_query(&parsed.0) {
+    if let Some(refusal) = missing_query(&parsed) {
         return refusal;
     }
     // Parsing recurses over the document: measure its nesting first (too deep: the schema's
     // `NestingLimit` extension answers `QUERY_TOO_DEEP` without parsing it).
     let measurable =
-        crate::graphql::nesting::check_request(&parsed.0.query, &parsed.0.variables).is_ok();
+        crate::graphql::nesting::check_request(&parsed.query, &parsed.variables).is_ok();
     let has_mutation = measurable
-        && async_graphql::parser::parse_query(&parsed.0.query).is_ok_and(|doc| {
+        && async_graphql::parser::parse_query(&parsed.query).is_ok_and(|doc| {
             doc.operations
                 .iter()
                 .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query)

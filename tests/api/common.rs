@@ -212,6 +212,13 @@ impl TestApp {
     }
 }
 
+/// Asserts the server still answers a plain query with data and no error.
+pub async fn still_serving(app: &TestApp) {
+    let body = app.gql(None, "{ __typename }", json!({})).await;
+    assert!(body.get("errors").is_none(), "not serving: {body:#}");
+    assert_eq!(body["data"]["__typename"], "Query", "not serving: {body:#}");
+}
+
 /// The `extensions.code` of the first error of a response.
 pub fn code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"]

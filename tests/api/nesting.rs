@@ -86,9 +86,8 @@ async fn get(app: &TestApp, query: &str) -> (u16, Value) {
 
 /// The server still answers a plain query with data and no error.
 async fn still_serving(app: &TestApp, after: &str) {
-    let body = app.gql(None, "{ __typename }", json!({})).await;
-    assert!(body.get("errors").is_none(), "after {after}: {body:#}");
-    assert_eq!(body["data"]["__typename"], "Query", "after {after}");
+    eprintln!("checked: {after}");
+    crate::common::still_serving(app).await;
 }
 
 /// The first error's code; the response must have one.
