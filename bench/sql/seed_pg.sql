@@ -97,13 +97,14 @@ SELECT bench.uid('project', p), bench.uid('agent', p), 'OWNER', timestamptz '202
 FROM generate_series(0, :projects) AS p;
 
 -- Visitors: one per lead, created a minute before their lead.
-INSERT INTO "user" (id, kind, login_email, password_hash, fullname, email, attributes, created_at)
+INSERT INTO "user" (id, kind, login_email, password_hash, fullname, email, attributes, created_at, project_id)
 SELECT bench.uid('visitor', i), 'ANONYMOUS', NULL, NULL,
        CASE WHEN i % 3 = 0 THEN NULL ELSE bench.first_display(i) || ' ' || bench.last_display(i) END,
        bench.email_display(i),
        jsonb_build_object('userAgent', (ARRAY['Mozilla/5.0 (Windows NT 10.0)', 'Mozilla/5.0 (Macintosh)',
          'Mozilla/5.0 (iPhone)', 'Mozilla/5.0 (Linux; Android 14)'])[i % 4 + 1]),
-       timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds' - interval '1 minute'
+       timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds' - interval '1 minute',
+       bench.project_of(i)
 FROM generate_series(1, :n::bigint) AS i;
 INSERT INTO project_member (project_id, user_id, role, created_at)
 SELECT bench.project_of(i), bench.uid('visitor', i), 'GUEST',

@@ -31,7 +31,8 @@ pub struct Model {
     pub attributes: Json,
     /// Creation time, UTC.
     pub created_at: DateTimeUtc,
-    /// Identified visitors only: their project.
+    /// Visitors (anonymous and identified): their one project. `None` for agents, who belong
+    /// to projects through `project_member`.
     pub project_id: Option<Uuid>,
     /// Identified visitors only: the site's id for the person (unique per project).
     pub external_id: Option<String>,

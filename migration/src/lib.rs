@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_tables;
 mod m20261129_000002_contact_management;
 mod m20261129_000003_merge_identity_timeline;
+mod m20261201_000004_visitor_project;
 
 /// The ordered list of this project's migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_tables::Migration),
             Box::new(m20261129_000002_contact_management::Migration),
             Box::new(m20261129_000003_merge_identity_timeline::Migration),
+            Box::new(m20261201_000004_visitor_project::Migration),
         ]
     }
 }

@@ -255,7 +255,7 @@ pub async fn sign_in_anonymously(
         email: email.map(|e| e.display),
         attributes: Value::Object(attributes),
         created_at: now(),
-        project_id: None,
+        project_id: Some(project.id),
         external_id: None,
     };
     let txn = db.begin().await?;

@@ -250,7 +250,7 @@ async fn modify(
     }
     next.version = current.version + 1;
     next.updated_at = now();
-    save_all(&txn, &next).await?;
+    save_all(&txn, scope, &next).await?;
     timeline::record(&txn, scope, next.id, actor, timeline::diff(&current, &next)).await?;
     txn.commit().await?;
     Ok(next)
@@ -465,7 +465,7 @@ async fn erase_one(
     tomb.updated_at = at;
     tomb.last_request_at = current.last_request_at;
     tomb.erased_at = Some(at);
-    save_all(txn, &tomb).await?;
+    save_all(txn, scope, &tomb).await?;
 
     request::Entity::update_many()
         .col_expr(request::Column::FirstText, Expr::value("[erased]"))
@@ -482,6 +482,7 @@ async fn erase_one(
     let mut users: Vec<Uuid> = request::Entity::find()
         .select_only()
         .column(request::Column::RequesterId)
+        .filter(request::Column::ProjectId.eq(scope.project_id))
         .filter(request::Column::Lead.eq(current.id))
         .distinct()
         .into_tuple()
@@ -501,6 +502,7 @@ async fn erase_one(
             user::Column::Attributes,
             Expr::value(Value::Object(Map::new())),
         )
+        .filter(user::Column::ProjectId.eq(scope.project_id))
         .filter(user::Column::Id.is_in(users))
         .filter(user::Column::Kind.ne(user::KIND_AGENT))
         .exec(txn)

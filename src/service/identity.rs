@@ -11,6 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{lead, lead_merge, project, project_member, user};
 use rand::RngCore;
+use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -166,10 +167,13 @@ async fn upsert_user(
         user.email = Some(email.display.clone());
     }
     if user != found {
-        let mut active: user::ActiveModel = found.into();
-        active.fullname = Set(user.fullname.clone());
-        active.email = Set(user.email.clone());
-        active.update(txn).await?;
+        user::Entity::update_many()
+            .col_expr(user::Column::Fullname, Expr::value(user.fullname.clone()))
+            .col_expr(user::Column::Email, Expr::value(user.email.clone()))
+            .filter(user::Column::ProjectId.eq(project_id))
+            .filter(user::Column::Id.eq(user.id))
+            .exec(txn)
+            .await?;
     }
     project_member::Entity::insert(project_member::ActiveModel {
         project_id: Set(project_id),

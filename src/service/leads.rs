@@ -152,11 +152,22 @@ pub fn blank(
     }
 }
 
-/// Writes every column of `model` to its row (by primary key).
-pub(crate) async fn save_all(db: &impl ConnectionTrait, model: &lead::Model) -> AppResult<()> {
-    let mut active = lead::ActiveModel::from(model.clone()).reset_all();
-    active.id = sea_orm::ActiveValue::Unchanged(model.id);
-    active.update(db).await?;
+/// Writes every column of `model` to its row (by primary key, within `scope`'s project).
+/// Errors: `INTERNAL` when no such row is in the project.
+pub(crate) async fn save_all(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    model: &lead::Model,
+) -> AppResult<()> {
+    let done = lead::Entity::update_many()
+        .set(lead::ActiveModel::from(model.clone()).reset_all())
+        .filter(lead::Column::Id.eq(model.id))
+        .filter(lead::Column::ProjectId.eq(scope.project_id))
+        .exec(db)
+        .await?;
+    if done.rows_affected != 1 {
+        return Err(AppError::internal("the lead to save is not in its project"));
+    }
     Ok(())
 }
 
@@ -249,7 +260,7 @@ pub async fn capture_metadata(
             current.version + 1
         };
         next.updated_at = now();
-        save_all(&txn, &next).await?;
+        save_all(&txn, scope, &next).await?;
         let events = timeline::diff(&current, &next);
         timeline::record(&txn, scope, next.id, Some(visitor_id), events).await?;
         next

@@ -23,8 +23,8 @@ use std::collections::{HashMap, HashSet};
 use entity::{lead, lead_merge, request};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionSession, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionSession, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -734,7 +734,7 @@ pub(crate) async fn merge_in(
     let mut survivor = plan.merged.clone();
     survivor.version = primary.version + 1;
     survivor.updated_at = at;
-    save_all(txn, &survivor).await?;
+    save_all(txn, scope, &survivor).await?;
     request::Entity::update_many()
         .col_expr(request::Column::Lead, Expr::value(primary.id))
         .filter(request::Column::ProjectId.eq(scope.project_id))
@@ -753,7 +753,7 @@ pub(crate) async fn merge_in(
         tomb.merged_into = Some(primary.id);
         tomb.version = s.version + 1;
         tomb.updated_at = at;
-        save_all(txn, &tomb).await?;
+        save_all(txn, scope, &tomb).await?;
     }
     let snapshot = serde_json::to_value(&snapshot).map_err(AppError::internal)?;
     lead_merge::Entity::insert(lead_merge::ActiveModel::from(lead_merge::Model {
@@ -925,7 +925,7 @@ pub async fn unmerge(
         if let Some(Some(newest)) = last_request.get(&before.id) {
             row.last_request_at = row.last_request_at.max(Some(*newest));
         }
-        save_all(&txn, &row).await?;
+        save_all(&txn, scope, &row).await?;
         restored.push(row);
     }
     // The primary: exactly as before, except a newer last request that stayed on it.
@@ -940,11 +940,14 @@ pub async fn unmerge(
         .await?
         .flatten();
     primary.last_request_at = primary.last_request_at.max(newest);
-    save_all(&txn, &primary).await?;
+    save_all(&txn, scope, &primary).await?;
 
-    let mut undone: lead_merge::ActiveModel = journal.clone().into();
-    undone.undone_at = sea_orm::ActiveValue::Set(Some(at));
-    undone.update(&txn).await?;
+    lead_merge::Entity::update_many()
+        .col_expr(lead_merge::Column::UndoneAt, Expr::value(Some(at)))
+        .filter(lead_merge::Column::ProjectId.eq(scope.project_id))
+        .filter(lead_merge::Column::Id.eq(journal.id))
+        .exec(&txn)
+        .await?;
     let secondary_ids: Vec<Uuid> = restored.iter().map(|m| m.id).collect();
     record_merge_events(
         &txn,

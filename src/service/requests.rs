@@ -92,6 +92,7 @@ pub async fn create(
         .await?;
     lead::Entity::update_many()
         .col_expr(lead::Column::LastRequestAt, Expr::value(at))
+        .filter(lead::Column::ProjectId.eq(scope.project_id))
         .filter(lead::Column::Id.eq(lead.id))
         .exec(&txn)
         .await?;

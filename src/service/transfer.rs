@@ -193,7 +193,7 @@ pub async fn upsert(
     }
     next.version = current.version + 1;
     next.updated_at = now();
-    save_all(db, &next).await?;
+    save_all(db, scope, &next).await?;
     timeline::record(db, scope, next.id, None, timeline::diff(&current, &next)).await?;
     Ok((Upserted::Updated, next))
 }

@@ -10,7 +10,7 @@ use crate::merge::visitor_contact;
 const SIGN_IN: &str = "mutation($p: ID!, $t: String!) { signInWithCustomToken(input: { projectId: $p, token: $t }) { token role user { id kind } } }";
 const IDENTIFY: &str = "mutation($t: String!) { identifyVisitor(input: { token: $t }) { auth { token user { id kind } } contact { id externalId fullname email requestsCount mergedFrom } } }";
 
-async fn rotate(app: &TestApp, admin: &str) -> String {
+pub(crate) async fn rotate(app: &TestApp, admin: &str) -> String {
     app.ok(
         Some(admin),
         "mutation { rotateProjectSecret { secret rotatedAt } }",
@@ -22,7 +22,7 @@ async fn rotate(app: &TestApp, admin: &str) -> String {
         .to_owned()
 }
 
-fn site_token(secret: &str, claims: Value) -> String {
+pub(crate) fn site_token(secret: &str, claims: Value) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &claims,
@@ -31,7 +31,7 @@ fn site_token(secret: &str, claims: Value) -> String {
     .unwrap()
 }
 
-fn in_ten_minutes() -> i64 {
+pub(crate) fn in_ten_minutes() -> i64 {
     chrono::Utc::now().timestamp() + 600
 }
 

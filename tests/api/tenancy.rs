@@ -63,3 +63,76 @@ async fn visitors_see_only_their_own_contact(backend: Backend) {
     assert_eq!(two["viewer"]["contact"]["requests"]["nodes"], json!([]));
 }
 db_test!(visitors_see_only_their_own_contact);
+
+/// An agent of project A cannot touch project B's users: a contact of A keyed by (made with
+/// `leadId` =) a user id of B, then erased, leaves B's identified and anonymous visitors'
+/// rows exactly as they were, and B's identified visitor keeps its user id.
+async fn erasing_never_reaches_another_projects_users(backend: Backend) {
+    use crate::identity::{in_ten_minutes, rotate, site_token};
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn(backend).await;
+    let (agent_a, _) = app.sign_up("a@example.com").await;
+    let (owner_b, project_b) = app.sign_up("b@example.com").await;
+    let secret = rotate(&app, &owner_b).await;
+    let token = site_token(
+        &secret,
+        json!({ "external_id": "cust-7", "email": "grace@example.com", "fullname": "Grace Hopper", "exp": in_ten_minutes() }),
+    );
+    let sign_in = "mutation($p: ID!, $t: String!) { signInWithCustomToken(input: { projectId: $p, token: $t }) { user { id } } }";
+    let identified = app
+        .ok(None, sign_in, json!({ "p": project_b, "t": token }))
+        .await["signInWithCustomToken"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let anonymous = app
+        .ok(
+            None,
+            "mutation($i: SignInAnonymouslyInput!) { signInAnonymously(input: $i) { user { id } } }",
+            json!({ "i": { "projectId": project_b, "firstname": "Ada", "email": "ada@example.com", "attributes": { "plan": "pro" } } }),
+        )
+        .await["signInAnonymously"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let users = async || {
+        let mut rows = entity::user::Entity::find().all(&app.db).await.unwrap();
+        rows.sort_by_key(|u| u.id);
+        rows
+    };
+    let before = users().await;
+    assert!(
+        before
+            .iter()
+            .any(|u| u.email.as_deref() == Some("ada@example.com"))
+    );
+    for user_id in [&identified, &anonymous] {
+        let contact = app
+            .create_contact(
+                &agent_a,
+                json!({ "leadId": user_id, "fullname": "Mallory" }),
+            )
+            .await;
+        let erased = app
+            .ok(
+                Some(&agent_a),
+                "mutation($i: ContactIdInput!) { eraseContact(input: $i) { erasedAt } }",
+                json!({ "i": { "id": contact["id"] } }),
+            )
+            .await;
+        assert!(erased["eraseContact"]["erasedAt"].is_string());
+    }
+    assert_eq!(
+        users().await,
+        before,
+        "B's users were changed by A's erasure"
+    );
+    let again = app
+        .ok(None, sign_in, json!({ "p": project_b, "t": token }))
+        .await;
+    assert_eq!(
+        again["signInWithCustomToken"]["user"]["id"],
+        identified.as_str()
+    );
+}
+db_test!(erasing_never_reaches_another_projects_users);
