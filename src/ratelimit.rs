@@ -4,7 +4,10 @@
 //! `Retry-After`, RFC 9110 §10.2.3). A limit of 0 disables it.
 //!
 //! The counters live in the process: behind a load balancer each instance counts on its own,
-//! so the effective limit is the configured one times the number of instances.
+//! so the effective limit is the configured one times the number of instances. A key (IP,
+//! email, user) stays in memory only while its budget is partly spent: [`prune_every`] drops
+//! the others every [`PRUNE_INTERVAL`] (governor's `retain_recent`), so memory follows the
+//! keys active in the last minute, not every key ever seen.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -81,6 +84,40 @@ impl RateLimits {
     /// Counts a mutation by `user`. Errors: `RATE_LIMITED`.
     pub fn mutation(&self, user: Uuid) -> AppResult<()> {
         check(&self.mutations, &user)
+    }
+
+    /// Keys held, over the three limiters.
+    pub fn keys(&self) -> usize {
+        self.anonymous.as_ref().map_or(0, |l| l.len())
+            + self.sign_in.as_ref().map_or(0, |l| l.len())
+            + self.mutations.as_ref().map_or(0, |l| l.len())
+    }
+
+    /// Forgets every key whose budget is whole again (it would be recreated identical) and
+    /// gives the freed capacity back to the allocator.
+    pub fn prune(&self) {
+        fn prune_one<K: std::hash::Hash + Eq + Clone>(l: &Option<DefaultKeyedRateLimiter<K>>) {
+            if let Some(l) = l {
+                l.retain_recent();
+                l.shrink_to_fit();
+            }
+        }
+        prune_one(&self.anonymous);
+        prune_one(&self.sign_in);
+        prune_one(&self.mutations);
+    }
+}
+
+/// How often a serving process prunes its limiters.
+pub const PRUNE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Prunes `limits` every `interval`, forever (the server spawns it and aborts it at shutdown).
+pub async fn prune_every(limits: Arc<RateLimits>, interval: std::time::Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        limits.prune();
     }
 }
 

@@ -73,6 +73,7 @@ struct HttpSettings {
 /// A built, bound, not yet serving server.
 pub struct Application {
     listener: TcpListener,
+    rate_limits: Arc<RateLimits>,
     router: Router,
     http: HttpSettings,
     db: DatabaseConnection,
@@ -110,7 +111,12 @@ impl Application {
             visitor_ttl_secs: config.visitor_token_ttl_secs,
         };
         let rate_limits = Arc::new(RateLimits::new(config.rate_limits()));
-        let schema = build_schema(db.clone(), issuer, config.query_limits(), rate_limits);
+        let schema = build_schema(
+            db.clone(),
+            issuer,
+            config.query_limits(),
+            rate_limits.clone(),
+        );
         let client_ip_header = config
             .trusted_client_ip_header
             .as_deref()
@@ -170,6 +176,7 @@ impl Application {
         };
         Ok(Self {
             listener,
+            rate_limits,
             router,
             http,
             db,
@@ -203,6 +210,10 @@ impl Application {
         use tower::ServiceExt;
 
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let pruning = tokio::spawn(crate::ratelimit::prune_every(
+            self.rate_limits.clone(),
+            crate::ratelimit::PRUNE_INTERVAL,
+        ));
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
             let (stream, peer) = tokio::select! {
@@ -237,6 +248,7 @@ impl Application {
                 }
             });
         }
+        pruning.abort();
         // Stop listening now: new connections are refused while in-flight requests finish.
         let Self {
             listener, http, db, ..

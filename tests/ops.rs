@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use contacts_server::{Application, Config};
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 #[derive(Clone, Copy)]
@@ -235,12 +235,13 @@ async fn import_happy_path_and_export(backend: Backend) {
     let mut lines = exported.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "lead_id,fullname,email,phone,company,tags,status,attributes,created_at,note,street,city,region,zipcode,country"
+        "lead_id,fullname,email,phone,company,tags,status,attributes,created_at,note,street,city,region,zipcode,country,additional_emails"
     );
-    // Normalised like the API does: trimmed, E.164 phone; the given created_at kept.
+    // Normalised like the API does: trimmed, E.164 phone (defused for spreadsheets with a
+    // leading `'`); the given created_at kept.
     assert_eq!(
         lines.next().unwrap(),
-        "crm-1,Grace Hopper,Grace@Navy.MIL,+14155552671,US Navy,VIP|navy,NORMAL,\"{\"\"rank\"\":\"\"RADM\"\"}\",2020-01-02T03:04:05.123456Z,,,,,,"
+        "crm-1,Grace Hopper,Grace@Navy.MIL,'+14155552671,US Navy,VIP|navy,NORMAL,\"{\"\"rank\"\":\"\"RADM\"\"}\",2020-01-02T03:04:05.123456Z,,,,,,,"
     );
     let ada = lines.next().unwrap();
     // No lead_id: a new UUID.
@@ -255,6 +256,17 @@ async fn import_happy_path_and_export(backend: Backend) {
 db_test!(import_happy_path_and_export);
 
 async fn bad_rows_are_reported_with_their_lines(backend: Backend) {
+    bad_rows_with_line_ending(backend, "\n").await;
+}
+db_test!(bad_rows_are_reported_with_their_lines);
+
+/// RFC 4180's (and Excel's) CRLF line ending: the same physical line numbers.
+async fn crlf_files_report_the_same_lines(backend: Backend) {
+    bad_rows_with_line_ending(backend, "\r\n").await;
+}
+db_test!(crlf_files_report_the_same_lines);
+
+async fn bad_rows_with_line_ending(backend: Backend, newline: &str) {
     let (url, dir) = fresh_db(backend).await;
     let project = new_project(&url, "owner@example.com").await;
     let csv = format!(
@@ -268,7 +280,8 @@ async fn bad_rows_are_reported_with_their_lines(backend: Backend) {
          bad-fields,only three,fields\n\
          \"multi\nline-lead\",Bad,,,,,,[1],\n\
          ok-2,Also good,,,,,,,\n"
-    );
+    )
+    .replace('\n', newline);
     let out = import(&url, &project, dir.path(), &csv, &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
@@ -318,7 +331,6 @@ async fn bad_rows_are_reported_with_their_lines(backend: Backend) {
         1
     );
 }
-db_test!(bad_rows_are_reported_with_their_lines);
 
 async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
     let (url, dir) = fresh_db(backend).await;
@@ -398,11 +410,41 @@ async fn export_import_round_trip(backend: Backend) {
          odd-1,\"O'Brien, \"\"Pat\"\"\",\"[\"\"a|b\"\",\"\"c\"\"]\",\"line one\nline two\",\"{\"\"nested\"\":{\"\"k\"\":[1,2]}}\",2021-05-06T07:08:09Z\n";
     let out = import(&url, &source, dir.path(), extra, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
+    // Cells a spreadsheet would run as formulas (a visitor types its name), already-escaped
+    // look-alikes, a phone in E.164.
+    let formulas = "lead_id,fullname,company,note,city,tags,phone,email\n\
+         f-1,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",+cmd,@SUM(1),-2+3,-minus|=eq,+39 06 6988 1234,first@example.net\n\
+         f-2,'=already quoted,''=twice,'plain apostrophe,\"\ttab\",ok,,second@example.net\n";
+    let out = import(&url, &source, dir.path(), formulas, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A merge: f-1 absorbs f-2's email (additional_emails).
+    merge_by_lead_id(&url, &source, "f-1", "f-2").await;
     let first = export(&url, &source, dir.path(), "a.csv").await;
     assert_eq!(
         first.lines().filter(|l| l.contains("@example.com")).count(),
         20
     );
+    // In the file, every formula-like cell is defused with a leading `'`.
+    let mut reader = csv::Reader::from_reader(first.as_bytes());
+    let header = reader.headers().unwrap().clone();
+    let f1 = reader
+        .records()
+        .map(Result::unwrap)
+        .find(|r| &r[0] == "f-1")
+        .unwrap();
+    let cell = |name: &str| f1[header.iter().position(|h| h == name).unwrap()].to_owned();
+    assert_eq!(
+        cell("fullname"),
+        "'=HYPERLINK(\"http://evil.example\",\"x\")"
+    );
+    assert_eq!(cell("phone"), "'+390669881234");
+    assert_eq!(cell("company"), "'+cmd");
+    assert_eq!(cell("note"), "'@SUM(1)");
+    assert_eq!(cell("city"), "'-2+3");
+    assert_eq!(cell("tags"), "'-minus|=eq|ok");
+    assert_eq!(cell("additional_emails"), "second@example.net");
+    let f2 = first.lines().find(|l| l.starts_with("f-2,")).is_none();
+    assert!(f2, "the merged-away contact is not exported: {first}");
     let target = new_project(&url, "second@example.com").await;
     let path = dir.path().join("a.csv");
     let out = run(
@@ -411,8 +453,57 @@ async fn export_import_round_trip(backend: Backend) {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("21 created"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("22 created"), "{}", stdout(&out));
     let second = export(&url, &target, dir.path(), "b.csv").await;
     assert_eq!(first, second);
+    // What the import stored is what was typed (the `'` is the file's, not the data's).
+    let db = Database::connect(&url).await.unwrap();
+    let rows = entity::lead::Entity::find()
+        .filter(entity::lead::Column::ProjectId.eq(target.parse::<uuid::Uuid>().unwrap()))
+        .filter(entity::lead::Column::LeadId.is_in(["f-1", "f-2"]))
+        .all(&db)
+        .await
+        .unwrap();
+    let f1 = rows.iter().find(|r| r.lead_id == "f-1").unwrap();
+    assert_eq!(
+        f1.fullname.as_deref(),
+        Some("=HYPERLINK(\"http://evil.example\",\"x\")")
+    );
+    assert_eq!(f1.company.as_deref(), Some("+cmd"));
+    assert_eq!(f1.note.as_deref(), Some("@SUM(1)"));
+    assert_eq!(f1.city.as_deref(), Some("-2+3"));
+    assert_eq!(f1.phone.as_deref(), Some("+390669881234"));
+    assert_eq!(f1.tags, json!(["-minus", "=eq", "ok"]));
+    assert_eq!(f1.additional_emails, json!(["second@example.net"]));
 }
 db_test!(export_import_round_trip);
+
+/// Merges the contact keyed `secondary` into the one keyed `primary` (service layer).
+async fn merge_by_lead_id(url: &str, project: &str, primary: &str, secondary: &str) {
+    use contacts_server::service::{ProjectScope, merge};
+    let db = Database::connect(url).await.unwrap();
+    let scope = ProjectScope {
+        project_id: project.parse().unwrap(),
+    };
+    let id_of = async |lead_id: &str| {
+        entity::lead::Entity::find()
+            .filter(entity::lead::Column::ProjectId.eq(scope.project_id))
+            .filter(entity::lead::Column::LeadId.eq(lead_id))
+            .one(&db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    let input = merge::MergeInput {
+        primary_id: id_of(primary).await,
+        secondary_ids: vec![id_of(secondary).await],
+        ..Default::default()
+    };
+    let origin = merge::MergeOrigin {
+        kind: entity::lead_merge::KIND_MANUAL,
+        actor: None,
+    };
+    merge::merge(&db, scope, &input, origin).await.unwrap();
+    db.close().await.unwrap();
+}

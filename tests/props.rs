@@ -85,3 +85,21 @@ proptest! {
         prop_assert_eq!(Cursor::decode("after", &c.encode()).unwrap(), c);
     }
 }
+
+fn cellish() -> impl Strategy<Value = String> {
+    prop_oneof![any::<String>(), "'{0,3}[=+@\t\r'-]{0,2}[a-z0-9 ]{0,5}"]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// CSV formula defusing: export → import gives back the cell exactly, and no exported
+    /// cell starts with a character a spreadsheet reads as a formula.
+    #[test]
+    fn csv_cells_round_trip_and_never_start_a_formula(cell in cellish()) {
+        use contacts_server::ops::csv_io::{defuse, restore};
+        let written = defuse(cell.clone());
+        prop_assert_eq!(restore(&written), cell.as_str());
+        prop_assert!(!written.starts_with(['=', '+', '-', '@', '\t', '\r']), "{:?}", written);
+    }
+}

@@ -4,8 +4,16 @@
 //! Format: UTF-8, a header row, then one contact a row. Columns (any order, any subset, names
 //! case-insensitive): [`COLUMNS`]. `tags` are separated by `|` (or, when a tag itself contains
 //! `|`, written as a JSON array of strings); `attributes` is a JSON object; `status` is
-//! `NORMAL`, `DELETED` or `TEMP`; `created_at` is RFC 3339. An empty cell leaves the stored
-//! value alone (a CSV import never clears a field).
+//! `NORMAL`, `DELETED` or `TEMP`; `created_at` is RFC 3339; `additional_emails` (emails
+//! absorbed by merges) are listed like tags. An empty cell leaves the stored value alone (a CSV
+//! import never clears a field).
+//!
+//! Formula injection (OWASP "CSV Injection"): a spreadsheet runs a cell that starts with `=`,
+//! `+`, `-`, `@`, tab or carriage return as a formula, so `export-csv` writes such a cell with
+//! a leading `'` (which spreadsheets show as text, e.g. a phone `+390669881001`), and a cell
+//! that already starts with `'`s before one of those characters with one `'` more;
+//! `import-csv` removes that one `'` ([`defuse`] / [`restore`]), so export → import gives
+//! back exactly what was exported. (A third-party file's cell `'=x` hence imports as `=x`.)
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -24,7 +32,7 @@ use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
 use crate::service::{ProjectScope, begin_write};
 
 /// The columns, in the order `export-csv` writes them.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 16] = [
     "lead_id",
     "fullname",
     "email",
@@ -40,7 +48,35 @@ pub const COLUMNS: [&str; 15] = [
     "region",
     "zipcode",
     "country",
+    "additional_emails",
 ];
+
+/// The characters that make a spreadsheet read a cell as a formula (OWASP).
+const FORMULA_START: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether `cell` is a run of `'` (possibly empty) then a formula character.
+fn quoted_formula(cell: &str) -> bool {
+    cell.trim_start_matches('\'').starts_with(FORMULA_START)
+}
+
+/// The cell as `export-csv` writes it: a `'` before a cell that would start a formula (and one
+/// more before one that already looks escaped), so no spreadsheet evaluates it.
+pub fn defuse(cell: String) -> String {
+    if quoted_formula(&cell) {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+/// The inverse of [`defuse`], applied by `import-csv` to every cell: one leading `'` removed
+/// from a cell that is `'`s then a formula character.
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if quoted_formula(rest) => rest,
+        _ => cell,
+    }
+}
 
 /// The separator of tags in the `tags` column.
 pub const TAG_SEPARATOR: char = '|';
@@ -187,7 +223,7 @@ pub async fn import_reader(
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .from_reader(input);
+        .from_reader(LineTracker::new(input));
     let columns = header_columns(reader.headers()?)?;
     let mut report = ImportReport::default();
     let mut meter = Meter::new(options.progress, total_bytes);
@@ -199,12 +235,13 @@ pub async fn import_reader(
     let mut batch: Vec<(u64, ValidImport)> = Vec::new();
     let mut record = csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
+        let start = reader.position().byte();
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 report.rows += 1;
-                let line = record.position().map_or(line, |p| p.line());
+                let start = record.position().map_or(start, |p| p.byte());
+                let line = reader.get_mut().line_at(start);
                 let parsed = parse_row(&columns, &record)
                     .and_then(|row| row.validate().map_err(|e| describe(&e)));
                 match parsed {
@@ -224,7 +261,8 @@ pub async fn import_reader(
                     return Err(err.into());
                 };
                 report.rows += 1;
-                fail(&mut report, &meter, pos.line(), csv_message(&err));
+                let line = reader.get_mut().line_at(pos.byte());
+                fail(&mut report, &meter, line, csv_message(&err));
                 if options.strict {
                     report.rolled_back = true;
                     break;
@@ -298,6 +336,57 @@ async fn write_batch(
     Ok(())
 }
 
+/// A reader that notes where each line feed passes, so that a record's physical line can be
+/// told from its byte offset: the `csv` crate's own line count is one low for CRLF files (it
+/// reports a record as starting at the `\n` of the previous line's `\r\n`).
+struct LineTracker<R> {
+    inner: R,
+    /// Bytes read so far.
+    read: u64,
+    /// Offsets of line feeds read but not yet passed by a [`LineTracker::line_at`] query.
+    pending: std::collections::VecDeque<u64>,
+    /// Line feeds already passed.
+    passed: u64,
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            read: 0,
+            pending: Default::default(),
+            passed: 0,
+        }
+    }
+
+    /// The 1-based physical line of a record that the parser says starts at `byte`: one more
+    /// than the line feeds at or before it (at it: the `\n` of a CRLF, which the record's text
+    /// follows). Queries must not go backwards.
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while self.pending.front().is_some_and(|&at| at <= byte) {
+            self.pending.pop_front();
+            self.passed += 1;
+        }
+        self.passed + 1
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let start = self.read;
+        self.pending.extend(
+            buf[..n]
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| start + i as u64),
+        );
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 fn fail(report: &mut ImportReport, meter: &Meter, line: u64, message: String) {
     meter.println(&format!("line {line}: {message}"));
     report.failed += 1;
@@ -345,6 +434,7 @@ fn header_columns(header: &csv::StringRecord) -> Result<Vec<usize>, TransferErro
 fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportContact, String> {
     let mut row = ImportContact::default();
     for (cell, &column) in record.iter().zip(columns) {
+        let cell = restore(cell);
         if cell.trim().is_empty() {
             continue;
         }
@@ -363,6 +453,10 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
             "country" => row.fields.country = set(),
             "status" => row.status = Some(cell.to_owned()),
             "tags" => row.tags = parse_tags(cell)?,
+            "additional_emails" => {
+                row.additional_emails =
+                    parse_tags(cell).map_err(|e| e.replacen("tags", "additional_emails", 1))?;
+            }
             "attributes" => {
                 let value: Value = serde_json::from_str(cell)
                     .map_err(|e| format!("attributes: not valid JSON: {e}"))?;
@@ -379,7 +473,8 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
     Ok(row)
 }
 
-/// Tags of a cell: a JSON array of strings when it starts with `[`, else split on `|`.
+/// Tags (or additional emails) of a cell: a JSON array of strings when it starts with `[`,
+/// else split on `|`.
 fn parse_tags(cell: &str) -> Result<Vec<String>, String> {
     if cell.trim_start().starts_with('[') {
         return serde_json::from_str::<Vec<String>>(cell)
@@ -478,7 +573,7 @@ pub async fn export_writer(
     Ok(report)
 }
 
-fn export_row(c: &lead::Model) -> [String; 15] {
+fn export_row(c: &lead::Model) -> [String; 16] {
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let attributes = match &c.attributes {
         Value::Object(map) if map.is_empty() => String::new(),
@@ -500,7 +595,9 @@ fn export_row(c: &lead::Model) -> [String; 15] {
         text(&c.region),
         text(&c.zipcode),
         text(&c.country),
+        format_tags(&crate::normalize::stored_tags(&c.additional_emails)),
     ]
+    .map(defuse)
 }
 
 /// Progress on standard error: an `indicatif` bar over the file's bytes, or a plain line

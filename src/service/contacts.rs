@@ -230,6 +230,15 @@ async fn modify(
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
     let current = lock(&txn, scope, id).await?;
+    // What the contact *is* (erased, merged away) before how old the caller's copy is: a
+    // merge bumps the tombstone's version, and `ALREADY_MERGED` + `mergedInto` is the answer
+    // a client can act on.
+    if current.erased_at.is_some() {
+        return Err(AppError::Conflict("the contact was erased".into()));
+    }
+    if let Some(into) = current.merged_into {
+        return Err(AppError::MergedAway { into });
+    }
     if let Some(expected) = expected_version
         && expected != current.version
     {
@@ -237,12 +246,6 @@ async fn modify(
             "the contact changed: version is {}, expected {expected}",
             current.version
         )));
-    }
-    if current.erased_at.is_some() {
-        return Err(AppError::Conflict("the contact was erased".into()));
-    }
-    if let Some(into) = current.merged_into {
-        return Err(AppError::MergedAway { into });
     }
     let mut next = current.clone();
     if !change(&mut next)? {

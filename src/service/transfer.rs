@@ -27,6 +27,9 @@ pub struct ImportContact {
     pub fields: ContactFields,
     /// Tags, added to the stored ones (set semantics, like `addContactTags`).
     pub tags: Vec<String>,
+    /// Additional emails (absorbed by merges), added to the stored ones (by match key; the
+    /// contact's own email is not repeated).
+    pub additional_emails: Vec<String>,
     /// `NORMAL`, `DELETED` or `TEMP` (case-insensitive).
     pub status: Option<String>,
     /// A JSON object merged into the stored attributes by top-level key.
@@ -41,6 +44,7 @@ pub struct ValidImport {
     lead_id: Option<String>,
     fields: ValidFields,
     tags: Vec<String>,
+    additional_emails: Vec<normalize::NormalizedEmail>,
     status: Option<i32>,
     attributes: Option<Map<String, Value>>,
     created_at: Option<DateTime<Utc>>,
@@ -108,10 +112,17 @@ impl ImportContact {
                 })?),
             };
         let attributes = normalize::attributes("attributes", self.attributes)?;
+        let mut additional_emails = Vec::with_capacity(self.additional_emails.len());
+        for email in &self.additional_emails {
+            if let Some(valid) = normalize::email("additionalEmails", Some(email))? {
+                additional_emails.push(valid);
+            }
+        }
         Ok(ValidImport {
             lead_id,
             fields,
             tags,
+            additional_emails,
             status,
             attributes,
             created_at: self.created_at.map(|t| t.trunc_subsecs(6)),
@@ -140,6 +151,7 @@ pub async fn upsert(
         let mut model = blank(scope, lead_id, row.created_at.unwrap_or_else(now));
         model.updated_at = now().max(model.created_at);
         row.fields.apply(&mut model);
+        add_emails(&mut model, &row.additional_emails)?;
         model.tags = Value::Array(row.tags.into_iter().map(Value::String).collect());
         model.attributes = Value::Object(row.attributes.unwrap_or_default());
         if let Some(status) = row.status {
@@ -165,6 +177,7 @@ pub async fn upsert(
     }
     let mut next = current.clone();
     let mut changed = row.fields.apply(&mut next);
+    changed |= add_emails(&mut next, &row.additional_emails)?;
     let stored = normalize::stored_tags(&next.tags);
     let tags = normalize::union_tags(&stored, &row.tags)?;
     if tags.len() != stored.len() {
@@ -196,6 +209,36 @@ pub async fn upsert(
     save_all(db, scope, &next).await?;
     timeline::record(db, scope, next.id, None, timeline::diff(&current, &next)).await?;
     Ok((Upserted::Updated, next))
+}
+
+/// Adds `emails` to `model`'s additional emails, skipping any whose match key is the
+/// contact's own email or already listed. Returns whether one was added. Errors:
+/// `BAD_USER_INPUT` (`additionalEmails`) past [`super::merge::MAX_ADDITIONAL_EMAILS`].
+fn add_emails(model: &mut lead::Model, emails: &[normalize::NormalizedEmail]) -> AppResult<bool> {
+    let mut listed = normalize::stored_tags(&model.additional_emails);
+    let mut keys: Vec<String> = listed.iter().map(|e| normalize::email_key(e)).collect();
+    keys.extend(model.email_key.clone());
+    let before = listed.len();
+    for email in emails {
+        if !keys.contains(&email.key) {
+            keys.push(email.key.clone());
+            listed.push(email.display.clone());
+        }
+    }
+    if listed.len() > super::merge::MAX_ADDITIONAL_EMAILS {
+        return Err(AppError::bad_input(
+            "additionalEmails",
+            format!(
+                "at most {} additional emails",
+                super::merge::MAX_ADDITIONAL_EMAILS
+            ),
+        ));
+    }
+    let added = listed.len() != before;
+    if added {
+        model.additional_emails = Value::Array(listed.into_iter().map(Value::String).collect());
+    }
+    Ok(added)
 }
 
 /// Up to `limit` contacts of `scope` after the key `after` (`(created_at, lead_id)` of the

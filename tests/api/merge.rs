@@ -229,17 +229,22 @@ async fn merge_then_unmerge_restores_every_row(backend: Backend) {
             "{email}"
         );
     }
-    // Writes to a tombstone are refused with a pointer to the survivor.
-    let body = app
-        .gql(
-            Some(&agent),
-            "mutation($id: ID!) { addContactTags(input: { id: $id, tags: [\"x\"] }) { id } }",
-            json!({ "id": b_id }),
-        )
-        .await;
-    assert_eq!(code(&body), "CONFLICT");
-    assert_eq!(body["errors"][0]["extensions"]["reason"], "ALREADY_MERGED");
-    assert_eq!(body["errors"][0]["extensions"]["mergedInto"], a_id.as_str());
+    // Every write to a tombstone is refused with a pointer to the survivor, before any
+    // version check (the client's version of B is stale since the merge bumped it).
+    for write in [
+        "mutation($id: ID!) { addContactTags(input: { id: $id, tags: [\"x\"] }) { id } }",
+        "mutation($id: ID!) { removeContactTags(input: { id: $id, tags: [\"x\"] }) { id } }",
+        "mutation($id: ID!) { updateContact(input: { id: $id, expectedVersion: 1, company: \"X\" }) { id } }",
+        "mutation($id: ID!) { setContactAttributes(input: { id: $id, attributes: { k: 1 } }) { id } }",
+        "mutation($id: ID!) { deleteContact(input: { id: $id }) { id } }",
+        "mutation($id: ID!) { restoreContact(input: { id: $id }) { id } }",
+    ] {
+        let body = app.gql(Some(&agent), write, json!({ "id": b_id })).await;
+        assert_eq!(code(&body), "CONFLICT", "{write}: {body:#}");
+        let extensions = &body["errors"][0]["extensions"];
+        assert_eq!(extensions["reason"], "ALREADY_MERGED", "{write}: {body:#}");
+        assert_eq!(extensions["mergedInto"], a_id.as_str(), "{write}");
+    }
 
     // B's visitor: its contact is now A, but it sees only its own two requests, no note.
     let seen = app

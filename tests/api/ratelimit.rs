@@ -126,3 +126,59 @@ async fn mutations_are_limited_per_token(backend: Backend) {
     );
 }
 db_test!(mutations_are_limited_per_token);
+
+/// Resident memory of this process, in bytes (Linux `/proc/self/statm`).
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: usize = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+/// 100,000 distinct IPs, emails and users each fill the limiters; the server's pruning task
+/// (the same `prune_every` it spawns, here every 200 ms) gives them back once their budgets
+/// are whole again (at 60 a minute: one second), instead of holding every key for the life of
+/// the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limiter_keys_are_pruned() {
+    use contacts_server::ratelimit::{RateLimitConfig, RateLimits, prune_every};
+    use std::net::{IpAddr, Ipv6Addr};
+    use std::sync::Arc;
+    let limits = Arc::new(RateLimits::new(RateLimitConfig {
+        anonymous_per_ip: 60,
+        sign_in_per_email: 60,
+        mutations_per_token: 60,
+    }));
+    const KEYS: usize = 100_000;
+    let before = rss_bytes();
+    for i in 0..KEYS {
+        let ip = IpAddr::V6(Ipv6Addr::from(i as u128 + 1));
+        limits.anonymous_sign_in(ip).unwrap();
+        limits.sign_in(&format!("visitor{i}@example.com")).unwrap();
+        limits.mutation(uuid::Uuid::new_v4()).unwrap();
+    }
+    assert_eq!(limits.keys(), 3 * KEYS);
+    let grown = rss_bytes().saturating_sub(before);
+    eprintln!(
+        "{} keys: RSS +{} KiB ({} bytes a key, all three kinds)",
+        3 * KEYS,
+        grown / 1024,
+        grown / (3 * KEYS)
+    );
+    let pruner = tokio::spawn(prune_every(
+        limits.clone(),
+        std::time::Duration::from_millis(200),
+    ));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while limits.keys() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    pruner.abort();
+    assert_eq!(limits.keys(), 0, "the limiters kept their keys");
+    // A key still in use (budget partly spent) is kept: it must go on counting.
+    let busy = uuid::Uuid::new_v4();
+    for _ in 0..30 {
+        limits.mutation(busy).unwrap();
+    }
+    limits.prune();
+    assert_eq!(limits.keys(), 1);
+}
