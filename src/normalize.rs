@@ -57,6 +57,21 @@ pub fn is_forbidden_char(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
+/// Whether `c` cannot be seen, or is not one character of an address, so it has no place in
+/// an email: a format character (category Cf: zero-width joiners and spaces, soft hyphen,
+/// bidi marks, BOM, tag characters), a default-ignorable code point (Unicode's
+/// `Default_Ignorable_Code_Point`: also Hangul fillers, variation selectors, the combining
+/// grapheme joiner) or a separator (Zs/Zl/Zp, e.g. a no-break space). `pay\u{200D}pal@…`
+/// would never match or group with `paypal@…`.
+pub fn is_invisible_in_email(c: char) -> bool {
+    use icu_properties::props::{DefaultIgnorableCodePoint, GeneralCategory, GeneralCategoryGroup};
+    use icu_properties::{CodePointMapData, CodePointSetData};
+    let category = CodePointMapData::<GeneralCategory>::new().get(c);
+    CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+        || GeneralCategoryGroup::Format.contains(category)
+        || GeneralCategoryGroup::Separator.contains(category)
+}
+
 fn checked_text(
     field: &'static str,
     value: Option<&str>,
@@ -106,6 +121,12 @@ pub fn email(field: &'static str, value: Option<&str>) -> AppResult<Option<Norma
         return Err(AppError::bad_input(
             field,
             "must not contain control characters",
+        ));
+    }
+    if display.chars().any(is_invisible_in_email) {
+        return Err(AppError::bad_input(
+            field,
+            "must not contain invisible characters (zero-width, format or space characters)",
         ));
     }
     let options = Options::default()

@@ -128,3 +128,69 @@ async fn invalid_input_is_rejected_and_nothing_is_written(backend: Backend) {
     assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
 }
 db_test!(invalid_input_is_rejected_and_nothing_is_written);
+
+/// Emails with characters nobody sees (zero-width joiner and space, soft hyphen, BOM, word
+/// joiner, bidi mark, Hangul filler, variation selector, tag character, combining grapheme
+/// joiner, no-break space) are refused wherever an email is written; nothing is written.
+async fn invisible_characters_in_emails_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let (visitor, _) = app.visitor(&project).await;
+    for c in [
+        '\u{200D}',
+        '\u{200B}',
+        '\u{00AD}',
+        '\u{FEFF}',
+        '\u{2060}',
+        '\u{200E}',
+        '\u{3164}',
+        '\u{FE0F}',
+        '\u{E0041}',
+        '\u{034F}',
+        '\u{00A0}',
+        '\u{180E}',
+    ] {
+        let email = format!("pay{c}pal@example.com");
+        let body = app.capture(&visitor, json!({ "email": email })).await;
+        assert_eq!(
+            code(&body),
+            "BAD_USER_INPUT",
+            "U+{:04X}: {body:#}",
+            c as u32
+        );
+        assert_eq!(body["errors"][0]["extensions"]["field"], "email");
+        let body = app
+            .gql(
+                Some(&agent),
+                "mutation($i: CreateContactInput!) { createContact(input: $i) { id } }",
+                json!({ "i": { "fullname": "X", "email": email } }),
+            )
+            .await;
+        assert_eq!(
+            code(&body),
+            "BAD_USER_INPUT",
+            "U+{:04X}: {body:#}",
+            c as u32
+        );
+        let body = app
+            .gql(
+                None,
+                "mutation($i: SignUpInput!) { signUp(input: $i) { token } }",
+                json!({ "i": { "email": email, "password": "correct horse", "fullname": "A", "projectName": "P" } }),
+            )
+            .await;
+        assert_eq!(
+            code(&body),
+            "BAD_USER_INPUT",
+            "U+{:04X}: {body:#}",
+            c as u32
+        );
+    }
+    assert_eq!(app.count_rows("lead").await, 0);
+    // Visible non-ASCII addresses (RFC 6531) are fine.
+    let body = app
+        .capture(&visitor, json!({ "email": "zoë@exämple.com" }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
+db_test!(invisible_characters_in_emails_are_refused);
