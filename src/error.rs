@@ -49,6 +49,26 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code the API sends, in the README's order.
+    pub const ALL: [ErrorCode; 16] = [
+        Self::Unauthenticated,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::BadUserInput,
+        Self::Conflict,
+        Self::QueryTooDeep,
+        Self::QueryTooComplex,
+        Self::TooManyAliases,
+        Self::TooManyRootFields,
+        Self::RateLimited,
+        Self::BadRequest,
+        Self::PayloadTooLarge,
+        Self::MethodNotAllowed,
+        Self::PersistedQueryNotFound,
+        Self::GraphqlValidationFailed,
+        Self::Internal,
+    ];
+
     /// The `extensions.code` string.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -245,3 +265,38 @@ impl From<std::sync::Arc<DbErr>> for AppError {
 
 /// The result type of services.
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorCode;
+
+    /// The README's error table names every code of the registry, and no other.
+    #[test]
+    fn readme_lists_every_code() {
+        let readme = include_str!("../README.md");
+        let start = readme.find("### Errors").expect("an Errors section");
+        let table: String = readme[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with('|'))
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| l.split('|').nth(1).unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let listed: Vec<&str> = table
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+            .collect();
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        for code in &codes {
+            assert!(listed.contains(code), "README's error table lacks {code}");
+        }
+        for code in &listed {
+            assert!(
+                codes.contains(code),
+                "README lists {code}, not in ErrorCode"
+            );
+        }
+    }
+}

@@ -590,11 +590,13 @@ async fn graphql_handler(
 
 /// Whether an uncoded resolver error is async-graphql's report of an argument value that
 /// does not parse as its type (`Failed to parse "DateTime": ...`,
-/// `Invalid value for argument "x" ...`) or of a variable the operation uses but the request
+/// `Invalid value for argument "x" ...`, `Expected input type "T", found [].`) or of a variable
+/// the operation uses but the request
 /// does not give (`Variable x is not defined.`).
 fn is_argument_coercion_error(message: &str) -> bool {
     message.starts_with("Failed to parse ")
         || message.starts_with("Invalid value for argument")
+        || message.starts_with("Expected input type ")
         || (message.starts_with("Variable ") && message.ends_with(" is not defined."))
 }
 

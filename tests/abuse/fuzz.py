@@ -280,6 +280,68 @@ def _doc_variants(doc):
         yield dataclasses.replace(doc, definitions=(new_op,))
 
 
+# Deep literals (hardening issue: a 4 KB literal of 2,000 nested lists overflowed the server's
+# stack): a share of the generated operations gets one argument value, object field value or a
+# directive argument replaced by a literal nested 10 to 100,000 levels (lists, objects, mixed).
+# Built as text: graphql-core's printer (and Python) would recurse over such an AST.
+DEEP_SHARE = 0.08
+DEEP_DEPTHS = [10, 50, 64, 65, 100, 1_000, 1_500, 2_000, 10_000, 100_000]
+DEEP_MARKER = "__deep_literal__"
+
+
+def deep_literal(rng: random.Random, depth: int | None = None) -> str:
+    depth = depth if depth is not None else rng.choice(DEEP_DEPTHS)
+    shape = rng.choice(["list", "object", "mixed"])
+    if shape == "list":
+        return "[" * depth + "1" + "]" * depth
+    if shape == "object":
+        return "{a: " * depth + "1" + "}" * depth
+    half = (depth + 1) // 2
+    return "[{a: " * half + "1" + "}]" * half
+
+
+def deepen(query: str, rng: random.Random) -> str:
+    """`query` with one value (any argument, at any depth of an input object or list) or a new
+    `@include(if:)` on the root field replaced by a deep literal."""
+    try:
+        doc = graphql.parse(query)
+        op = doc.definitions[0]
+        field = op.selection_set.selections[0]
+    except (graphql.GraphQLError, AttributeError, IndexError):
+        return query
+    marker = graphql.StringValueNode(value=DEEP_MARKER)
+    args = list(field.arguments or ())
+    if args and rng.random() < 0.8:
+        i = rng.randrange(len(args))
+        value = args[i].value
+        # Walk down a random path of the value, then replace the node there.
+        path = []
+        while isinstance(value, (graphql.ObjectValueNode, graphql.ListValueNode)) and rng.random() < 0.6:
+            children = list(value.fields) if isinstance(value, graphql.ObjectValueNode) else list(value.values)
+            if not children:
+                break
+            k = rng.randrange(len(children))
+            path.append((value, children, k))
+            value = children[k].value if isinstance(value, graphql.ObjectValueNode) else children[k]
+        new = marker
+        for parent, children, k in reversed(path):
+            if isinstance(parent, graphql.ObjectValueNode):
+                children[k] = dataclasses.replace(children[k], value=new)
+                new = dataclasses.replace(parent, fields=tuple(children))
+            else:
+                children[k] = new
+                new = dataclasses.replace(parent, values=tuple(children))
+        args[i] = dataclasses.replace(args[i], value=new)
+        field = dataclasses.replace(field, arguments=tuple(args))
+    else:
+        directive = graphql.DirectiveNode(name=_name_node("include"), arguments=(
+            graphql.ArgumentNode(name=_name_node("if"), value=marker),))
+        field = dataclasses.replace(field, directives=tuple(field.directives or ()) + (directive,))
+    new_op = dataclasses.replace(op, selection_set=dataclasses.replace(op.selection_set, selections=(field,)))
+    text = graphql.print_ast(dataclasses.replace(doc, definitions=(new_op,)))
+    return text.replace(f'"{DEEP_MARKER}"', deep_literal(rng), 1)
+
+
 def tame(query: str, client_schema: graphql.GraphQLSchema, rng: random.Random) -> str:
     """Drops each optional argument of the root field with probability 1/2, and one direction of
     Relay pagination arguments. Generated operations
@@ -520,6 +582,11 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
                 query = case.body if isinstance(case.body, str) else str(case.body)
                 if mode == "positive" and picker.random() < TAME_SHARE:
                     query = tame(query, schema.client_schema, picker)
+                if picker.random() < DEEP_SHARE:
+                    label_used = label + " (deep literal)"
+                    query = deepen(query, picker)
+                else:
+                    label_used = label
                 # A private RNG: Hypothesis reseeds the global one, and its own randoms are biased.
                 if picker.random() < PROPER_SHARE:
                     caller = PROPER_CALLER.get(label, "agent")
@@ -527,7 +594,7 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
                     caller = picker.choice(caller_names)
                 inflight.acquire()
                 per_target[(label, mode)] += 1
-                pool.submit(send, label, mode, caller, query)
+                pool.submit(send, label_used, mode, caller, query)
 
             try:
                 batch()
@@ -600,6 +667,8 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
     log("   responses by status class: " + ", ".join(f"{k} {v}" for k, v in sorted(stats.by_class.items())))
     log("   errors by code: " + ", ".join(f"{k} {v}" for k, v in stats.by_code.most_common()))
     log(f"   responses slower than 5 s: {stats.slow}")
+    deep_sent = sum(v for k, v in stats.by_op.items() if "(deep literal)" in k)
+    log(f"   operations with a deep literal (10 to 100,000 levels): {deep_sent}")
     if generation_errors:
         log(f"   (not generated: {dict(generation_errors)})")
     log("   per operation (mode): " + ", ".join(f"{k} {v}" for k, v in sorted(stats.by_op.items())))
@@ -611,6 +680,8 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
     problems = []
     if stats.sent == 0:
         problems.append("no operation sent")
+    if stats.sent >= 200 and deep_sent == 0:
+        problems.append("no deep literal sent")
     if stats.failures:
         by_kind = collections.Counter(p for f in stats.failures for p in f["problems"])
         problems.append(f"{len(stats.failures)} bad responses: {dict(by_kind)}")

@@ -289,6 +289,28 @@ async fn fuzz_findings_are_client_errors(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, _) = app.sign_up("owner@example.com").await;
     let cases: Vec<(Option<&str>, &str, Value)> = vec![
+        // Found by the fuzz run's deep-literal generator: a list where an input object or a
+        // scalar belongs reached the resolver as an uncoded error (INTERNAL).
+        (
+            Some(&agent),
+            "mutation { deleteContact(input: []) { __typename } }",
+            json!({}),
+        ),
+        (
+            None,
+            "mutation { captureContactMetadata(input: [[1]]) { __typename } }",
+            json!({}),
+        ),
+        (
+            Some(&agent),
+            "{ contacts(createdBefore: { }) { __typename } }",
+            json!({}),
+        ),
+        (
+            Some(&agent),
+            "{ mergeContactsPreview(input: []) { __typename } }",
+            json!({}),
+        ),
         (
             Some(&agent),
             "{ contacts(createdBefore: \"\") { __typename } }",
