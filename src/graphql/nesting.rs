@@ -101,7 +101,7 @@ pub fn document_nesting(text: &str, limit: usize) -> usize {
 /// The deepest nesting of lists and objects in `variables` (a scalar at the top is 0, `[1]`
 /// and `{"a": 1}` are 1), measured with an explicit stack.
 pub fn variables_nesting(variables: &Variables) -> usize {
-    let mut stack: Vec<(&Value, usize)> = variables.iter().map(|(_, v)| (v, 0)).collect();
+    let mut stack: Vec<(&Value, usize)> = variables.values().map(|v| (v, 0)).collect();
     let mut deepest = 0;
     while let Some((value, depth)) = stack.pop() {
         match value {

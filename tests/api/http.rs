@@ -177,10 +177,7 @@ async fn http_refusals_are_graphql_shaped() {
     shaped(resp, 413, "PAYLOAD_TOO_LARGE").await;
     // The same body chunked (no Content-Length): the same answer.
     let body = big.to_string();
-    let mut request = format!(
-        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-    )
-    .into_bytes();
+    let mut request = b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n".to_vec();
     for chunk in body.as_bytes().chunks(16 * 1024) {
         request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
         request.extend_from_slice(chunk);
