@@ -17,10 +17,9 @@
 //! Codes are the server's own; one that is not `[A-Z_]{1,40}` is `OTHER`.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
@@ -100,7 +99,7 @@ impl Metrics {
         })
     }
 
-    /// The `operation` label for what the [`OperationSlot`] recorded: `invalid` (`None`: not
+    /// The `operation` label of a request's executed operation: `invalid` (`None`: not
     /// executed), `anonymous`, the name, or `other` (see the module docs).
     pub fn operation_label(&self, executed: Option<Option<&str>>) -> String {
         let name = match executed {
@@ -191,45 +190,5 @@ fn pool_usage(db: &DatabaseConnection) -> Option<(i64, i64, i64)> {
             ))
         }
         _ => None,
-    }
-}
-
-/// Request data where [`OperationNames`] records the executed operation's name (`None`
-/// inside when it has none); left empty when the request never executed.
-#[derive(Clone, Default)]
-pub struct OperationSlot(pub Arc<Mutex<Option<Option<String>>>>);
-
-impl OperationSlot {
-    /// What was recorded (see [`Metrics::operation_label`]).
-    pub fn get(&self) -> Option<Option<String>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-/// async-graphql extension: writes the name of the operation being executed into the
-/// request's [`OperationSlot`], if it has one.
-pub struct OperationNames;
-
-impl ExtensionFactory for OperationNames {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationNamesExtension)
-    }
-}
-
-struct OperationNamesExtension;
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationNamesExtension {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> async_graphql::Response {
-        if let Some(slot) = ctx.data_opt::<OperationSlot>() {
-            *slot.0.lock().unwrap_or_else(|e| e.into_inner()) =
-                Some(operation_name.map(str::to_owned));
-        }
-        next.run(ctx, operation_name).await
     }
 }

@@ -13,15 +13,10 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo,
-};
-use async_graphql::{ServerResult, Value};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use uuid::Uuid;
 
-use crate::auth::AuthState;
 use crate::error::{AppError, AppResult};
 
 /// Limits per minute; 0 disables one.
@@ -125,37 +120,3 @@ pub async fn prune_every(limits: Arc<RateLimits>, interval: std::time::Duration)
 /// configured trusted proxy header).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
-
-/// Applies the per-token mutation limit to every root mutation field of an authenticated
-/// request, before its resolver runs.
-pub struct MutationRateLimit(pub Arc<RateLimits>);
-
-impl ExtensionFactory for MutationRateLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(MutationRateLimitExtension(self.0.clone()))
-    }
-}
-
-struct MutationRateLimitExtension(Arc<RateLimits>);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for MutationRateLimitExtension {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        if info.path_node.parent.is_none()
-            && info.parent_type == "Mutation"
-            && let Some(AuthState::Authenticated(caller)) = ctx.data_opt::<AuthState>()
-            && let Err(err) = self.0.mutation(caller.user_id)
-        {
-            let err: async_graphql::Error = err.into();
-            let mut err = err.into_server_error(Default::default());
-            err.path = vec![async_graphql::PathSegment::Field(info.name.to_owned())];
-            return Err(err);
-        }
-        next.run(ctx, info).await
-    }
-}

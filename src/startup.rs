@@ -29,9 +29,10 @@ use crate::config::Config;
 use crate::db;
 use crate::error::ErrorCode;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::prepare::Gate;
 use crate::graphql::schema::{AppSchema, TokenIssuer, build_schema};
 use crate::graphql::{guards, limits};
-use crate::metrics::{Metrics, OperationSlot};
+use crate::metrics::Metrics;
 use crate::ratelimit::{ClientIp, RateLimits};
 
 /// Why the server could not start.
@@ -55,6 +56,7 @@ pub enum StartupError {
 #[derive(Clone)]
 struct AppState {
     schema: AppSchema,
+    gate: Arc<Gate>,
     client_ip_header: Option<axum::http::HeaderName>,
     keys: JwtKeys,
     db: DatabaseConnection,
@@ -124,8 +126,10 @@ impl Application {
             .transpose()
             .map_err(|e| StartupError::Config(format!("TRUSTED_CLIENT_IP_HEADER: {e}")))?;
         let metrics = Arc::new(Metrics::new()?);
+        let gate = Arc::new(Gate::new(config.query_limits(), rate_limits.clone()));
         let state = AppState {
             schema,
+            gate,
             client_ip_header,
             keys,
             db: db.clone(),
@@ -448,7 +452,7 @@ async fn graphql_post(
     if let Some(refusal) = missing_query(&parsed) {
         return refusal;
     }
-    graphql_handler(State(state), connect, headers, parsed).await
+    graphql_handler(State(state), connect, headers, parsed, false).await
 }
 
 /// The 400 for a request with no `query` text and no persisted-query hash (e.g. a misspelt
@@ -465,17 +469,32 @@ fn missing_query(request: &async_graphql::Request) -> Option<axum::response::Res
     })
 }
 
-/// Executes a GraphQL request (POST or GET): authenticates the `Authorization` header, builds
-/// this request's loaders (scoped to the caller's project), executes, and gives every error an
-/// `extensions.code`.
+/// Executes a GraphQL request (POST, or GET with `refuse_mutations`): prepares it
+/// ([`Gate::prepare`]: persisted query, nesting, cached parse, shape limits), refuses a
+/// mutation over GET (405), authenticates the `Authorization` header, charges a mutation to the
+/// caller's budget, builds this request's loaders (scoped to the caller's project), executes,
+/// and gives every error an `extensions.code`.
 async fn graphql_handler(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     request: async_graphql::Request,
+    refuse_mutations: bool,
 ) -> axum::response::Response {
     let started = std::time::Instant::now();
-    let slot = OperationSlot::default();
+    let prepared = state.gate.prepare(request);
+    if refuse_mutations
+        && let Ok(prepared) = &prepared
+        && prepared.operation.as_ref().is_some_and(|o| o.is_mutation)
+    {
+        let body = ErrorCode::MethodNotAllowed.http_body("mutations must be sent with POST");
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(axum::http::header::ALLOW, "POST")],
+            axum::Json(body),
+        )
+            .into_response();
+    }
     let auth = match headers.get(AUTHORIZATION) {
         None => AuthState::Anonymous,
         Some(value) => match value.to_str() {
@@ -484,20 +503,27 @@ async fn graphql_handler(
         },
     };
     let client_ip = client_ip(&state, &headers, peer);
-    let mut request = request
-        .data(auth)
-        .data(ClientIp(client_ip))
-        .data(slot.clone());
-    if let AuthState::Authenticated(caller) = auth {
-        let visitor = (caller.role == crate::auth::Role::Guest).then_some(caller.user_id);
-        request = request.data(Loaders::new(
-            state.db.clone(),
-            guards::scope(caller),
-            state.batch_delay,
-            visitor,
-        ));
-    }
-    let mut response = state.schema.execute(request).await;
+    let user = match auth {
+        AuthState::Authenticated(caller) => Some(caller.user_id),
+        _ => None,
+    };
+    let prepared = prepared.and_then(|p| state.gate.charge(&p, user).map(|()| p));
+    let (mut response, operation) = match prepared {
+        Err(err) => (async_graphql::Response::from_errors(vec![err]), None),
+        Ok(prepared) => {
+            let mut request = prepared.request.data(auth).data(ClientIp(client_ip));
+            if let AuthState::Authenticated(caller) = auth {
+                let visitor = (caller.role == crate::auth::Role::Guest).then_some(caller.user_id);
+                request = request.data(Loaders::new(
+                    state.db.clone(),
+                    guards::scope(caller),
+                    state.batch_delay,
+                    visitor,
+                ));
+            }
+            (state.schema.execute(request).await, prepared.operation)
+        }
+    };
     if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
         response.extensions.insert(
             "requestId".to_owned(),
@@ -531,10 +557,17 @@ async fn graphql_handler(
                 .set("code", code.as_str());
         }
     }
-    let executed = slot.get();
-    let operation = state
-        .metrics
-        .operation_label(executed.as_ref().map(|o| o.as_deref()));
+    // A request that failed before execution (parse, validation, limits) has no `data` entry
+    // (GraphQL spec §7.1.2: "If an error was raised before execution begins, the data entry
+    // should not be present").
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let executed = match (&operation, request_error) {
+        (Some(op), false) => Some(op.name.as_deref()),
+        _ => None,
+    };
+    let operation = state.metrics.operation_label(executed);
     state.metrics.observe_graphql(
         &operation,
         started.elapsed(),
@@ -551,16 +584,11 @@ async fn graphql_handler(
     );
     // GraphQL over HTTP: `application/graphql-response+json` when the client accepts it, with
     // a 4xx status for a request that could not execute (parse, validation, limits);
-    // otherwise legacy `application/json`, always 200. A request error has no `data` entry
-    // (GraphQL spec §7.1.2: "If an error was raised before execution begins, the data entry
-    // should not be present").
+    // otherwise legacy `application/json`, always 200.
     let accepts_graphql_response = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("application/graphql-response+json"));
-    let request_error = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
     let mut http = if request_error {
         let mut body = serde_json::to_value(&response)
             .unwrap_or_else(|_| ErrorCode::Internal.http_body("internal error"));
@@ -637,26 +665,7 @@ async fn graphql_get(
     if let Some(refusal) = missing_query(&parsed) {
         return refusal;
     }
-    // Parsing recurses over the document: measure its nesting first (too deep: the schema's
-    // `NestingLimit` extension answers `QUERY_TOO_DEEP` without parsing it).
-    let measurable =
-        crate::graphql::nesting::check_request(&parsed.query, &parsed.variables).is_ok();
-    let has_mutation = measurable
-        && async_graphql::parser::parse_query(&parsed.query).is_ok_and(|doc| {
-            doc.operations
-                .iter()
-                .any(|(_, op)| op.node.ty != async_graphql::parser::types::OperationType::Query)
-        });
-    if has_mutation {
-        let body = ErrorCode::MethodNotAllowed.http_body("mutations must be sent with POST");
-        return (
-            StatusCode::METHOD_NOT_ALLOWED,
-            [(axum::http::header::ALLOW, "POST")],
-            axum::Json(body),
-        )
-            .into_response();
-    }
-    graphql_handler(State(state), connect, headers, parsed).await
+    graphql_handler(State(state), connect, headers, parsed, true).await
 }
 
 /// `GET /metrics` (unless `METRICS_ENABLED=false`): the Prometheus text exposition of

@@ -1,17 +1,14 @@
 //! Operation limits, checked before any resolver runs (so a refused operation costs no SQL):
 //! depth and complexity (async-graphql's validation; list fields cost their page size times
-//! their children), and the number of aliases and of root fields (the [`ShapeLimits`]
-//! extension, after parsing).
+//! their children), and the number of aliases and of root fields ([`check_shape`], after
+//! parsing, by [`super::prepare`]).
 //!
 //! Codes: `QUERY_TOO_DEEP`, `QUERY_TOO_COMPLEX`, `TOO_MANY_ALIASES`, `TOO_MANY_ROOT_FIELDS`.
 //! The limits apply to introspection too; the defaults leave room for GraphiQL's and
 //! graphql-codegen's introspection queries.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::ServerResult;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerResult, Variables};
 
 use crate::error::ErrorCode;
 
@@ -46,9 +43,6 @@ pub fn code_of_validation_message(message: &str) -> Option<ErrorCode> {
     match message {
         "Query is nested too deep." => Some(ErrorCode::QueryTooDeep),
         "Query is too complex." => Some(ErrorCode::QueryTooComplex),
-        // Apollo's code for an unknown automatic-persisted-query hash (the client then
-        // resends the query text).
-        "PersistedQueryNotFound" => Some(ErrorCode::PersistedQueryNotFound),
         // Fragment spreads (or inline fragments) nested past async-graphql's recursion bound.
         m if m.starts_with("The recursion depth of the query cannot be greater than") => {
             Some(ErrorCode::QueryTooDeep)
@@ -56,17 +50,6 @@ pub fn code_of_validation_message(message: &str) -> Option<ErrorCode> {
         _ => None,
     }
 }
-
-/// Counts aliases and root fields after parsing; refuses the operation over the limits.
-pub struct ShapeLimits(pub QueryLimits);
-
-impl ExtensionFactory for ShapeLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ShapeLimitsExtension(self.0))
-    }
-}
-
-struct ShapeLimitsExtension(QueryLimits);
 
 fn count_aliases(set: &SelectionSet) -> usize {
     set.items
@@ -81,7 +64,8 @@ fn count_aliases(set: &SelectionSet) -> usize {
         .sum()
 }
 
-fn count_fields(set: &SelectionSet) -> usize {
+/// Fields of a selection set, inline fragments' included (a fragment spread counts as one).
+pub(crate) fn count_fields(set: &SelectionSet) -> usize {
     set.items
         .iter()
         .map(|item| match &item.node {
@@ -92,37 +76,29 @@ fn count_fields(set: &SelectionSet) -> usize {
         .sum()
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for ShapeLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
-        let mut aliases: usize = doc
-            .fragments
-            .values()
-            .map(|f| count_aliases(&f.node.selection_set.node))
-            .sum();
-        for (_, op) in doc.operations.iter() {
-            aliases += count_aliases(&op.node.selection_set.node);
-            let roots = count_fields(&op.node.selection_set.node);
-            if roots > self.0.max_root_fields {
-                return Err(ErrorCode::TooManyRootFields.server_error(format!(
-                    "an operation may select at most {} root fields",
-                    self.0.max_root_fields
-                )));
-            }
-        }
-        if aliases > self.0.max_aliases {
-            return Err(ErrorCode::TooManyAliases.server_error(format!(
-                "a document may use at most {} aliases",
-                self.0.max_aliases
+/// Counts aliases and root fields of a parsed document; refuses it over `limits`.
+/// Errors: `TOO_MANY_ROOT_FIELDS`, `TOO_MANY_ALIASES`.
+pub fn check_shape(doc: &ExecutableDocument, limits: QueryLimits) -> ServerResult<()> {
+    let mut aliases: usize = doc
+        .fragments
+        .values()
+        .map(|f| count_aliases(&f.node.selection_set.node))
+        .sum();
+    for (_, op) in doc.operations.iter() {
+        aliases += count_aliases(&op.node.selection_set.node);
+        let roots = count_fields(&op.node.selection_set.node);
+        if roots > limits.max_root_fields {
+            return Err(ErrorCode::TooManyRootFields.server_error(format!(
+                "an operation may select at most {} root fields",
+                limits.max_root_fields
             )));
         }
-        Ok(doc)
     }
+    if aliases > limits.max_aliases {
+        return Err(ErrorCode::TooManyAliases.server_error(format!(
+            "a document may use at most {} aliases",
+            limits.max_aliases
+        )));
+    }
+    Ok(())
 }

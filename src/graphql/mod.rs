@@ -8,6 +8,7 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod nesting;
+pub mod prepare;
 pub mod query;
 pub mod schema;
 pub mod types;

@@ -16,15 +16,10 @@
 //! async-graphql bounds those itself before anything follows them (its `check_recursive_depth`,
 //! 32 levels, cycles included), answered as `QUERY_TOO_DEEP` too.
 //!
-//! Over [`MAX_NESTING`] the request is refused with `QUERY_TOO_DEEP` (every transport: POST,
-//! GET, automatic persisted queries, future WebSocket operations, since the check runs in the
-//! schema's first extension and in the GET handler before either parses anything).
+//! Over [`MAX_NESTING`] the request is refused with `QUERY_TOO_DEEP` by
+//! [`super::prepare::Gate::prepare`], which every transport calls before anything parses the
+//! text (POST, GET, automatic persisted queries; a WebSocket transport must call it too).
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest,
-};
 use async_graphql::{ServerError, ServerResult, Value, Variables};
 
 use crate::error::ErrorCode;
@@ -133,29 +128,6 @@ pub fn check_request(query: &str, variables: &Variables) -> ServerResult<()> {
         return Err(too_deep("the variables"));
     }
     Ok(())
-}
-
-/// The schema's first extension: [`check_request`] in `prepare_request`, before the automatic
-/// persisted queries extension or the schema parses the text.
-pub struct NestingLimit;
-
-impl ExtensionFactory for NestingLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(NestingLimit)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for NestingLimit {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: async_graphql::Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<async_graphql::Request> {
-        check_request(&request.query, &request.variables)?;
-        next.run(ctx, request).await
-    }
 }
 
 #[cfg(test)]

@@ -5,16 +5,12 @@ use sea_orm::DatabaseConnection;
 
 use std::sync::Arc;
 
-use async_graphql::extensions::apollo_persisted_queries::{
-    ApolloPersistedQueries, LruCacheStorage,
-};
-
-use super::limits::{QueryLimits, ShapeLimits};
+use super::limits::QueryLimits;
 use super::mutation::Mutation;
 use super::query::Query;
 use crate::auth::{Caller, IssuedToken, JwtKeys, Role};
 use crate::error::AppResult;
-use crate::ratelimit::{MutationRateLimit, RateLimits};
+use crate::ratelimit::RateLimits;
 
 /// The executable schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -47,29 +43,22 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation::default(), EmptySubscription)
 }
 
-/// The executable schema over `db`, issuing tokens with `issuer`, refusing operations over
-/// `limits` before any resolver runs.
+/// The executable schema over `db`, issuing tokens with `issuer`, refusing operations deeper
+/// or more complex than `limits` before any resolver runs (the other limits: `super::prepare`).
 pub fn build_schema(
     db: DatabaseConnection,
     issuer: TokenIssuer,
     limits: QueryLimits,
     rate_limits: Arc<RateLimits>,
 ) -> AppSchema {
+    // No `.extension(..)`: any extension sends every field through async-graphql's per-field
+    // hook chain. What extensions would do runs once per request in `super::prepare`.
     schema_builder()
-        // First: measures the document's nesting before anything recursive parses it.
-        .extension(super::nesting::NestingLimit)
         .data(db)
         .data(issuer)
-        .data(rate_limits.clone())
-        .extension(MutationRateLimit(rate_limits))
+        .data(rate_limits)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
-        .extension(ShapeLimits(limits))
-        // Records the executed operation's name for the metrics (`crate::metrics`).
-        .extension(crate::metrics::OperationNames)
-        // Automatic persisted queries, as Apollo Client sends them (sha256 hash in
-        // `extensions.persistedQuery`), for POST and GET; 1,000 documents per process.
-        .extension(ApolloPersistedQueries::new(LruCacheStorage::new(1000)))
         .finish()
 }
 
