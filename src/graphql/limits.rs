@@ -12,7 +12,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 
 use crate::error::ErrorCode;
 
-/// The configured limits.
+/// The configured limits (defaults: `Config`, written once in its clap attributes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueryLimits {
     /// Deepest selection nesting.
@@ -24,17 +24,6 @@ pub struct QueryLimits {
     pub max_aliases: usize,
     /// Most fields at the root of an operation.
     pub max_root_fields: usize,
-}
-
-impl Default for QueryLimits {
-    fn default() -> Self {
-        Self {
-            max_depth: 15,
-            max_complexity: 20_000,
-            max_aliases: 30,
-            max_root_fields: 20,
-        }
-    }
 }
 
 /// The code for a validation error message of async-graphql's depth and complexity limits

@@ -18,12 +18,13 @@ enum Shape {
     Mixed,
 }
 
-/// A GraphQL value literal nested `depth` levels deep.
-fn literal(shape: Shape, depth: usize) -> String {
-    let (open, close): (&str, &str) = match shape {
-        Shape::List => ("[", "]"),
-        Shape::Object => ("{a: ", "}"),
-        Shape::Mixed => ("[{a: ", "}]"),
+/// A value nested `depth` levels deep, with `key` opening an object level (`a: ` for a
+/// GraphQL literal, `"a": ` for JSON text).
+fn nested(shape: Shape, depth: usize, key: &str) -> String {
+    let (open, close) = match shape {
+        Shape::List => ("[".to_owned(), "]"),
+        Shape::Object => (format!("{{{key}"), "}"),
+        Shape::Mixed => (format!("[{{{key}"), "}]"),
     };
     let levels = match shape {
         Shape::Mixed => depth.div_ceil(2),
@@ -32,19 +33,15 @@ fn literal(shape: Shape, depth: usize) -> String {
     format!("{}1{}", open.repeat(levels), close.repeat(levels))
 }
 
+/// A GraphQL value literal nested `depth` levels deep.
+fn literal(shape: Shape, depth: usize) -> String {
+    nested(shape, depth, "a: ")
+}
+
 /// The same nesting as JSON text (for variables; built as text, since building it as a
 /// `serde_json::Value` would recurse in the test itself).
 fn json_text(shape: Shape, depth: usize) -> String {
-    let (open, close): (&str, &str) = match shape {
-        Shape::List => ("[", "]"),
-        Shape::Object => ("{\"a\": ", "}"),
-        Shape::Mixed => ("[{\"a\": ", "}]"),
-    };
-    let levels = match shape {
-        Shape::Mixed => depth.div_ceil(2),
-        _ => depth,
-    };
-    format!("{}1{}", open.repeat(levels), close.repeat(levels))
+    nested(shape, depth, "\"a\": ")
 }
 
 /// Every place a client puts a value literal, with `L` standing for it.
