@@ -356,7 +356,7 @@ impl IntoResponse for BadGraphqlRequest {
                 format!("invalid request: {other}"),
             ),
         };
-        (status, axum::Json(code.http_body(&message))).into_response()
+        refuse(status, code, &message)
     }
 }
 
@@ -392,7 +392,7 @@ async fn graphql_shaped_413(response: axum::response::Response) -> axum::respons
         return response;
     }
     let (status, code, message) = too_large();
-    (status, axum::Json(code.http_body(&message))).into_response()
+    refuse(status, code, &message)
 }
 
 /// An HTTP-level refusal in the GraphQL shape: `status`, `code`, `message`.
@@ -619,8 +619,7 @@ async fn graphql_handler(
 /// Whether an uncoded resolver error is async-graphql's report of an argument value that
 /// does not parse as its type (`Failed to parse "DateTime": ...`,
 /// `Invalid value for argument "x" ...`, `Expected input type "T", found [].`) or of a variable
-/// the operation uses but the request
-/// does not give (`Variable x is not defined.`).
+/// the operation uses but the request does not give (`Variable x is not defined.`).
 fn is_argument_coercion_error(message: &str) -> bool {
     message.starts_with("Failed to parse ")
         || message.starts_with("Invalid value for argument")

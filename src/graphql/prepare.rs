@@ -93,11 +93,20 @@ impl Gate {
     /// Resolves a persisted query, bounds the nesting, parses (or finds the parsed document)
     /// and checks its shape; attaches the document to the request. Errors: see the module.
     pub fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
+        let mut register = None;
         if let Some(value) = request.extensions.remove("persistedQuery") {
-            request.query = self.persisted_query(value, std::mem::take(&mut request.query))?;
+            let (text, hash) = self.persisted_query(value, std::mem::take(&mut request.query))?;
+            request.query = text;
+            register = hash;
         }
         nesting::check_request(&request.query, &request.variables)?;
         let doc = self.document(&request.query)?;
+        // A hash is remembered only for a text that passed the checks above.
+        if let Some(hash) = register
+            && request.query.len() <= MAX_PERSISTED_TEXT
+        {
+            lock(&self.persisted).put(hash, Arc::from(request.query.as_str()));
+        }
         let operation = operation(&doc, request.operation_name.as_deref());
         request.set_parsed_query(ExecutableDocument::clone(&doc));
         Ok(Prepared { request, operation })
@@ -122,12 +131,13 @@ impl Gate {
     }
 
     /// The query text of a persisted-query extension `value` (with `text` as the request's
-    /// own query, possibly empty).
+    /// own query, possibly empty), and the hash to remember it by when the request gave the
+    /// text (verified against the hash).
     fn persisted_query(
         &self,
         value: async_graphql::Value,
         text: String,
-    ) -> Result<String, ServerError> {
+    ) -> Result<(String, Option<String>), ServerError> {
         #[derive(serde::Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct PersistedQuery {
@@ -145,7 +155,7 @@ impl Gate {
         if text.is_empty() {
             return lock(&self.persisted)
                 .get(&pq.sha256_hash)
-                .map(|t| t.to_string())
+                .map(|t| (t.to_string(), None))
                 .ok_or_else(|| {
                     ErrorCode::PersistedQueryNotFound.server_error("PersistedQueryNotFound")
                 });
@@ -154,12 +164,7 @@ impl Gate {
         if hash != pq.sha256_hash {
             return Err(bad("the `sha256Hash` does not match the query"));
         }
-        if text.len() <= MAX_PERSISTED_TEXT
-            && nesting::document_nesting(&text, nesting::MAX_NESTING) <= nesting::MAX_NESTING
-        {
-            lock(&self.persisted).put(hash, Arc::from(text.as_str()));
-        }
-        Ok(text)
+        Ok((text, Some(hash)))
     }
 
     /// The parsed, shape-checked document of `text`, from the cache or parsed now (and cached

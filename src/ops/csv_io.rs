@@ -452,11 +452,8 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
             "zipcode" => row.fields.zipcode = set(),
             "country" => row.fields.country = set(),
             "status" => row.status = Some(cell.to_owned()),
-            "tags" => row.tags = parse_tags(cell)?,
-            "additional_emails" => {
-                row.additional_emails =
-                    parse_tags(cell).map_err(|e| e.replacen("tags", "additional_emails", 1))?;
-            }
+            "tags" => row.tags = parse_list("tags", cell)?,
+            "additional_emails" => row.additional_emails = parse_list("additional_emails", cell)?,
             "attributes" => {
                 let value: Value = serde_json::from_str(cell)
                     .map_err(|e| format!("attributes: not valid JSON: {e}"))?;
@@ -475,10 +472,10 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
 
 /// Tags (or additional emails) of a cell: a JSON array of strings when it starts with `[`,
 /// else split on `|`.
-fn parse_tags(cell: &str) -> Result<Vec<String>, String> {
+fn parse_list(column: &str, cell: &str) -> Result<Vec<String>, String> {
     if cell.trim_start().starts_with('[') {
         return serde_json::from_str::<Vec<String>>(cell)
-            .map_err(|e| format!("tags: not a JSON array of strings: {e}"));
+            .map_err(|e| format!("{column}: not a JSON array of strings: {e}"));
     }
     Ok(cell
         .split(TAG_SEPARATOR)
@@ -488,7 +485,7 @@ fn parse_tags(cell: &str) -> Result<Vec<String>, String> {
 }
 
 /// The `tags` cell of stored tags: `|`-separated, or a JSON array when a tag contains `|` or
-/// the first starts with `[` (so that [`parse_tags`] reads back the same tags).
+/// the first starts with `[` (so that [`parse_list`] reads back the same tags).
 fn format_tags(tags: &[String]) -> String {
     let needs_json = tags.iter().any(|t| t.contains(TAG_SEPARATOR))
         || tags
