@@ -215,6 +215,7 @@ async fn main() {
                 first: 20,
                 after: None,
             },
+            &Default::default(),
         )
         .await
         .unwrap();

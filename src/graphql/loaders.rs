@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::pagination::{Page, PageArgs};
+use crate::service::prefetch::{Nested, Prefetched};
 use crate::service::{ProjectScope, leads, merge, requests, timeline};
 
 /// The loaders of one request. Request pages and counts are cached for the request, so a
@@ -26,9 +27,20 @@ pub struct Loaders {
     /// Number of Requests per Lead.
     pub request_counts: DataLoader<RequestCountLoader, HashMapCache>,
     /// Ids of the contacts merged into each Lead.
-    pub merged_from: DataLoader<MergedFromLoader>,
+    pub merged_from: DataLoader<MergedFromLoader, HashMapCache>,
     /// One page of timeline events per Lead.
     pub timeline_pages: DataLoader<TimelinePageLoader>,
+    /// The visitor whose Requests alone these loaders see (`None` for agents).
+    visitor: Option<Uuid>,
+}
+
+/// How the nested relations of a contact selection get loaded: `nested` in the contacts'
+/// own statement, the other `requests` page shapes by [`Loaders::prime_requests`].
+pub struct Plan<'a> {
+    /// What the contacts' statement fetches.
+    pub nested: Nested,
+    /// `requests` selections whose page differs from `nested.requests` (aliases).
+    rest: Vec<async_graphql::SelectionField<'a>>,
 }
 
 impl Loaders {
@@ -74,17 +86,117 @@ impl Loaders {
                 HashMapCache::default(),
             )
             .delay(batch_delay),
-            merged_from: DataLoader::new(
+            merged_from: DataLoader::with_cache(
                 MergedFromLoader {
                     db: db.clone(),
                     scope,
                 },
                 spawn,
+                HashMapCache::default(),
             )
             .delay(batch_delay),
             timeline_pages: DataLoader::new(TimelinePageLoader { db, scope }, spawn)
                 .delay(batch_delay),
+            visitor,
         }
+    }
+
+    /// The plan for the contact selections `contact` (the look-ahead of `contact(id:)`,
+    /// `viewer.contact`, `node(id:)`, or a connection's `nodes` / `edges.node`): the first
+    /// valid `requests` page, `requestsCount` / `requests.totalCount` and `mergedFrom` go
+    /// into the contacts' statement; further `requests` page shapes are primed after it.
+    /// Without loaders (no caller) the plan is empty.
+    pub fn plan<'a>(ctx: &Context<'_>, contact: &[async_graphql::Lookahead<'a>]) -> Plan<'a> {
+        let Some(loaders) = ctx.data_opt::<Self>() else {
+            return Plan {
+                nested: Nested::default(),
+                rest: Vec::new(),
+            };
+        };
+        let requests: Vec<async_graphql::SelectionField<'a>> = contact
+            .iter()
+            .flat_map(|c| c.field("requests").selection_fields())
+            .collect();
+        let mut nested = Nested {
+            requester: loaders.visitor,
+            requests_count: contact.iter().any(|c| c.field("requestsCount").exists())
+                || requests
+                    .iter()
+                    .any(|f| f.selection_set().any(|s| s.name() == "totalCount")),
+            merged_from: contact.iter().any(|c| c.field("mergedFrom").exists()),
+            requests: None,
+        };
+        let mut rest = Vec::new();
+        for field in requests {
+            match (page_of(&field), nested.requests) {
+                (Some(page), None) => nested.requests = Some(page),
+                (Some(page), Some(first)) if page == first => {}
+                _ => rest.push(field),
+            }
+        }
+        Plan { nested, rest }
+    }
+
+    /// Feeds what the contacts' statement fetched for `plan` to the loaders' caches, then
+    /// primes the plan's other `requests` page shapes for `leads` (one statement each).
+    /// Errors: `INTERNAL` (database).
+    pub async fn feed(
+        ctx: &Context<'_>,
+        plan: Plan<'_>,
+        prefetched: Prefetched,
+        leads: &[Uuid],
+    ) -> AppResult<()> {
+        let Some(loaders) = ctx.data_opt::<Self>() else {
+            return Ok(());
+        };
+        if let Some(page) = plan.nested.requests {
+            loaders
+                .request_pages
+                .feed_many(
+                    prefetched
+                        .request_pages
+                        .into_iter()
+                        .map(|(lead, rows)| (RequestPageKey { lead, page }, rows)),
+                )
+                .await;
+        }
+        loaders
+            .request_counts
+            .feed_many(prefetched.request_counts)
+            .await;
+        loaders.merged_from.feed_many(prefetched.merged_from).await;
+        if !plan.rest.is_empty() {
+            loaders.prime_requests(leads, &plan.rest, false).await?;
+        }
+        Ok(())
+    }
+
+    /// [`Loaders::feed`] for one contact `found` by a lookup planned with `plan` over the
+    /// selections `contact`; returns its Lead. When the lookup went through a tombstone (its
+    /// statement fetched the tombstone's relations), the survivor's `requests` pages and
+    /// counts are primed instead (one statement each). Errors: `INTERNAL` (database).
+    pub async fn fed(
+        ctx: &Context<'_>,
+        plan: Plan<'_>,
+        contact: &[async_graphql::Lookahead<'_>],
+        found: leads::Found,
+    ) -> AppResult<lead::Model> {
+        let lead = found.lead;
+        match found.prefetched {
+            Some(prefetched) => Self::feed(ctx, plan, prefetched, &[lead.id]).await?,
+            None => {
+                if let Some(loaders) = ctx.data_opt::<Self>() {
+                    let requests: Vec<async_graphql::SelectionField<'_>> = contact
+                        .iter()
+                        .flat_map(|c| c.field("requests").selection_fields())
+                        .collect();
+                    loaders
+                        .prime_requests(&[lead.id], &requests, plan.nested.requests_count)
+                        .await?;
+                }
+            }
+        }
+        Ok(lead)
     }
 
     /// Primes the `requests` (and `requestsCount`) of `leads` for the selections in
@@ -103,21 +215,7 @@ impl Loaders {
         }
         let mut pages: Vec<PageArgs> = Vec::new();
         for field in requests_fields {
-            let Ok(arguments) = field.arguments() else {
-                continue;
-            };
-            let mut first = None;
-            let mut after = None;
-            for (name, value) in arguments {
-                match (name.as_str(), value) {
-                    ("first", async_graphql::Value::Number(n)) => {
-                        first = n.as_i64().and_then(|n| i32::try_from(n).ok())
-                    }
-                    ("after", async_graphql::Value::String(s)) => after = Some(s),
-                    _ => {}
-                }
-            }
-            if let Ok(page) = PageArgs::new(first, after.as_deref())
+            if let Some(page) = page_of(field)
                 && !pages.contains(&page)
             {
                 pages.push(page);
@@ -138,34 +236,30 @@ impl Loaders {
         Ok(())
     }
 
-    /// [`Loaders::prime_requests`] for the contacts `leads` selected by `contact` (the
-    /// look-ahead of a `Contact` selection: `contact(id:)`, or a connection's `nodes` /
-    /// `edges.node`). Errors: `INTERNAL` (database).
-    pub async fn prime_for(
-        ctx: &Context<'_>,
-        contact: &[async_graphql::Lookahead<'_>],
-        leads: &[Uuid],
-    ) -> AppResult<()> {
-        let Some(loaders) = ctx.data_opt::<Self>() else {
-            return Ok(());
-        };
-        let requests: Vec<async_graphql::SelectionField<'_>> = contact
-            .iter()
-            .flat_map(|c| c.field("requests").selection_fields())
-            .collect();
-        let counts = contact.iter().any(|c| c.field("requestsCount").exists());
-        if requests.is_empty() && !counts {
-            return Ok(());
-        }
-        Ok(loaders.prime_requests(leads, &requests, counts).await?)
-    }
-
     /// The request's loaders. Errors: `UNAUTHENTICATED` when the request has no caller (no
     /// loaders are built for it).
     pub fn of<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Self> {
         ctx.data_opt::<Self>()
             .ok_or(AppError::Unauthenticated("authentication required"))
     }
+}
+
+/// The page a `requests(first:, after:)` selection asks for; `None` when its arguments are
+/// invalid (the field itself reports the error).
+fn page_of(field: &async_graphql::SelectionField<'_>) -> Option<PageArgs> {
+    let arguments = field.arguments().ok()?;
+    let mut first = None;
+    let mut after = None;
+    for (name, value) in arguments {
+        match (name.as_str(), value) {
+            ("first", async_graphql::Value::Number(n)) => {
+                first = Some(n.as_i64().and_then(|n| i32::try_from(n).ok())?)
+            }
+            ("after", async_graphql::Value::String(s)) => after = Some(s),
+            _ => {}
+        }
+    }
+    PageArgs::new(first, after.as_deref()).ok()
 }
 
 /// Loads Leads by primary key within the tenant scope.

@@ -117,15 +117,14 @@ impl Query {
             }),
         };
         let db = ctx.data::<DatabaseConnection>()?;
-        let rows = contact_search::list(db, scope, &query, page).await?;
         let look = ctx.look_ahead();
-        let ids: Vec<uuid::Uuid> = rows.rows.iter().map(|m| m.id).collect();
-        Loaders::prime_for(
+        let plan = Loaders::plan(
             ctx,
             &[look.field("nodes"), look.field("edges").field("node")],
-            &ids,
-        )
-        .await?;
+        );
+        let mut rows = contact_search::list(db, scope, &query, page, &plan.nested).await?;
+        let ids: Vec<uuid::Uuid> = rows.rows.iter().map(|m| m.id).collect();
+        Loaders::feed(ctx, plan, std::mem::take(&mut rows.prefetched), &ids).await?;
         Ok(ContactConnection::new(rows, scope, query))
     }
 
@@ -143,11 +142,13 @@ impl Query {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        let found = leads::find_resolved(db, scope, id).await?;
-        if let Some(lead) = &found {
-            Loaders::prime_for(ctx, &[ctx.look_ahead()], &[lead.id]).await?;
-        }
-        Ok(found.map(Contact))
+        let look = [ctx.look_ahead()];
+        let plan = Loaders::plan(ctx, &look);
+        let found = leads::find_resolved(db, scope, id, &plan.nested).await?;
+        Ok(match found {
+            Some(found) => Some(Contact(Loaders::fed(ctx, plan, &look, found).await?)),
+            None => None,
+        })
     }
 
     /// Any object of the agent's project by its id (Relay Global Object Identification):
@@ -162,12 +163,17 @@ impl Query {
         let (_, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &id)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(nodes::find(db, scope, id).await?.map(|found| match found {
-            nodes::Found::Lead(m) => Node::Contact(Contact(m)),
-            nodes::Found::Request(m) => Node::Request(Request(m)),
-            nodes::Found::User(m) => Node::User(UserObject(m)),
-            nodes::Found::Project(m) => Node::Project(ProjectObject(m)),
-        }))
+        let look = [ctx.look_ahead()];
+        let plan = Loaders::plan(ctx, &look);
+        Ok(match nodes::find(db, scope, id, &plan.nested).await? {
+            None => None,
+            Some(nodes::Found::Lead(found)) => Some(Node::Contact(Contact(
+                Loaders::fed(ctx, plan, &look, found).await?,
+            ))),
+            Some(nodes::Found::Request(m)) => Some(Node::Request(Request(m))),
+            Some(nodes::Found::User(m)) => Some(Node::User(UserObject(m))),
+            Some(nodes::Found::Project(m)) => Some(Node::Project(ProjectObject(m))),
+        })
     }
 
     /// What `mergeContacts` would do with these contacts, computed without writing: blockers

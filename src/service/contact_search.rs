@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use super::ProjectScope;
 use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::prefetch::{Nested, Prefetched};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -159,6 +160,8 @@ pub struct ContactPage {
     pub has_next_page: bool,
     /// More rows before the first one.
     pub has_previous_page: bool,
+    /// The nested relations fetched with the rows ([`list`]'s `nested`).
+    pub prefetched: Prefetched,
 }
 
 /// A custom SQL expression with `?` placeholders bound to `values`, whatever the backend
@@ -476,13 +479,16 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     Ok(Prepared { select, mode, rank })
 }
 
-/// One page of the contacts of `scope` matching `q`. Costs one statement.
+/// One page of the contacts of `scope` matching `q`, with the relations `nested` asks for
+/// fetched in the same statement (into [`ContactPage::prefetched`]). Costs one statement
+/// (two for a backward relevance page without a cursor: it counts first).
 /// Errors: `BAD_USER_INPUT` (`search`, `tags`, `attribute`, `after`, `before`).
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     q: &ContactQuery,
     page: PageRequest,
+    nested: &Nested,
 ) -> AppResult<ContactPage> {
     let backend = db.get_database_backend();
     let Prepared { select, mode, rank } = prepare(backend, scope, q)?;
@@ -508,23 +514,86 @@ pub async fn list(
             cursors: Vec::new(),
             has_next_page: false,
             has_previous_page: false,
+            prefetched: Prefetched::default(),
         });
     }
+    let nested = (nested, scope);
     match mode {
-        Mode::Relevance => relevance_page(db, select, rank, size, backward, cursor).await,
+        Mode::Relevance => relevance_page(db, select, rank, size, backward, cursor, nested).await,
         Mode::Keyset(field, dir) => {
-            keyset_page(db, backend, select, (field, dir), size, backward, cursor).await
+            keyset_page(db, select, (field, dir), size, backward, cursor, nested).await
         }
     }
 }
 
+/// The statement of one page: `select` ordered by `order`, from row `offset`, at most
+/// `limit` rows, with the columns of `nested` (for `scope`). PostgreSQL evaluates the nested
+/// subqueries only for the rows kept (it postpones costly select-list expressions past the
+/// sort under a `LIMIT`); SQLite evaluates result columns before its sorter, so there the
+/// page is selected first, in a subquery named `lead` that carries its sort values, and the
+/// nested columns are added around it (the order is applied again to the page's rows).
+fn page_statement(
+    mut select: Select<lead::Entity>,
+    backend: DbBackend,
+    order: Vec<(SimpleExpr, Order)>,
+    (offset, limit): (u64, u64),
+    (nested, scope): (&Nested, ProjectScope),
+) -> sea_orm::Statement {
+    let columns = nested.columns(backend, scope);
+    if columns.is_empty() || backend == DbBackend::Postgres {
+        for (expr, alias) in columns {
+            select = select.column_as(expr, alias);
+        }
+        for (expr, dir) in order {
+            select = select.order_by(expr, dir);
+        }
+        return select.offset(offset).limit(limit).build(backend);
+    }
+    let mut outer_order = Vec::with_capacity(order.len());
+    for (i, (expr, dir)) in order.into_iter().enumerate() {
+        let alias = format!("page_order_{i}");
+        select = select.column_as(expr.clone(), alias.as_str());
+        select = select.order_by(expr, dir.clone());
+        outer_order.push((Expr::cust(format!(r#""lead"."{alias}""#)), dir));
+    }
+    let inner = select.offset(offset).limit(limit).into_query();
+    let mut outer = sea_orm::sea_query::Query::select();
+    outer
+        .column((Alias::new("lead"), sea_orm::sea_query::Asterisk))
+        .from_subquery(inner, Alias::new("lead"));
+    for (expr, alias) in columns {
+        outer.expr_as(expr, Alias::new(alias));
+    }
+    for (expr, dir) in outer_order {
+        outer.order_by_expr(expr, dir);
+    }
+    backend.build(&outer)
+}
+
+/// Reads the lead of each raw row, with the `nested` columns into `prefetched`.
+fn read_rows(
+    raw: &[sea_orm::QueryResult],
+    nested: &Nested,
+    prefetched: &mut Prefetched,
+) -> Result<Vec<lead::Model>, sea_orm::DbErr> {
+    use sea_orm::FromQueryResult;
+    let mut rows = Vec::with_capacity(raw.len());
+    for r in raw {
+        let model = lead::Model::from_query_result(r, "")?;
+        nested.read(r, &model, prefetched)?;
+        rows.push(model);
+    }
+    Ok(rows)
+}
+
 async fn relevance_page(
     db: &impl ConnectionTrait,
-    mut select: Select<lead::Entity>,
+    select: Select<lead::Entity>,
     rank: Vec<(SimpleExpr, Order)>,
     size: u64,
     backward: bool,
     cursor: Option<Position>,
+    nested: (&Nested, ProjectScope),
 ) -> AppResult<ContactPage> {
     let pos = match cursor {
         Some(Position::Rank(n)) => Some(n),
@@ -540,16 +609,15 @@ async fn relevance_page(
             (total.saturating_sub(size), std::cmp::min(size, total))
         }
     };
-    for (expr, order) in rank {
-        select = select.order_by(expr, order);
-    }
-    let select = select
-        .order_by(lead::Column::Id, Order::Asc)
-        .offset(start)
-        .limit(want + 1);
-    let rows = select.all(db).await?;
+    let backend = db.get_database_backend();
+    let mut order = rank;
+    order.push((Expr::col((lead::Entity, lead::Column::Id)), Order::Asc));
+    let stmt = page_statement(select, backend, order, (start, want + 1), nested);
+    let raw = db.query_all_raw(stmt).await?;
+    let mut prefetched = Prefetched::default();
+    let mut rows = read_rows(&raw, nested.0, &mut prefetched)?;
     let has_more_after = rows.len() as u64 > want;
-    let rows: Vec<lead::Model> = rows.into_iter().take(want as usize).collect();
+    rows.truncate(want as usize);
     let cursors = (0..rows.len() as u64)
         .map(|i| encode_cursor(Mode::Relevance, &Position::Rank(start + i)))
         .collect();
@@ -558,18 +626,20 @@ async fn relevance_page(
         cursors,
         has_next_page: has_more_after,
         has_previous_page: start > 0,
+        prefetched,
     })
 }
 
 async fn keyset_page(
     db: &impl ConnectionTrait,
-    backend: DbBackend,
     mut select: Select<lead::Entity>,
     (field, dir): (OrderField, Direction),
     size: u64,
     backward: bool,
     cursor: Option<Position>,
+    nested: (&Nested, ProjectScope),
 ) -> AppResult<ContactPage> {
+    let backend = db.get_database_backend();
     let sort = sort_sql(field, backend);
     // Reading backward flips the direction; rows are reversed back at the end.
     let effective_desc = (dir == Direction::Desc) != backward;
@@ -586,18 +656,19 @@ async fn keyset_page(
             [v.clone(), v, DbValue::from(*id)],
         ));
     }
-    select = select
-        .order_by(Expr::cust(sort), order.clone())
-        .order_by(lead::Column::Id, order);
     if field == OrderField::Fullname {
         select = select.column_as(Expr::cust(sort), "sort_key");
     }
-    let stmt = select.limit(size + 1).build(backend);
+    let by = vec![
+        (Expr::cust(sort), order.clone()),
+        (Expr::col((lead::Entity, lead::Column::Id)), order),
+    ];
+    let stmt = page_statement(select, backend, by, (0, size + 1), nested);
     let raw = db.query_all_raw(stmt).await?;
+    let mut prefetched = Prefetched::default();
+    let models = read_rows(&raw, nested.0, &mut prefetched)?;
     let mut rows = Vec::with_capacity(raw.len());
-    for r in &raw {
-        use sea_orm::FromQueryResult;
-        let model = lead::Model::from_query_result(r, "")?;
+    for (r, model) in raw.iter().zip(models) {
         let key = if field == OrderField::Fullname {
             r.try_get::<String>("", "sort_key")?
         } else {
@@ -638,6 +709,7 @@ async fn keyset_page(
         cursors,
         has_next_page,
         has_previous_page,
+        prefetched,
     })
 }
 

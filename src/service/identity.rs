@@ -203,7 +203,9 @@ async fn apply_claims(
     user: &user::Model,
     identity: &Identity,
 ) -> AppResult<()> {
-    let exists = leads::find_for_visitor(db, scope, user.id).await?.is_some();
+    let exists = leads::find_for_visitor(db, scope, user.id, &Default::default())
+        .await?
+        .is_some();
     if exists && (identity.email.is_some() || identity.fullname.is_some()) {
         leads::capture_metadata(
             db,
@@ -302,7 +304,9 @@ pub async fn identify_visitor(
     txn.commit().await?;
     apply_claims(db, scope, &user, &identity).await?;
     if survivor.is_some() {
-        survivor = leads::find_for_visitor(db, scope, user.id).await?;
+        survivor = leads::find_for_visitor(db, scope, user.id, &Default::default())
+            .await?
+            .map(|f| f.lead);
     }
     Ok((
         Session {

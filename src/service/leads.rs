@@ -8,6 +8,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::prefetch::{Nested, Prefetched};
 use super::timeline::{self, NewEvent};
 use super::{ProjectScope, begin_write, merge, now};
 use crate::error::{AppError, AppResult};
@@ -339,17 +340,28 @@ async fn auto_merge_on_email(
     Ok(survivor)
 }
 
+/// A Lead found with the nested relations its selection asked for.
+#[derive(Clone, Debug)]
+pub struct Found {
+    /// The Lead (the surviving one when the id led to a merged-away Lead).
+    pub lead: lead::Model,
+    /// What `nested` fetched with it in the same statement; `None` when the lookup went
+    /// through a tombstone (the relations fetched were the tombstone's: the caller loads the
+    /// survivor's its own way).
+    pub prefetched: Option<Prefetched>,
+}
+
 /// The Lead with primary key `id` in `scope`, or the surviving Lead when `id` was merged
-/// away; `None` when absent or in another project.
+/// away, with `nested` fetched in the same statement; `None` when absent or in another
+/// project. One statement (one more per tombstone hop).
 pub async fn find_resolved(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     id: Uuid,
-) -> AppResult<Option<lead::Model>> {
-    match find_by_id(db, scope, id).await? {
-        Some(found) => Ok(Some(resolve(db, scope, found, false).await?)),
-        None => Ok(None),
-    }
+    nested: &Nested,
+) -> AppResult<Option<Found>> {
+    let select = lead::Entity::find_by_id(id).filter(lead::Column::ProjectId.eq(scope.project_id));
+    find_one(db, scope, select, nested).await
 }
 
 /// The Lead with primary key `id` in `scope`; `None` when absent or in another project.
@@ -365,21 +377,47 @@ pub async fn find_by_id(
 }
 
 /// The visitor's own Lead in `scope` (the surviving one when it was merged away), if it
-/// exists yet.
+/// exists yet, with `nested` fetched in the same statement (as [`find_resolved`]).
 pub async fn find_for_visitor(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     visitor_id: Uuid,
-) -> AppResult<Option<lead::Model>> {
-    let found = lead::Entity::find()
+    nested: &Nested,
+) -> AppResult<Option<Found>> {
+    let select = lead::Entity::find()
         .filter(lead::Column::ProjectId.eq(scope.project_id))
-        .filter(lead::Column::LeadId.eq(visitor_id.to_string()))
-        .one(db)
-        .await?;
-    match found {
-        Some(found) => Ok(Some(resolve(db, scope, found, false).await?)),
-        None => Ok(None),
+        .filter(lead::Column::LeadId.eq(visitor_id.to_string()));
+    find_one(db, scope, select, nested).await
+}
+
+/// The first Lead `select` finds, with the columns of `nested`, resolved past tombstones.
+async fn find_one(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    mut select: sea_orm::Select<lead::Entity>,
+    nested: &Nested,
+) -> AppResult<Option<Found>> {
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let backend = db.get_database_backend();
+    for (expr, alias) in nested.columns(backend, scope) {
+        select = select.column_as(expr, alias);
     }
+    let Some(row) = db.query_one_raw(select.limit(1).build(backend)).await? else {
+        return Ok(None);
+    };
+    let found = lead::Model::from_query_result(&row, "")?;
+    if found.merged_into.is_some() {
+        return Ok(Some(Found {
+            lead: resolve(db, scope, found, false).await?,
+            prefetched: None,
+        }));
+    }
+    let mut prefetched = Prefetched::default();
+    nested.read(&row, &found, &mut prefetched)?;
+    Ok(Some(Found {
+        lead: found,
+        prefetched: Some(prefetched),
+    }))
 }
 
 /// Leads with primary keys in `ids`, within `scope` (the `Contact` loader).

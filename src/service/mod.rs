@@ -10,6 +10,7 @@ pub mod leads;
 pub mod merge;
 pub mod nodes;
 pub mod pagination;
+pub mod prefetch;
 pub mod requests;
 pub mod timeline;
 pub mod transfer;

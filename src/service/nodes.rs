@@ -1,6 +1,6 @@
 //! Lookup of any object by id within a project (Relay `node`).
 
-use entity::{lead, project, request};
+use entity::{project, request};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -11,8 +11,8 @@ use crate::error::AppResult;
 #[derive(Clone, Debug)]
 #[allow(clippy::large_enum_variant)] // short-lived, moved once
 pub enum Found {
-    /// A Lead (Contact).
-    Lead(lead::Model),
+    /// A Lead (Contact), with what `nested` fetched with it.
+    Lead(super::leads::Found),
     /// A Request.
     Request(request::Model),
     /// A member of the project.
@@ -22,14 +22,16 @@ pub enum Found {
 }
 
 /// The object with primary key `id` in `scope`, trying each table (ids are UUID v4, unique
-/// across tables); `None` when nothing of the project has it. At most four statements.
+/// across tables); `None` when nothing of the project has it. A Lead comes with the
+/// relations `nested` asks for, fetched in the same statement. At most four statements.
 pub async fn find(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     id: Uuid,
+    nested: &super::prefetch::Nested,
 ) -> AppResult<Option<Found>> {
-    if let Some(m) = super::leads::find_resolved(db, scope, id).await? {
-        return Ok(Some(Found::Lead(m)));
+    if let Some(found) = super::leads::find_resolved(db, scope, id, nested).await? {
+        return Ok(Some(Found::Lead(found)));
     }
     if let Some(m) = request::Entity::find_by_id(id)
         .filter(request::Column::ProjectId.eq(scope.project_id))

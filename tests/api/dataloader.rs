@@ -1,6 +1,6 @@
 //! Nested lists cost a constant number of SQL statements (DataLoader), never N+1.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp, db_test};
 
@@ -136,3 +136,130 @@ async fn lists_prime_nested_requests(backend: Backend) {
     }
 }
 db_test!(lists_prime_nested_requests);
+
+/// The benchmark's read shapes (bench/queries/self) and the other contact lookups cost ONE
+/// SQL statement each on both databases — the contacts and their selected nested relations
+/// (a requests page, its `totalCount`, `requestsCount`, `mergedFrom`) together — and stay at
+/// one for 1, 20 and 100 contacts; the answers match the DataLoader path's (an aliased
+/// second `requests` page, which the planner leaves to the loaders).
+async fn reads_cost_one_statement(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 30).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let mut visitor = String::new();
+    for i in 0..100 {
+        let (v, _) = app.visitor(&project).await;
+        app.create_request(&v, "one").await;
+        app.create_request(&v, "two").await;
+        app.capture(
+            &v,
+            json!({ "fullname": format!("Ada Lovelace {i}"), "email": format!("ada{i}@example.com") }),
+        )
+        .await;
+        visitor = v;
+    }
+    let one = |query: &'static str, vars: Value| {
+        let app = &app;
+        let agent = agent.clone();
+        async move {
+            let before = app.statements();
+            let data = app.ok(Some(&agent), query, vars).await;
+            (app.statements() - before, data)
+        }
+    };
+    let (n, data) = one(
+        include_str!("../../bench/queries/self/q1_email.graphql"),
+        json!({ "email": "ADA7@example.com" }),
+    )
+    .await;
+    assert_eq!(n, 1, "{backend:?} Q1");
+    let node = &data["contacts"]["nodes"][0];
+    assert_eq!(node["fullname"], "Ada Lovelace 7");
+    let texts: Vec<&str> = node["requests"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["firstText"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, ["two", "one"], "newest first");
+    let id = node["id"].clone();
+
+    let (n, data) = one(
+        include_str!("../../bench/queries/self/q3_by_id.graphql"),
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(n, 1, "{backend:?} Q3");
+    assert_eq!(data["contact"]["requests"]["nodes"][0]["firstText"], "two");
+
+    const PAGE: &str = "query($n: Int!) { contacts(first: $n) { nodes { id leadId fullname email requestsCount mergedFrom requests { totalCount pageInfo { hasNextPage } nodes { id requestId firstText status createdAt } } } } }";
+    for size in [1, 20, 100] {
+        let (n, data) = one(PAGE, json!({ "n": size })).await;
+        assert_eq!(n, 1, "{backend:?} a page of {size}");
+        let nodes = data["contacts"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), size);
+        for node in nodes {
+            assert_eq!(node["requestsCount"], 2);
+            assert_eq!(node["requests"]["totalCount"], 2);
+            assert_eq!(node["requests"]["nodes"].as_array().unwrap().len(), 2);
+            assert_eq!(node["mergedFrom"], json!([]));
+        }
+    }
+    let (n, _) = one(
+        include_str!("../../bench/queries/self/q2_page.graphql"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(n, 1, "{backend:?} Q2");
+    let (n, data) = one(
+        include_str!("../../bench/queries/self/q5_search.graphql"),
+        json!({ "text": "lovelace" }),
+    )
+    .await;
+    assert_eq!(n, 1, "{backend:?} Q5");
+    assert_eq!(data["contacts"]["nodes"].as_array().unwrap().len(), 20);
+
+    // node(id:) and a second, aliased page shape (primed by the loaders: one more statement),
+    // whose answer equals the planned page's.
+    let (n, data) = one(
+        "query($id: ID!) { node(id: $id) { ... on Contact { requests(first: 1) { pageInfo { hasNextPage endCursor } nodes { firstText } } } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(n, 1, "{backend:?} node(id:)");
+    let page = &data["node"]["requests"];
+    assert_eq!(page["nodes"][0]["firstText"], "two");
+    assert_eq!(page["pageInfo"]["hasNextPage"], true);
+    let (n, data) = one(
+        "query($id: ID!, $after: String) { contact(id: $id) { a: requests(first: 1, after: $after) { nodes { firstText } } b: requests(first: 5) { nodes { firstText } } } }",
+        json!({ "id": id, "after": page["pageInfo"]["endCursor"] }),
+    )
+    .await;
+    assert_eq!(n, 2, "{backend:?} two page shapes");
+    assert_eq!(
+        data["contact"]["a"]["nodes"],
+        json!([{ "firstText": "one" }])
+    );
+    assert_eq!(
+        data["contact"]["b"]["nodes"],
+        json!([{ "firstText": "two" }, { "firstText": "one" }])
+    );
+
+    // The visitor's own contact, in one statement with the token's session check.
+    let before = app.statements();
+    let data = app
+        .ok(
+            Some(&visitor),
+            "{ viewer { contact { fullname requestsCount requests { nodes { firstText } } } } }",
+            json!({}),
+        )
+        .await;
+    let contact = &data["viewer"]["contact"];
+    assert_eq!(contact["fullname"], "Ada Lovelace 99");
+    assert_eq!(contact["requestsCount"], 2);
+    assert_eq!(contact["requests"]["nodes"].as_array().unwrap().len(), 2);
+    println!(
+        "{backend:?}: viewer.contact cost {}",
+        app.statements() - before
+    );
+}
+db_test!(reads_cost_one_statement);

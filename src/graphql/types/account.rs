@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use super::contact::Contact;
 use super::enums::{Role, UserKind};
 use crate::auth::{self, IssuedToken};
+use crate::graphql::loaders::Loaders;
 use crate::service::accounts::Session;
 use crate::service::{ProjectScope, leads};
 
@@ -139,8 +140,13 @@ impl Viewer {
         let scope = ProjectScope {
             project_id: self.session.project.id,
         };
-        Ok(leads::find_for_visitor(db, scope, self.session.user.id)
-            .await?
-            .map(Contact))
+        let look = [ctx.look_ahead()];
+        let plan = Loaders::plan(ctx, &look);
+        Ok(
+            match leads::find_for_visitor(db, scope, self.session.user.id, &plan.nested).await? {
+                Some(found) => Some(Contact(Loaders::fed(ctx, plan, &look, found).await?)),
+                None => None,
+            },
+        )
     }
 }

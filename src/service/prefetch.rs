@@ -1,0 +1,200 @@
+//! One statement per read: the nested relations a contact selection asks for (a page of its
+//! Requests, their count, the ids merged into it) come back as extra columns of the contact
+//! rows themselves — correlated scalar subqueries that aggregate into JSON text
+//! (PostgreSQL `json_agg`, SQLite `json_group_array`), the way PostGraphile builds its one
+//! statement per GraphQL request.
+//!
+//! [`Nested`] says what to fetch; list and lookup functions add its columns to their `SELECT`
+//! ([`Nested::columns`]) and read them back per row ([`Nested::read`]) into [`Prefetched`],
+//! which the GraphQL layer feeds to its DataLoaders' caches. Each subquery runs only for the
+//! rows returned: it sits in the select list, above `ORDER BY … LIMIT` (PostgreSQL postpones
+//! costly select-list expressions past a sort under a `LIMIT`; SQLite evaluates result
+//! columns per output row of an index-ordered scan).
+
+use chrono::{DateTime, Utc};
+use entity::{lead, request};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{DbBackend, DbErr, QueryResult, Value as DbValue};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::ProjectScope;
+use super::pagination::{Page, PageArgs};
+use super::requests::cursor_of;
+
+/// Column alias of the Requests page.
+const REQUESTS: &str = "nested_requests";
+/// Column alias of the Requests count.
+const REQUESTS_COUNT: &str = "nested_requests_count";
+/// Column alias of the merged-in ids.
+const MERGED_FROM: &str = "nested_merged_from";
+
+/// The nested relations to fetch with each contact row. The default fetches nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Nested {
+    /// One page of each contact's Requests, newest first.
+    pub requests: Option<PageArgs>,
+    /// Each contact's number of Requests.
+    pub requests_count: bool,
+    /// The ids of the contacts merged into each one.
+    pub merged_from: bool,
+    /// Only the Requests this user opened (a visitor's own conversations), in pages and
+    /// counts.
+    pub requester: Option<Uuid>,
+}
+
+/// What [`Nested`] fetched, per contact (Lead) id, in row order (it may hold one row more
+/// than the page: the over-fetched row that tells a next page exists).
+#[derive(Clone, Debug, Default)]
+pub struct Prefetched {
+    /// The page asked for ([`Nested::requests`]) and each contact's page of it.
+    pub request_pages: Vec<(Uuid, Page<request::Model>)>,
+    /// Each contact's number of Requests.
+    pub request_counts: Vec<(Uuid, u64)>,
+    /// The ids merged into each contact, ascending.
+    pub merged_from: Vec<(Uuid, Vec<Uuid>)>,
+}
+
+/// One Request of a JSON page: every column but `project_id` and `lead` (the parent's), in
+/// this order.
+type RequestTuple = (
+    Uuid,
+    String,
+    Uuid,
+    String,
+    i32,
+    String,
+    Value,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
+
+impl Nested {
+    /// Whether nothing is asked for (no extra column).
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_none_or(|p| p.first == 0) && !self.requests_count && !self.merged_from
+    }
+
+    /// The extra select-list columns (expression, alias) for a `SELECT … FROM "lead"` of
+    /// `scope` on `backend`; each correlates on `"lead"."id"` and filters by `project_id`.
+    pub fn columns(
+        &self,
+        backend: DbBackend,
+        scope: ProjectScope,
+    ) -> Vec<(SimpleExpr, &'static str)> {
+        let pg = backend == DbBackend::Postgres;
+        let project = DbValue::from(scope.project_id);
+        let mut out = Vec::new();
+        let mut filter = String::from(r#""project_id" = ? AND "lead" = "lead"."id""#);
+        let mut filter_values = vec![project.clone()];
+        if let Some(requester) = self.requester {
+            filter.push_str(r#" AND "requester_id" = ?"#);
+            filter_values.push(requester.into());
+        }
+        if let Some(page) = self.requests.filter(|p| p.first > 0) {
+            let mut sql_filter = filter.clone();
+            let mut values = filter_values.clone();
+            if let Some(after) = page.after {
+                sql_filter
+                    .push_str(r#" AND ("created_at" < ? OR ("created_at" = ? AND "id" < ?))"#);
+                values.extend([
+                    after.created_at.into(),
+                    after.created_at.into(),
+                    after.id.into(),
+                ]);
+            }
+            values.push(DbValue::from(page.first as i64 + 1));
+            let page_sql = format!(
+                r#"SELECT * FROM "request" WHERE {sql_filter} ORDER BY "created_at" DESC, "id" DESC LIMIT ?"#
+            );
+            let sql = if pg {
+                format!(
+                    r#"(SELECT coalesce(json_agg(json_build_array("r"."id", "r"."request_id", "r"."requester_id", "r"."first_text", "r"."status", "r"."channel", "r"."attributes", "r"."created_at", "r"."updated_at", "r"."closed_at")), '[]')::text FROM ({page_sql}) AS "r")"#
+                )
+            } else {
+                format!(
+                    r#"(SELECT json_group_array(json_array(hex("r"."id"), "r"."request_id", hex("r"."requester_id"), "r"."first_text", "r"."status", "r"."channel", json("r"."attributes"), "r"."created_at", "r"."updated_at", "r"."closed_at")) FROM ({page_sql}) AS "r")"#
+                )
+            };
+            out.push((cust(backend, &sql, values), REQUESTS));
+        }
+        if self.requests_count {
+            let sql = format!(r#"(SELECT count(*) FROM "request" WHERE {filter})"#);
+            out.push((cust(backend, &sql, filter_values.clone()), REQUESTS_COUNT));
+        }
+        if self.merged_from {
+            let sql = if pg {
+                r#"(SELECT coalesce(json_agg("m"."id"), '[]')::text FROM "lead" AS "m" WHERE "m"."project_id" = ? AND "m"."merged_into" = "lead"."id")"#
+            } else {
+                r#"(SELECT json_group_array(hex("m"."id")) FROM "lead" AS "m" WHERE "m"."project_id" = ? AND "m"."merged_into" = "lead"."id")"#
+            };
+            out.push((cust(backend, sql, [project]), MERGED_FROM));
+        }
+        out
+    }
+
+    /// Reads this selection's extra columns of `row` (the row of `lead`) into `out`.
+    /// Errors: the driver's, or `DbErr::Json` for JSON that is not what [`Nested::columns`]
+    /// builds.
+    pub fn read(
+        &self,
+        row: &QueryResult,
+        lead: &lead::Model,
+        out: &mut Prefetched,
+    ) -> Result<(), DbErr> {
+        if let Some(page) = self.requests {
+            let rows = if page.first == 0 {
+                Vec::new()
+            } else {
+                let text: String = row.try_get("", REQUESTS)?;
+                let tuples: Vec<RequestTuple> =
+                    serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))?;
+                let mut rows: Vec<request::Model> = tuples
+                    .into_iter()
+                    .map(|t| request::Model {
+                        id: t.0,
+                        request_id: t.1,
+                        project_id: lead.project_id,
+                        lead: lead.id,
+                        requester_id: t.2,
+                        first_text: t.3,
+                        status: t.4,
+                        channel: t.5,
+                        attributes: t.6,
+                        created_at: t.7,
+                        updated_at: t.8,
+                        closed_at: t.9,
+                    })
+                    .collect();
+                rows.sort_by_key(|r| std::cmp::Reverse(cursor_of(r)));
+                rows
+            };
+            out.request_pages
+                .push((lead.id, Page::from_overfetch(rows, page.first)));
+        }
+        if self.requests_count {
+            let n: i64 = row.try_get("", REQUESTS_COUNT)?;
+            out.request_counts
+                .push((lead.id, u64::try_from(n).unwrap_or(0)));
+        }
+        if self.merged_from {
+            let text: String = row.try_get("", MERGED_FROM)?;
+            let mut ids: Vec<Uuid> =
+                serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))?;
+            ids.sort();
+            out.merged_from.push((lead.id, ids));
+        }
+        Ok(())
+    }
+}
+
+/// A custom SQL expression with `?` placeholders bound to `values` (sea-query numbers
+/// PostgreSQL's `$` placeholders itself). The SQL must hold no `?` but placeholders.
+fn cust(backend: DbBackend, sql: &str, values: impl IntoIterator<Item = DbValue>) -> SimpleExpr {
+    let sql = match backend {
+        DbBackend::Postgres => sql.replace('?', "$"),
+        _ => sql.to_owned(),
+    };
+    Expr::cust_with_values(sql, values)
+}
