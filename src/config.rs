@@ -58,9 +58,16 @@ pub struct Config {
     #[arg(long, default_value_t = false)]
     pub production: bool,
 
-    /// Largest size of the database connection pool.
+    /// Largest size of the database connection pool. On a SQLite file the server instead has
+    /// one writer connection and `DB_SQLITE_READERS` readers (at most this many).
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16)]
     pub db_max_connections: u32,
+
+    /// SQLite file only: connections of the server's query-only reader pool (capped by
+    /// `DB_MAX_CONNECTIONS`, at least 1). Writes go through one more connection, the single
+    /// writer, where they queue in order.
+    #[arg(long, env = "DB_SQLITE_READERS", default_value_t = 4)]
+    pub db_sqlite_readers: u32,
 
     /// Seconds to wait for a free database connection before failing the request.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
@@ -256,6 +263,7 @@ impl Config {
             visitor_token_ttl_secs: 30 * 24 * 3600,
             production: false,
             db_max_connections: 16,
+            db_sqlite_readers: 4,
             db_acquire_timeout_secs: 5,
             max_body_bytes: 256 * 1024,
             request_timeout_secs: 30,

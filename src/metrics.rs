@@ -10,6 +10,9 @@
 //! | `db_pool_connections` | `state` (`open`, `idle`, `in_use`) | database pool, at scrape time |
 //! | `db_pool_max_connections` | | the pool's size limit |
 //!
+//! On a SQLite file the pool numbers are the sums of the reader pool and the one-connection
+//! writer pool ([`Db`]).
+//!
 //! Label cardinality is bounded, since clients choose operation names: `operation` is the
 //! name of the operation that executed (`anonymous` when it has none, `invalid` when the
 //! request failed before execution: syntax, validation, unknown operation); a name over
@@ -25,6 +28,8 @@ use prometheus::{
     TextEncoder,
 };
 use sea_orm::{DatabaseConnection, DbBackend};
+
+use crate::db::Db;
 
 /// Most distinct operation names labelled; later new names count as `other`.
 pub const MAX_OPERATION_NAMES: usize = 100;
@@ -153,10 +158,16 @@ impl Metrics {
         self.http.with_label_values(&[&status.to_string()]).inc();
     }
 
-    /// The text exposition (Prometheus format 0.0.4), with the pool gauges of `db` read now.
-    /// Errors: the encoder's (not expected for the text format).
-    pub fn render(&self, db: &DatabaseConnection) -> Result<String, prometheus::Error> {
-        if let Some((open, idle, max)) = pool_usage(db) {
+    /// The text exposition (Prometheus format 0.0.4), with the pool gauges of `db` read now
+    /// (reader and writer pools summed when they are two). Errors: the encoder's (not
+    /// expected for the text format).
+    pub fn render(&self, db: &Db) -> Result<String, prometheus::Error> {
+        let usage = match (pool_usage(&db.read), db.is_split()) {
+            (Some(read), true) => pool_usage(&db.write)
+                .map(|write| (read.0 + write.0, read.1 + write.1, read.2 + write.2)),
+            (usage, _) => usage,
+        };
+        if let Some((open, idle, max)) = usage {
             self.pool.with_label_values(&["open"]).set(open);
             self.pool.with_label_values(&["idle"]).set(idle);
             self.pool

@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, FromRequest, State};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -59,7 +59,7 @@ struct AppState {
     gate: Arc<Gate>,
     client_ip_header: Option<axum::http::HeaderName>,
     keys: JwtKeys,
-    db: DatabaseConnection,
+    db: db::Db,
     batch_delay: Duration,
     metrics: Arc<Metrics>,
 }
@@ -78,35 +78,33 @@ pub struct Application {
     rate_limits: Arc<RateLimits>,
     router: Router,
     http: HttpSettings,
-    db: DatabaseConnection,
+    db: db::Db,
     local_addr: SocketAddr,
 }
 
 impl Application {
-    /// Connects to `config.database_url`, applies migrations, then builds as
+    /// Connects to `config.database_url` ([`db::connect_pools`]: on a SQLite file one writer
+    /// connection and a reader pool), applies migrations through the writer, then builds as
     /// [`Application::build_with_db`]. Errors: [`StartupError`].
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let keys = signing_keys(&config)?;
-        let db = db::connect(&config).await?;
-        db::migrate(&db).await?;
+        let db = db::connect_pools(&config).await?;
+        db::migrate(&db.write).await?;
         Self::assemble(config, db, keys).await
     }
 
-    /// Builds over an existing (migrated) connection: validates the secret, builds the
+    /// Builds over existing (migrated) database handles: a [`db::Db`], or one
+    /// `DatabaseConnection` used for reads and writes alike. Validates the secret, builds the
     /// schema and router, binds `config.bind`. Errors: [`StartupError`].
     pub async fn build_with_db(
         config: Config,
-        db: DatabaseConnection,
+        db: impl Into<db::Db>,
     ) -> Result<Self, StartupError> {
         let keys = signing_keys(&config)?;
-        Self::assemble(config, db, keys).await
+        Self::assemble(config, db.into(), keys).await
     }
 
-    async fn assemble(
-        config: Config,
-        db: DatabaseConnection,
-        keys: JwtKeys,
-    ) -> Result<Self, StartupError> {
+    async fn assemble(config: Config, db: db::Db, keys: JwtKeys) -> Result<Self, StartupError> {
         let issuer = TokenIssuer {
             keys: keys.clone(),
             agent_ttl_secs: config.agent_token_ttl_secs,
@@ -193,14 +191,14 @@ impl Application {
         self.local_addr
     }
 
-    /// The database connection the server uses.
-    pub fn db(&self) -> &DatabaseConnection {
+    /// The database handles the server uses (reader and writer).
+    pub fn db(&self) -> &db::Db {
         &self.db
     }
 
     /// Serves HTTP/1.1 until `shutdown` resolves, then closes the listening socket (new
     /// connections are refused), lets in-flight requests finish (for at most the request
-    /// timeout; idle keep-alive connections are closed) and closes the database pool.
+    /// timeout; idle keep-alive connections are closed) and closes the database pools.
     ///
     /// Each connection must send its request head within `HEADER_READ_TIMEOUT_SECS` and in at
     /// most `MAX_HEADER_BYTES` (hyper then answers 408 / 431 or closes the connection), so slow
@@ -265,7 +263,7 @@ impl Application {
             tracing::warn!("in-flight requests still running at the shutdown deadline");
         }
         if let Err(err) = db.close().await {
-            tracing::warn!("closing the database pool: {err}");
+            tracing::warn!("closing the database pools: {err}");
         }
         Ok(())
     }
@@ -515,7 +513,7 @@ async fn graphql_handler(
             if let AuthState::Authenticated(caller) = auth {
                 let visitor = (caller.role == crate::auth::Role::Guest).then_some(caller.user_id);
                 request = request.data(Loaders::new(
-                    state.db.clone(),
+                    state.db.read.clone(),
                     guards::scope(caller),
                     state.batch_delay,
                     visitor,
@@ -702,9 +700,15 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// `GET /ready`: readiness, 200 `ready` when the database answers, 503 otherwise.
+/// `GET /ready`: readiness, 200 `ready` when the database answers through the reader pool
+/// and a separate writer pool (SQLite) is open (it is not queried: it may be busy with a queue
+/// of writes), 503 otherwise.
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    match state.db.execute_unprepared("SELECT 1").await {
+    if state.db.is_split() && state.db.write.get_sqlite_connection_pool().is_closed() {
+        tracing::warn!("readiness check: the database writer pool is closed");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
+    }
+    match state.db.read.execute_unprepared("SELECT 1").await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(err) => {
             tracing::warn!("readiness check: database unreachable: {err}");

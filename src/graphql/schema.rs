@@ -1,7 +1,6 @@
 //! Schema construction: without data for SDL export, with data for serving.
 
 use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
-use sea_orm::DatabaseConnection;
 
 use std::sync::Arc;
 
@@ -9,6 +8,7 @@ use super::limits::QueryLimits;
 use super::mutation::Mutation;
 use super::query::Query;
 use crate::auth::{Caller, IssuedToken, JwtKeys, Role};
+use crate::db::{Db, Writer};
 use crate::error::AppResult;
 use crate::ratelimit::RateLimits;
 
@@ -45,8 +45,10 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 
 /// The executable schema over `db`, issuing tokens with `issuer`, refusing operations deeper
 /// or more complex than `limits` before any resolver runs (the other limits: `super::prepare`).
+/// Resolvers find the reader as `ctx.data::<DatabaseConnection>()` and the writer as
+/// `ctx.data::<Writer>()` (the same pool unless `db` is split, see [`Db`]).
 pub fn build_schema(
-    db: DatabaseConnection,
+    db: Db,
     issuer: TokenIssuer,
     limits: QueryLimits,
     rate_limits: Arc<RateLimits>,
@@ -54,7 +56,8 @@ pub fn build_schema(
     // No `.extension(..)`: any extension sends every field through async-graphql's per-field
     // hook chain. What extensions would do runs once per request in `super::prepare`.
     schema_builder()
-        .data(db)
+        .data(db.read)
+        .data(Writer(db.write))
         .data(issuer)
         .data(rate_limits)
         .limit_depth(limits.max_depth)

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{ProjectScope, now};
+use super::{ProjectScope, begin_write, now};
 use crate::auth::{self, Role};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -70,7 +70,7 @@ pub async fn sign_up(
         site_secret: None,
         site_secret_rotated_at: None,
     };
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     project::Entity::insert(project::ActiveModel::from(project.clone()))
         .exec_without_returning(&txn)
         .await?;
@@ -107,7 +107,7 @@ pub async fn add_agent(
         .await?
         .ok_or(AppError::NotFound("project"))?;
     let user = new_agent(db, email, password.to_owned(), fullname, now()).await?;
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     user::Entity::insert(user::ActiveModel::from(user.clone()))
         .exec_without_returning(&txn)
         .await?;
@@ -242,8 +242,11 @@ pub async fn sign_in_anonymously(
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
         (f, l) => f.or(l),
     };
+    // One write transaction for the lookup too: on SQLite's single writer connection, one
+    // turn in its queue instead of two.
+    let txn = begin_write(db).await?;
     let project = project::Entity::find_by_id(project_id)
-        .one(db)
+        .one(&txn)
         .await?
         .ok_or(AppError::NotFound("project"))?;
     let user = user::Model {
@@ -258,7 +261,6 @@ pub async fn sign_in_anonymously(
         project_id: Some(project.id),
         external_id: None,
     };
-    let txn = db.begin().await?;
     user::Entity::insert(user::ActiveModel::from(user.clone()))
         .exec_without_returning(&txn)
         .await?;

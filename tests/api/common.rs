@@ -36,7 +36,11 @@ pub(crate) use db_test;
 
 pub struct TestApp {
     pub base: String,
+    /// The server's writer handle (on SQLite its one writer connection: direct writes by a
+    /// test queue with the server's).
     pub db: DatabaseConnection,
+    /// The server's handles, reader and writer.
+    pub pools: db::Db,
     statements: Arc<AtomicUsize>,
     client: reqwest::Client,
     _tmp: Option<tempfile::TempDir>,
@@ -93,21 +97,25 @@ impl TestApp {
         config.rate_limit_sign_in_per_min = 0;
         config.rate_limit_mutations_per_min = 0;
         tweak(&mut config);
-        let mut conn = db::connect(&config).await.unwrap();
-        db::migrate(&conn).await.unwrap();
+        // The server's own handles: on SQLite a one-connection writer pool and a reader pool.
+        let mut pools = db::connect_pools(&config).await.unwrap();
+        db::migrate(&pools.write).await.unwrap();
         let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        conn.set_metric_callback(move |_info| {
-            counter.fetch_add(1, Ordering::SeqCst);
-        });
-        let app = Application::build_with_db(config, conn.clone())
+        for conn in [&mut pools.read, &mut pools.write] {
+            let counter = statements.clone();
+            conn.set_metric_callback(move |_info| {
+                counter.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        let app = Application::build_with_db(config, pools.clone())
             .await
             .unwrap();
         let base = format!("http://{}", app.local_addr());
         tokio::spawn(app.run_until_stopped(std::future::pending()));
         Self {
             base,
-            db: conn,
+            db: pools.write.clone(),
+            pools,
             statements,
             client: reqwest::Client::new(),
             _tmp: tmp,

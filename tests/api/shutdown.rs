@@ -16,11 +16,11 @@ async fn in_flight_requests_finish_and_new_connections_are_refused(backend: Back
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.jwt_secret = Some(TEST_SECRET.into());
     config.db_max_connections = 4;
-    let conn = db::connect(&config).await.unwrap();
-    db::migrate(&conn).await.unwrap();
-    let app = Application::build_with_db(config, conn.clone())
-        .await
-        .unwrap();
+    let pools = db::connect_pools(&config).await.unwrap();
+    db::migrate(&pools.write).await.unwrap();
+    // The blocker below takes a writer connection (on SQLite: the only one).
+    let conn = pools.write.clone();
+    let app = Application::build_with_db(config, pools).await.unwrap();
     let addr = app.local_addr();
     let base = format!("http://{addr}");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

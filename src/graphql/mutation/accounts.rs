@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 use crate::auth::Caller;
+use crate::db::Writer;
 use crate::graphql::inputs::{
     SignInAnonymouslyInput, SignInInput, SignInWithCustomTokenInput, SignUpInput,
 };
@@ -31,7 +32,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: SignUpInput,
     ) -> Result<AuthPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let session = accounts::sign_up(
             db,
             SignUp {
@@ -55,6 +56,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: SignInInput,
     ) -> Result<AuthPayload> {
+        // Read-only: the reader pool (a sign-in writes nothing).
         let db = ctx.data::<DatabaseConnection>()?;
         ctx.data::<Arc<RateLimits>>()?
             .sign_in(&normalize::lookup_key("email", &input.email)?)?;
@@ -76,7 +78,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The operation's input (see the type).")] input: SignInAnonymouslyInput,
     ) -> Result<AuthPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         if let Some(ClientIp(ip)) = ctx.data_opt::<ClientIp>() {
             ctx.data::<Arc<RateLimits>>()?.anonymous_sign_in(*ip)?;
         }
@@ -108,7 +110,7 @@ impl AccountMutation {
         #[graphql(desc = "The operation's input (see the type).")]
         input: SignInWithCustomTokenInput,
     ) -> Result<AuthPayload> {
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         if let Some(ClientIp(ip)) = ctx.data_opt::<ClientIp>() {
             ctx.data::<Arc<RateLimits>>()?.anonymous_sign_in(*ip)?;
         }

@@ -3,9 +3,9 @@
 //! project's id is `NOT_FOUND`, exactly like an unknown one. Each returns the changed contact.
 
 use async_graphql::{Context, ID, Json, MaybeUndefined, Object, Result, SimpleObject};
-use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
+use crate::db::Writer;
 use crate::error::AppError;
 use crate::graphql::guards;
 use crate::graphql::inputs::{
@@ -125,7 +125,7 @@ impl ContactMutation {
         #[graphql(desc = "The operation's input (see the type).")] input: CreateContactInput,
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let fields = ContactFields {
             fullname: set(input.fullname),
             email: set(input.email),
@@ -166,7 +166,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let fields = ContactFields {
             fullname: patch(input.fullname),
             email: patch(input.email),
@@ -202,7 +202,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let attributes: Option<Value> = input.attributes.map(|Json(v)| v);
         Ok(Contact(
             contacts::set_attributes(
@@ -227,7 +227,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         Ok(Contact(
             contacts::add_tags(db, scope, Some(caller.user_id), id, &input.tags).await?,
         ))
@@ -243,7 +243,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         Ok(Contact(
             contacts::remove_tags(db, scope, Some(caller.user_id), id, &input.tags).await?,
         ))
@@ -260,7 +260,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         Ok(Contact(
             contacts::delete(db, scope, Some(caller.user_id), id).await?,
         ))
@@ -276,7 +276,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         Ok(Contact(
             contacts::restore(db, scope, Some(caller.user_id), id).await?,
         ))
@@ -297,7 +297,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_admin(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         Ok(Contact(
             contacts::erase(db, scope, Some(caller.user_id), id).await?,
         ))
@@ -312,7 +312,7 @@ impl ContactMutation {
         #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
     ) -> Result<BulkContactsPayload> {
         let (caller, scope) = guards::require_agent(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
         Ok(contacts::delete_many(db, scope, Some(caller.user_id), &ids)
             .await?
@@ -330,7 +330,7 @@ impl ContactMutation {
         #[graphql(desc = "Tags to add to each.")] tags: Vec<String>,
     ) -> Result<BulkContactsPayload> {
         let (caller, scope) = guards::require_agent(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
         Ok(
             contacts::add_tags_many(db, scope, Some(caller.user_id), &ids, &tags)

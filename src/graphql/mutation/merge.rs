@@ -3,8 +3,8 @@
 
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
 
+use crate::db::Writer;
 use crate::graphql::guards;
 use crate::graphql::inputs::{
     MergeContactsInput, UnmergeContactsInput, UpdateProjectSettingsInput,
@@ -50,7 +50,7 @@ impl MergeMutation {
     ) -> Result<MergeContactsPayload> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let input = input.to_service()?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let (survivor, merge_id) = merge::merge(
             db,
             scope,
@@ -89,7 +89,7 @@ impl MergeMutation {
     ) -> Result<UnmergeContactsPayload> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let merge_id = normalize::uuid("mergeId", &input.merge_id)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let (primary, restored) = merge::unmerge(db, scope, merge_id, Some(caller.user_id)).await?;
         Ok(UnmergeContactsPayload {
             contact: Contact(primary),
@@ -106,7 +106,7 @@ impl MergeMutation {
         input: UpdateProjectSettingsInput,
     ) -> Result<ProjectObject> {
         let (_, scope) = guards::require_admin(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let project = identity::update_settings(
             db,
             scope,
@@ -123,7 +123,7 @@ impl MergeMutation {
     /// ADMIN. Errors: `UNAUTHENTICATED`, `FORBIDDEN` (AGENT or visitor).
     async fn rotate_project_secret(&self, ctx: &Context<'_>) -> Result<ProjectSecretPayload> {
         let (_, scope) = guards::require_admin(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let (secret, rotated_at) = identity::rotate_site_secret(db, scope).await?;
         Ok(ProjectSecretPayload { secret, rotated_at })
     }

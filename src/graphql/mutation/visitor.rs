@@ -1,8 +1,8 @@
 //! The widget visitor's mutations: start a request, capture metadata.
 
 use async_graphql::{Context, Object, Result, SimpleObject};
-use sea_orm::DatabaseConnection;
 
+use crate::db::Writer;
 use crate::graphql::guards;
 use crate::graphql::inputs::{
     CaptureContactMetadataInput, CreateRequestInput, IdentifyVisitorInput,
@@ -47,7 +47,7 @@ impl VisitorMutation {
         #[graphql(desc = "The operation's input (see the type).")] input: CreateRequestInput,
     ) -> Result<CreateRequestPayload> {
         let (caller, scope) = guards::require_visitor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let (request, lead) = requests::create(
             db,
             scope,
@@ -77,7 +77,7 @@ impl VisitorMutation {
         input: CaptureContactMetadataInput,
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_visitor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let lead = leads::capture_metadata(
             db,
             scope,
@@ -105,7 +105,7 @@ impl VisitorMutation {
         #[graphql(desc = "The operation's input (see the type).")] input: IdentifyVisitorInput,
     ) -> Result<IdentifyVisitorPayload> {
         let (caller, scope) = guards::require_visitor(ctx)?;
-        let db = ctx.data::<DatabaseConnection>()?;
+        let db = &ctx.data::<Writer>()?.0;
         let (session, contact) =
             identity::identify_visitor(db, scope, caller.user_id, &input.token).await?;
         Ok(IdentifyVisitorPayload {
