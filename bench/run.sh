@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # bench/run.sh — contacts-server side by side with PostGraphile v5/v4 and Apollo Server 4 over the
-# same PostgreSQL tables, plus the raw-SQL limit (pgbench replaying the SQL contacts-server issues)
-# and the HTTP limit (a bare axum handler). Loopback only. See bench/README.md.
+# same PostgreSQL tables, plus two raw-SQL limits (pgbench replaying the SQL contacts-server issues, and
+# the SQL PostGraphile v5 issues) and the HTTP limit (a bare axum handler). Loopback only. See bench/README.md.
 #
 # Knobs (environment):
 #   N=1000000 PROJECTS=10 DURATION=20 WARMUP=5 CONNS=32 REPEAT=1 WORK=${TMPDIR:-/tmp}/contacts-bench PGPORT=54339
-#   TARGETS="limit pgbench postgraphile5 postgraphile4 apollo4 self-pg self-sqlite"   (TARGETS=self: self-pg self-sqlite)
+#   TARGETS="limit pgbench pgbench-pg5 postgraphile5 postgraphile4 apollo4 self-pg self-sqlite"   (TARGETS=self: self-pg self-sqlite)
 #   QUERIES="q1_email q2_page q3_by_id q4_visitor q5_search"   (a target without a query file for one is skipped for it)
 #   SCALES="10000 100000 1000000" (scaling table of Q1/Q3 on self-pg; SCALE_10M=1 adds 10000000: ~1 h of seeding; SCALES= skips)
 #   QUICK=1   smoke mode: N=10000 DURATION=3 WARMUP=1 SCALES="2000 10000" (a few minutes; numbers mean little)
@@ -27,7 +27,7 @@ REPEAT=${REPEAT:-1}
 SCALES=${SCALES-"10000 100000 1000000"}
 [ "${SCALE_10M:-0}" = 1 ] && SCALES="$SCALES 10000000"
 WORK=${WORK:-${TMPDIR:-/tmp}/contacts-bench}; PGPORT=${PGPORT:-54339}
-TARGETS=${TARGETS:-"limit pgbench postgraphile5 postgraphile4 apollo4 self-pg self-sqlite"}
+TARGETS=${TARGETS:-"limit pgbench pgbench-pg5 postgraphile5 postgraphile4 apollo4 self-pg self-sqlite"}
 [ "$TARGETS" = self ] && TARGETS="self-pg self-sqlite"
 QUERIES=${QUERIES:-"q1_email q2_page q3_by_id q4_visitor q5_search"}
 PGBENCH_CLIENTS=${PGBENCH_CLIENTS:-16}
@@ -53,7 +53,9 @@ if ! need wrk || ! need sqlite3 || ! need pgbench || ! ls -d /usr/lib/postgresql
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql postgresql-contrib wrk sqlite3 >/dev/null
 fi
-need node && need npm || { log "node and npm (>= 20) are needed for the peers"; exit 2; }
+if [[ " $TARGETS " =~ \ (postgraphile|apollo|pgbench-pg5) ]]; then   # the peers (pgbench-pg5 captures PostGraphile v5's SQL)
+  need node && need npm || { log "node and npm (>= 20) are needed for the peers"; exit 2; }
+fi
 need python3 && need curl || { log "python3 and curl are needed"; exit 2; }
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 export PATH="$PGBIN:$PATH"
@@ -70,7 +72,8 @@ stop_tree() { # children first, then the process itself
   kill -9 "$p" 2>/dev/null || true
   wait "$p" 2>/dev/null || true
 }
-pg_stop() { [ -f "$WORK/pgdata/postmaster.pid" ] && $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" -m fast -w stop >/dev/null || true; }
+PG_STARTED=0   # 1 when this run started the cluster: a cluster that was already running is left running
+pg_stop() { [ "$PG_STARTED" = 1 ] && [ -f "$WORK/pgdata/postmaster.pid" ] && $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" -m fast -w stop >/dev/null || true; }
 cleanup() { local p; for p in "${STARTED[@]:-}"; do [ -n "$p" ] && stop_tree "$p"; done; pg_stop; }
 trap cleanup EXIT
 start_bg() { # start_bg NAME DIR CMD...  -> sets SPID
@@ -125,8 +128,9 @@ jit = off
 log_line_prefix = '%m [%p] '
 EOF
   fi
-  $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" status >/dev/null 2>&1 ||
-    $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/pgdata/postgres.log" -w start >/dev/null
+  if ! $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" status >/dev/null 2>&1; then
+    $AS_PG "$PGBIN/pg_ctl" -D "$WORK/pgdata" -l "$WORK/pgdata/postgres.log" -w start >/dev/null; PG_STARTED=1
+  fi
 }
 pg_createdb() { # pg_createdb NAME
   psql "$PGADMIN" -qAtc "select 1 from pg_database where datname='$1'" | grep -q 1 ||
@@ -261,44 +265,63 @@ measure() { # measure TARGET QUERY URL SERVER_PID ROUND
   if [ "$errs" != 0 ] && [ "${ALLOW_ERRORS:-0}" != 1 ]; then fail "errors $t $q" "$errs error responses under load"
   else pass "load $t $q" "$errs errors"; fi
 }
-# Raw-SQL limit: pgbench replays, with the same parameters, the statements contacts-server sent to
-# PostgreSQL for sample requests of each query (captured from PostgreSQL's statement log).
-measure_pgbench() { # measure_pgbench ROUND
-  local r=$1 q tps pgm p0 p1 n
+# Raw-SQL limits: pgbench replays, with the same parameters, the statements a server sent to PostgreSQL
+# for sample requests of each query (captured from PostgreSQL's statement log): target pgbench replays
+# contacts-server's ($OUT/sql), pgbench-pg5 PostGraphile v5's ($OUT/sql-postgraphile5).
+measure_pgbench() { # measure_pgbench TARGET SQL_DIR ROUND
+  local t=$1 dir=$2 r=$3 q tps pgm p0 p1 n
+  [ -d "$dir" ] || { fail "$t" "no captured SQL in $dir"; return; }
   for q in $QUERIES; do
-    [ -f "$OUT/sql/$q.pgbench.args" ] || continue
-    rm -rf "$OUT/pgbench-$q"; mkdir -p "$OUT/pgbench-$q"
-    local args; mapfile -t args <"$OUT/sql/$q.pgbench.args"
+    [ -f "$dir/$q.pgbench.args" ] || continue
+    rm -rf "$OUT/$t-$q"; mkdir -p "$OUT/$t-$q"
+    local args; mapfile -t args <"$dir/$q.pgbench.args"
     pgbench "$PGURL" -n -M prepared -c "$PGBENCH_CLIENTS" -j 2 -T "$WARMUP" "${args[@]}" >/dev/null 2>&1 || true
     pgm=$(pg_master); p0=$(cpu_ticks "$pgm")
     pgbench "$PGURL" -n -M prepared -c "$PGBENCH_CLIENTS" -j 2 -T "$DURATION" "${args[@]}" \
-      -l --log-prefix="$OUT/pgbench-$q/log" >"$OUT/pgbench-$q.txt" 2>&1 || { fail "pgbench $q" "see $OUT/pgbench-$q.txt"; continue; }
+      -l --log-prefix="$OUT/$t-$q/log" >"$OUT/$t-$q.txt" 2>&1 || { fail "$t $q" "see $OUT/$t-$q.txt"; continue; }
     p1=$(cpu_ticks "$pgm")
-    tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$OUT/pgbench-$q.txt")
-    cat "$OUT/pgbench-$q"/log* | awk '{print $3}' | sort -n | awk -v tps="$tps" -v r="$r" -v q="$q" -v c="$PGBENCH_CLIENTS" \
+    tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$OUT/$t-$q.txt")
+    cat "$OUT/$t-$q"/log* | awk '{print $3}' | sort -n | awk -v t="$t" -v tps="$tps" -v r="$r" -v q="$q" -v c="$PGBENCH_CLIENTS" \
         -v p=$((p1 - p0)) -v hz="$HZ" '{a[NR] = $1}
-      END { printf "pgbench\t%s\t%d\t%d\t%s\t%.2f\t%.2f\t0\t%d\t0\t%.4f\t-\n", q, r, c, tps, a[int(NR * .5)] / 1000, a[int(NR * .99)] / 1000, NR, (p / hz) * 1000 / (NR ? NR : 1) }' | tee -a "$RESULTS" >&2
-    pass "pgbench $q"
+      END { printf "%s\t%s\t%d\t%d\t%s\t%.2f\t%.2f\t0\t%d\t0\t%.4f\t-\n", t, q, r, c, tps, a[int(NR * .5)] / 1000, a[int(NR * .99)] / 1000, NR, (p / hz) * 1000 / (NR ? NR : 1) }' | tee -a "$RESULTS" >&2
+    pass "$t $q"
   done
 }
 
-# ---------- capture of the SQL contacts-server issues; EXPLAIN -----------------------------------
-capture_sql() { # with self-pg running: statement log on, sample requests one at a time, log off
-  mkdir -p "$OUT/sql"
-  psql "$PGURL" -qc "alter system set log_statement = 'all'" -c "select pg_reload_conf()" >/dev/null
-  sleep 0.3
-  local q count
+# ---------- capture of the SQL a server issues (contacts-server, PostGraphile v5); EXPLAIN ---------
+statement_log() { # statement_log on|off: log_statement = 'all' for the whole cluster, or back to the default
+  if [ "$1" = on ]; then psql "$PGURL" -qc "alter system set log_statement = 'all'" -c "select pg_reload_conf()" >/dev/null; sleep 0.3
+  else psql "$PGURL" -qc "alter system reset log_statement" -c "select pg_reload_conf()" >/dev/null; fi
+}
+capture_statements() { # capture_statements TARGET URL DIR LABEL [capture_sql.py options]: with TARGET running,
+  local t=$1 url=$2 dir=$3 label=$4 q count; shift 4   # sample requests one at a time between log markers
+  mkdir -p "$dir"
+  statement_log on
   for q in $QUERIES; do
     case "$q" in q4_*) continue ;; esac
-    [ -f "$(query_file self-pg "$q")" ] || continue
+    [ -f "$(query_file "$t" "$q")" ] || continue
     count=100; [ "$q" = q2_page ] && count=$PROJECTS
-    python3 "$BENCH/tools/capture_sql.py" --name "$q" --bodies "$(bodies self-pg "$q")" --count "$count" \
-      --url "http://127.0.0.1:$SELF_PORT/graphql" --pg "$PGURL" --log "$WORK/pgdata/postgres.log" --out "$OUT/sql" \
-      >"$OUT/sql/$q.capture.txt" 2>&1 || fail "capture sql $q" "$(tail -3 "$OUT/sql/$q.capture.txt")"
+    python3 "$BENCH/tools/capture_sql.py" --name "$q" --bodies "$(bodies "$t" "$q")" --count "$count" --label "$label" "$@" \
+      --url "$url" --pg "$PGURL" --log "$WORK/pgdata/postgres.log" --out "$dir" \
+      >"$dir/$q.capture.txt" 2>&1 || fail "capture sql $t $q" "$(tail -3 "$dir/$q.capture.txt")"
   done
-  psql "$PGURL" -qc "alter system reset log_statement" -c "select pg_reload_conf()" >/dev/null
+  statement_log off
+}
+capture_sql() { # with self-pg running: contacts-server's statements (raw-SQL limit `pgbench`), EXPLAIN on both back ends
+  capture_statements self-pg "http://127.0.0.1:$SELF_PORT/graphql" "$OUT/sql" contacts-server
   python3 "$BENCH/tools/explain.py" --pg "$PGURL" --sqlite "$SQLITE_DB" --dir "$OUT/sql" >"$OUT/explain.md" 2>"$OUT/explain.err" ||
     fail "explain" "$(tail -3 "$OUT/explain.err")"
+}
+# PostGraphile v5's statements (raw-SQL limit `pgbench-pg5`), with postgraphile5 started as its own target is.
+# It sends one statement per request (no transaction, no set_config: no pgSettings/role in its config); a new
+# pool connection first sends `set jit_optimize_above_cost = -1` once (connection setup: not replayed; jit is
+# off in this cluster anyway).
+capture_sql_pg5() {
+  if ! start_target postgraphile5; then fail "start postgraphile5 (capture)" "see $WORK/logs/postgraphile5.log"; return; fi
+  capture_statements postgraphile5 "$URL" "$OUT/sql-postgraphile5" "PostGraphile v5" --drop 'set jit_optimize_above_cost\b'
+  stop_tree "$SPID"
+  python3 "$BENCH/tools/explain.py" --pg "$PGURL" --dir "$OUT/sql-postgraphile5" --label "PostGraphile v5" \
+    >"$OUT/explain-postgraphile5.md" 2>"$OUT/explain-postgraphile5.err" || fail "explain postgraphile5" "$(tail -3 "$OUT/explain-postgraphile5.err")"
 }
 
 # ---------- targets ----------------------------------------------------------------------------
@@ -351,7 +374,8 @@ profile_self() { # profile_self URL SERVER_PID -> $OUT/profile.md
 
 run_target() { # run_target TARGET ROUND
   local t=$1 r=$2 q
-  if [ "$t" = pgbench ]; then measure_pgbench "$r"; return; fi
+  if [ "$t" = pgbench ]; then measure_pgbench pgbench "$OUT/sql" "$r"; return; fi
+  if [ "$t" = pgbench-pg5 ]; then measure_pgbench pgbench-pg5 "$OUT/sql-postgraphile5" "$r"; return; fi
   if ! start_target "$t"; then fail "start $t" "see $WORK/logs/$t.log"; return; fi
   [ "$r" = 1 ] && pass "start $t"
   if [ "$r" = 1 ] && [ "$t" != limit ]; then check_answers "$t" "$URL"; fi
@@ -412,6 +436,7 @@ if seed_pg "$N"; then
   if start_self "capture" "$PGURL"; then
     self_tokens; capture_sql; stop_tree "$SPID"
   else fail "start self-pg (capture)" "see $WORK/logs/capture.log"; fi
+  if [[ " $TARGETS " == *" pgbench-pg5 "* ]]; then capture_sql_pg5; fi
   for r in $(seq 1 "$REPEAT"); do
     for t in $TARGETS; do log "round $r target $t"; run_target "$t" "$r"; done
   done

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""explain.py --pg PGURL --sqlite DB --dir SQLDIR: EXPLAIN of the statements contacts-server issues
+"""explain.py --pg PGURL --sqlite DB --dir SQLDIR [--label NAME]: EXPLAIN of the statements contacts-server (or
+the server --label names, e.g. PostGraphile v5) issues
 (captured by capture_sql.py) for the first sample request of each query, as Markdown on stdout.
 PostgreSQL: the statement is PREPAREd with its parameters, executed 6 times (so the plan cache has
 made its custom-vs-generic choice, as for the server's long-lived prepared statements), then
@@ -10,6 +11,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--pg", required=True)
 ap.add_argument("--sqlite", default="")
 ap.add_argument("--dir", required=True)
+ap.add_argument("--label", default="contacts-server")
 args = ap.parse_args()
 
 
@@ -29,7 +31,7 @@ def sqlite_param(v):
             return v
 
 
-out = ["# EXPLAIN of the SQL contacts-server issues", ""]
+out = [f"# EXPLAIN of the SQL {args.label} issues", ""]
 for path in sorted(glob.glob(os.path.join(args.dir, "*.statements.json"))):
     name = os.path.basename(path).split(".")[0]
     sample = json.load(open(path))[0]
@@ -37,7 +39,7 @@ for path in sorted(glob.glob(os.path.join(args.dir, "*.statements.json"))):
     for n, st in enumerate(sample, 1):
         ps = ", ".join(lit(v) for v in st["params"])
         execute = f"EXECUTE s{n}({ps})" if st["params"] else f"EXECUTE s{n}"
-        script = f"PREPARE s{n} AS {st['sql']};\n" + f"{execute};\n" * 6 + f"EXPLAIN (ANALYZE, BUFFERS) {execute};\n"
+        script = f"PREPARE s{n} AS {st['sql'].rstrip().rstrip(';')};\n" + f"{execute};\n" * 6 + f"EXPLAIN (ANALYZE, BUFFERS) {execute};\n"
         res = subprocess.run(["psql", args.pg, "-X", "-qAt", "-v", "ON_ERROR_STOP=1", "-o", "/dev/null", "-c", "select 1"],
                              capture_output=True, text=True)
         res = subprocess.run(["psql", args.pg, "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=script, capture_output=True, text=True)

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """summarize.py --dir RESULTS_DIR: the Markdown report of one run (printed by run.sh, saved as
 summary.md): environment, one table per query (medians over rounds), startup, scaling, the issue's
-targets as met / missed, checks, the SQL contacts-server issued, and the EXPLAIN plans."""
-import argparse, csv, glob, os, statistics
+targets as met / missed, checks, statements per request, the SQL contacts-server and PostGraphile v5 issued
+(raw-SQL limits pgbench and pgbench-pg5), and the EXPLAIN plans."""
+import argparse, csv, glob, json, os, statistics
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--dir", required=True)
@@ -12,9 +13,11 @@ rows = rd("results.tsv")
 NAMES = {"q1_email": "Q1 contacts(email:) with nested requests", "q2_page": "Q2 contacts(first: 20) with nested requests",
          "q3_by_id": "Q3 contact(id:) with its requests", "q4_visitor": "Q4 visitor write flow (3 requests)",
          "q5_search": "Q5 full-text search"}
-ORDER = ["self-pg", "self-sqlite", "postgraphile5", "postgraphile4", "apollo4", "pgbench", "limit"]
+ORDER = ["self-pg", "self-sqlite", "postgraphile5", "postgraphile4", "apollo4", "pgbench", "pgbench-pg5", "limit"]
+RAW = ("pgbench", "pgbench-pg5")
 LABEL = {"self-pg": "contacts-server (PostgreSQL)", "self-sqlite": "contacts-server (SQLite)", "postgraphile5": "PostGraphile v5",
-         "postgraphile4": "PostGraphile v4", "apollo4": "Apollo Server 4", "pgbench": "raw-SQL limit (pgbench)", "limit": "HTTP limit (bare axum)"}
+         "postgraphile4": "PostGraphile v4", "apollo4": "Apollo Server 4", "pgbench": "raw-SQL limit (pgbench, contacts-server's SQL)",
+         "pgbench-pg5": "raw-SQL limit (pgbench, PostGraphile v5's SQL)", "limit": "HTTP limit (bare axum)"}
 agg = {}
 for r in rows:
     agg.setdefault((r["query"], r["target"]), []).append(r)
@@ -36,7 +39,8 @@ out += ["req/s: median over rounds (Q4: completed visitor flows per second; its 
         "CPU ms per request (per flow for Q4) from /proc: server = the target's process tree, DB = all PostgreSQL processes",
         "(SQLite runs inside the server: its CPU is in the server column). Peak RSS = VmHWM of the target's largest process",
         "so far in the run. x PG v5 = req/s ratio to PostGraphile v5; % raw SQL = req/s as a share of pgbench replaying the",
-        "exact statements contacts-server issued for that query (same text, same parameters, prepared).", ""]
+        "exact statements contacts-server issued for that query (same text, same parameters, prepared); % PG5 SQL = the same",
+        "share of pgbench replaying the statements PostGraphile v5 issued (the second raw-SQL limit, when measured).", ""]
 queries = [q for q in NAMES if any(k[0] == q for k in agg)]
 value = {}
 for q in queries:
@@ -44,22 +48,26 @@ for q in queries:
     ref_rps = med(ref, "rps") if ref else None
     raw = agg.get((q, "pgbench"))
     raw_rps = med(raw, "rps") if raw else None
+    raw5 = agg.get((q, "pgbench-pg5"))
+    raw5_rps = med(raw5, "rps") if raw5 else None
     out += [f"## {NAMES[q]}", "",
-            "| target | req/s | p50 ms | p99 ms | errors | server CPU ms/req | DB CPU ms/req | peak RSS MB | x PG v5 | % raw SQL |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| target | req/s | p50 ms | p99 ms | errors | server CPU ms/req | DB CPU ms/req | peak RSS MB | x PG v5 | % raw SQL |"
+            + (" % PG5 SQL |" if raw5_rps else ""),
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if raw5_rps else "")]
     for t in ORDER + sorted({k[1] for k in agg} - set(ORDER)):
         rs = agg.get((q, t))
         if not rs:
             continue
         rps = med(rs, "rps")
         rng = f" ({min(float(r['rps']) for r in rs):.0f}-{max(float(r['rps']) for r in rs):.0f})" if len(rs) > 1 else ""
-        scpu = "-" if t == "pgbench" else f(med(rs, "server_cpu_ms"), "{:.3f}")
+        scpu = "-" if t in RAW else f(med(rs, "server_cpu_ms"), "{:.3f}")
         dcpu = "in server" if t == "self-sqlite" else ("-" if t == "limit" else f(med(rs, "db_cpu_ms"), "{:.3f}"))
         err = sum(int(r["errors"]) for r in rs)
         ratio = f"{rps / ref_rps:.2f}" if ref_rps else "-"
-        frac = f"{100 * rps / raw_rps:.0f} %" if raw_rps and t not in ("pgbench", "limit") else "-"
+        frac = f"{100 * rps / raw_rps:.0f} %" if raw_rps and t not in RAW + ("limit",) else "-"
+        frac5 = (f" {100 * rps / raw5_rps:.0f} % |" if t not in RAW + ("limit",) else " - |") if raw5_rps else ""
         out.append(f"| {LABEL.get(t, t)} | {rps:.0f}{rng} | {f(med(rs, 'p50_ms'))} | {f(med(rs, 'p99_ms'))} | {err} | {scpu} | {dcpu} | "
-                   f"{rs[-1]['peak_rss_mb'] if rs[-1]['peak_rss_mb'] not in ('', '-') else '-'} | {ratio} | {frac} |")
+                   f"{rs[-1]['peak_rss_mb'] if rs[-1]['peak_rss_mb'] not in ('', '-') else '-'} | {ratio} | {frac} |{frac5}")
         value[(q, t)] = {"rps": rps, "p50": med(rs, "p50_ms"), "p99": med(rs, "p99_ms"), "cpu": med(rs, "server_cpu_ms"),
                          "rss": float(rs[-1]["peak_rss_mb"]) if rs[-1]["peak_rss_mb"] not in ("", "-") else None,
                          "x": rps / ref_rps if ref_rps else None, "raw": rps / raw_rps if raw_rps else None}
@@ -100,7 +108,7 @@ for q in ("q1_email", "q2_page"):
     x = v.get("x")
     target(f"{q}: >= 4x PostGraphile v5 req/s", x, x is not None and x >= 4, f"{x:.2f}x" if x else "")
     p = v.get("p99")
-    target(f"{q}: p99 <= 5 ms at {rows[0]['conns'] if rows else '?'} connections", p, p is not None and p <= 5, f"{p:.2f} ms" if p else "")
+    target(f"{q}: p99 <= 5 ms at {next((r['conns'] for r in rows if r['target'] not in RAW), '?')} connections", p, p is not None and p <= 5, f"{p:.2f} ms" if p else "")
 v = value.get(("q1_email", "self-pg"), {})
 target("q1: >= 50 % of the raw-SQL limit", v.get("raw"), (v.get("raw") or 0) >= 0.5, f"{100 * (v.get('raw') or 0):.0f} %")
 target("q1: server CPU <= 0.1 ms per request", v.get("cpu"), (v.get("cpu") or 9) <= 0.1, f"{v.get('cpu') or 0:.3f} ms")
@@ -127,11 +135,28 @@ chk = [(l.split("\t") + ["", ""])[:3] for l in open(os.path.join(d, "checks.tsv"
 out += ["## Checks", "", f"{sum(1 for c in chk if c[1] == 'pass')} passed, {sum(1 for c in chk if c[1] != 'pass')} failed", ""]
 out += [f"- {c[1]}: {c[0]} {c[2] if len(c) > 2 else ''}".rstrip() for c in chk if c[0].startswith(("check", "start")) or c[1] != "pass"]
 out.append("")
-sqls = sorted(glob.glob(os.path.join(d, "sql", "*.sql.txt")))
-if sqls:
-    out += ["## SQL contacts-server issued (captured from PostgreSQL's statement log)", ""]
-    for p in sqls:
-        out += ["```"] + open(p).read().strip().splitlines() + ["```", ""]
-if os.path.exists(os.path.join(d, "explain.md")):
-    out += ["#" + l if l.startswith("#") else l for l in open(os.path.join(d, "explain.md")).read().splitlines()]
+# statements per request, and the SQL itself, of each captured server (sql/: contacts-server, replayed by
+# target pgbench; sql-postgraphile5/: PostGraphile v5, replayed by pgbench-pg5)
+SQLDIRS = [("sql", "contacts-server"), ("sql-postgraphile5", "PostGraphile v5")]
+per = {}
+for sub, who in SQLDIRS:
+    for p in glob.glob(os.path.join(d, sub, "*.statements.json")):
+        counts = [len(s) for s in json.load(open(p))]
+        if counts:
+            per.setdefault(os.path.basename(p).split(".")[0], {})[who] = (min(counts), max(counts), len(counts))
+if per and any("PostGraphile v5" in v for v in per.values()):
+    rng = lambda c: "-" if c is None else (f"{c[0]}" if c[0] == c[1] else f"{c[0]}..{c[1]}") + f" ({c[2]} requests)"
+    out += ["## SQL statements per request (captured from PostgreSQL's statement log)", "",
+            "| query | contacts-server | PostGraphile v5 |", "|---|---:|---:|"]
+    out += [f"| {q} | {rng(per[q].get('contacts-server'))} | {rng(per[q].get('PostGraphile v5'))} |" for q in NAMES if q in per]
+    out.append("")
+for sub, who in SQLDIRS:
+    sqls = sorted(glob.glob(os.path.join(d, sub, "*.sql.txt")))
+    if sqls:
+        out += [f"## SQL {who} issued (captured from PostgreSQL's statement log)", ""]
+        for p in sqls:
+            out += ["```"] + open(p).read().strip().splitlines() + ["```", ""]
+for ex in ("explain.md", "explain-postgraphile5.md"):
+    if os.path.exists(os.path.join(d, ex)):
+        out += ["#" + l if l.startswith("#") else l for l in open(os.path.join(d, ex)).read().splitlines()]
 print("\n".join(out))
