@@ -39,7 +39,7 @@ setup_failed() {
 
 echo "==> cargo build --bin contacts-server"
 cargo build --bin contacts-server || setup_failed "cargo build"
-export CONTACTS_SERVER_BIN="$PWD/target/debug/contacts-server"
+export CONTACTS_SERVER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/contacts-server"
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]; then
   echo "==> installing PostgreSQL from Debian's packages"
