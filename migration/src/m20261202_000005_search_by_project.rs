@@ -128,6 +128,13 @@ async fn run(manager: &SchemaManager<'_>, groups: &[&'static [&'static str]]) ->
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
+    /// One transaction on both databases (SeaORM runs SQLite migrations without one, each
+    /// statement on any pooled connection): a connection whose cached schema still holds the
+    /// dropped `lead_fts_ai` would refuse to create it again ("already exists").
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         match manager.get_database_backend() {
             DbBackend::Sqlite => run(manager, &[SQLITE_DROP_FTS, SQLITE_UP]).await,
