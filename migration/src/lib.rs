@@ -10,6 +10,7 @@ mod m20261129_000001_create_tables;
 mod m20261129_000002_contact_management;
 mod m20261129_000003_merge_identity_timeline;
 mod m20261201_000004_visitor_project;
+mod m20261202_000005_search_by_project;
 
 /// The ordered list of this project's migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_contact_management::Migration),
             Box::new(m20261129_000003_merge_identity_timeline::Migration),
             Box::new(m20261201_000004_visitor_project::Migration),
+            Box::new(m20261202_000005_search_by_project::Migration),
         ]
     }
 }

@@ -320,6 +320,26 @@ fn fts5_query(input: &str) -> String {
 /// indexed text (`contacts_search_text`: unaccent, lower-case, non-alphanumerics to spaces).
 const PG_TSQUERY: &str = r#"to_tsquery('simple', (SELECT string_agg(t || ':*', ' & ') FROM regexp_split_to_table(btrim(contacts_search_text(?)), '\s+') AS t WHERE t <> ''))"#;
 
+/// Bits of a SQLite `lead_fts` rowid below the project bucket: the lead's own rowid.
+const FTS_PROJECT_SHIFT: u32 = 46;
+
+/// `2^FTS_PROJECT_SHIFT - 1`: masks a `lead_fts` rowid down to the lead's rowid.
+const FTS_LEAD_ROWID_MASK: i64 = (1 << FTS_PROJECT_SHIFT) - 1;
+
+/// The `lead_fts` rowids of `scope`'s project, `[low, high)`. Migration
+/// `m20261202_000005_search_by_project` numbers a lead's FTS row `(bucket << 46) + rowid`,
+/// the bucket being the first two bytes of its project id; FTS5 reads only that range of a
+/// word's matches. Projects sharing a bucket share the range: the exact `project_id` filter
+/// on the lead still applies.
+fn fts_rowid_range(scope: ProjectScope) -> (i64, i64) {
+    let id = scope.project_id.as_bytes();
+    let bucket = (i64::from(id[0]) << 8) | i64::from(id[1]);
+    (
+        bucket << FTS_PROJECT_SHIFT,
+        (bucket + 1) << FTS_PROJECT_SHIFT,
+    )
+}
+
 struct Prepared {
     select: Select<lead::Entity>,
     mode: Mode,
@@ -433,6 +453,8 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
             ));
             match backend {
                 DbBackend::Postgres => {
+                    // With the project filter, one scan of the GIN index on
+                    // (project_id, search_vector) (migration m20261202_000005).
                     select = select.filter(cust(
                         backend,
                         format!(r#""lead"."search_vector" @@ {PG_TSQUERY}"#),
@@ -450,12 +472,20 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
                 _ => {
                     // The full-text query runs once, in a subquery (its LIMIT keeps SQLite from
                     // flattening it, which would re-run MATCH for every lead of the project).
+                    // Only the project's rowid range of the index is read (see
+                    // `fts_rowid_range`); the lead's rowid is the low bits.
+                    let (low, high) = fts_rowid_range(scope);
                     let mut fts = sea_orm::sea_query::Query::select();
-                    fts.expr_as(Expr::cust("rowid"), Alias::new("fts_rowid"))
-                        .expr_as(Expr::cust("rank"), Alias::new("fts_rank"))
-                        .from(Alias::new("lead_fts"))
-                        .and_where(cust(backend, r#""lead_fts" MATCH ?"#, [fts5_query(input)]))
-                        .limit(i64::MAX as u64);
+                    fts.expr_as(
+                        Expr::cust(format!("rowid & {FTS_LEAD_ROWID_MASK}")),
+                        Alias::new("fts_rowid"),
+                    )
+                    .expr_as(Expr::cust("rank"), Alias::new("fts_rank"))
+                    .from(Alias::new("lead_fts"))
+                    .and_where(cust(backend, r#""lead_fts" MATCH ?"#, [fts5_query(input)]))
+                    .and_where(cust(backend, "rowid >= ?", [low]))
+                    .and_where(cust(backend, "rowid < ?", [high]))
+                    .limit(i64::MAX as u64);
                     // FROM the matches, then each lead by rowid (a primary-key seek): the
                     // work grows with the matches, not with the project.
                     // SQLite keeps the left operand of a CROSS JOIN as the outer loop;
@@ -749,6 +779,18 @@ mod tests {
             r#""andrea"* "test"* "example"* "com"*"#
         );
         assert_eq!(fts5_query("Álv \"OR\" x"), r#""Álv"* "OR"* "x"*"#);
+    }
+
+    #[test]
+    fn fts_rowid_range_is_the_project_bucket() {
+        let scope = |s: &str| ProjectScope {
+            project_id: Uuid::parse_str(s).unwrap(),
+        };
+        let (low, high) = fts_rowid_range(scope("abcd0000-0000-4000-8000-000000000001"));
+        assert_eq!((low, high), (0xabcd << 46, 0xabce << 46));
+        assert_eq!(low & FTS_LEAD_ROWID_MASK, 0);
+        let (low, high) = fts_rowid_range(scope("ffffffff-ffff-4fff-bfff-ffffffffffff"));
+        assert_eq!((low, high), (0xffff << 46, 1 << 62));
     }
 
     #[test]

@@ -376,3 +376,158 @@ async fn list_fields_cost_constant_statements(backend: Backend) {
     assert!(counts[1] <= 2, "{counts:?}");
 }
 db_test!(list_fields_cost_constant_statements);
+
+/// Search is scoped to its project inside the full-text index (migration
+/// `m20261202_000005_search_by_project`: on SQLite, projects whose ids share their first two
+/// bytes share a rowid range of `lead_fts`). Two such projects, and a third one elsewhere:
+/// a common word and a rare one give exactly the rows a plain filter gives, newest first, in
+/// relevance order and in `count`, never another project's.
+async fn search_stays_in_its_project(backend: Backend) {
+    use contacts_server::service::ProjectScope;
+    use contacts_server::service::contact_search::{
+        self, ContactQuery, Direction, OrderField, PageRequest,
+    };
+    use contacts_server::service::leads::blank;
+    use entity::{lead, project};
+    use sea_orm::EntityTrait;
+    use uuid::Uuid;
+
+    let app = TestApp::spawn(backend).await;
+    let ids = [
+        "abcd0000-0000-4000-8000-000000000001",
+        "abcd0000-0000-4000-8000-000000000002",
+        "12340000-0000-4000-8000-000000000003",
+    ]
+    .map(|s| Uuid::parse_str(s).unwrap());
+    let base = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let mut expected: Vec<Vec<(chrono::DateTime<chrono::Utc>, Uuid)>> = vec![Vec::new(); 3];
+    let mut rare = Vec::new();
+    for (p, &project_id) in ids.iter().enumerate() {
+        project::Entity::insert(project::ActiveModel::from(project::Model {
+            id: project_id,
+            name: format!("p{p}"),
+            created_at: base,
+            auto_merge_on_email: false,
+            site_secret: None,
+            site_secret_rotated_at: None,
+        }))
+        .exec_without_returning(&app.db)
+        .await
+        .unwrap();
+        let scope = ProjectScope { project_id };
+        let mut rows = Vec::new();
+        for i in 0..60i64 {
+            // Interleaved creation times across projects; every third contact is a Costa.
+            let at = base + chrono::Duration::seconds(i * 3 + p as i64);
+            let mut m = blank(scope, format!("l{p}-{i}"), at);
+            m.fullname = Some(if i % 3 == 0 {
+                format!("María Costa {i}")
+            } else {
+                format!("Luca Rossi {i}")
+            });
+            if i == 7 {
+                m.fullname = Some(format!("Zebulon Quixote{p}"));
+                rare.push(m.id);
+            }
+            if i % 3 == 0 {
+                expected[p].push((at, m.id));
+            }
+            rows.push(lead::ActiveModel::from(m));
+        }
+        lead::Entity::insert_many(rows)
+            .exec_without_returning(&app.db)
+            .await
+            .unwrap();
+    }
+    for (p, &project_id) in ids.iter().enumerate() {
+        let scope = ProjectScope { project_id };
+        let mut want = expected[p].clone();
+        want.sort_by(|a, b| b.cmp(a));
+        let want: Vec<Uuid> = want.into_iter().map(|(_, id)| id).collect();
+        let newest = ContactQuery {
+            search: Some("costa".into()),
+            order: Some((OrderField::CreatedAt, Direction::Desc)),
+            ..ContactQuery::default()
+        };
+        // Page by page, newest first.
+        let mut got = Vec::new();
+        let mut after = None;
+        loop {
+            let page = contact_search::list(
+                &app.db,
+                scope,
+                &newest,
+                PageRequest::Forward { first: 7, after },
+            )
+            .await
+            .unwrap();
+            got.extend(page.rows.iter().map(|r| r.id));
+            assert!(page.rows.iter().all(|r| r.project_id == project_id));
+            if !page.has_next_page {
+                break;
+            }
+            after = page.cursors.last().cloned();
+        }
+        assert_eq!(got, want, "project {p}, newest first");
+        assert_eq!(
+            contact_search::count(&app.db, scope, &newest)
+                .await
+                .unwrap(),
+            20
+        );
+        // Relevance order: the same set.
+        let relevance = ContactQuery {
+            search: Some("costa".into()),
+            ..ContactQuery::default()
+        };
+        let page = contact_search::list(
+            &app.db,
+            scope,
+            &relevance,
+            PageRequest::Forward {
+                first: 100,
+                after: None,
+            },
+        )
+        .await
+        .unwrap();
+        let mut got: Vec<Uuid> = page.rows.iter().map(|r| r.id).collect();
+        let mut all = want.clone();
+        got.sort();
+        all.sort();
+        assert_eq!(got, all, "project {p}, relevance");
+        // A rare word: the project's own contact only (the other projects have "quixote1"…).
+        for (q, order) in [
+            ("zebulon", Some((OrderField::CreatedAt, Direction::Desc))),
+            ("zebulon", None),
+        ] {
+            let query = ContactQuery {
+                search: Some(q.into()),
+                order,
+                ..ContactQuery::default()
+            };
+            let page = contact_search::list(
+                &app.db,
+                scope,
+                &query,
+                PageRequest::Forward {
+                    first: 20,
+                    after: None,
+                },
+            )
+            .await
+            .unwrap();
+            let got: Vec<Uuid> = page.rows.iter().map(|r| r.id).collect();
+            assert_eq!(got, vec![rare[p]], "project {p}, rare word {order:?}");
+        }
+        let exact = ContactQuery {
+            search: Some(format!("quixote{p}")),
+            ..ContactQuery::default()
+        };
+        assert_eq!(
+            contact_search::count(&app.db, scope, &exact).await.unwrap(),
+            1
+        );
+    }
+}
+db_test!(search_stays_in_its_project);
