@@ -458,6 +458,7 @@ async fn search_stays_in_its_project(backend: Backend) {
                 scope,
                 &newest,
                 PageRequest::Forward { first: 7, after },
+                &Default::default(),
             )
             .await
             .unwrap();
@@ -488,6 +489,7 @@ async fn search_stays_in_its_project(backend: Backend) {
                 first: 100,
                 after: None,
             },
+            &Default::default(),
         )
         .await
         .unwrap();
@@ -514,6 +516,7 @@ async fn search_stays_in_its_project(backend: Backend) {
                     first: 20,
                     after: None,
                 },
+                &Default::default(),
             )
             .await
             .unwrap();
