@@ -579,7 +579,7 @@ fn page_statement(
         for (expr, dir) in order {
             select = select.order_by(expr, dir);
         }
-        return select.offset(offset).limit(limit).build(backend);
+        return paged(select, offset, limit).build(backend);
     }
     QueryTrait::query(&mut select)
         .clear_selects()
@@ -591,7 +591,7 @@ fn page_statement(
         select = select.order_by(expr, dir.clone());
         outer_order.push((Expr::cust(format!(r#""page"."{alias}""#)), dir));
     }
-    let inner = select.offset(offset).limit(limit).into_query();
+    let inner = paged(select, offset, limit).into_query();
     let mut outer = sea_orm::sea_query::Query::select();
     outer
         .column((lead::Entity, sea_orm::sea_query::Asterisk))
@@ -611,6 +611,18 @@ fn page_statement(
         outer.order_by_expr(expr, dir);
     }
     backend.build(&outer)
+}
+
+/// `select` from row `offset` (no `OFFSET` clause at 0: PostgreSQL never settles on a
+/// generic plan for a prepared statement with a bound `OFFSET`, so it would plan the
+/// statement again on every execution), at most `limit` rows.
+fn paged(select: Select<lead::Entity>, offset: u64, limit: u64) -> Select<lead::Entity> {
+    let select = if offset > 0 {
+        select.offset(offset)
+    } else {
+        select
+    };
+    select.limit(limit)
 }
 
 /// Reads the lead of each raw row, with the `nested` columns into `prefetched`.
