@@ -39,8 +39,8 @@ pub struct Loaders {
 pub struct Plan<'a> {
     /// What the contacts' statement fetches.
     pub nested: Nested,
-    /// `requests` selections whose page differs from `nested.requests` (aliases).
-    rest: Vec<async_graphql::SelectionField<'a>>,
+    /// Every `requests` selection (those whose page is not `nested.requests` are primed).
+    requests: Vec<async_graphql::SelectionField<'a>>,
 }
 
 impl Loaders {
@@ -110,7 +110,7 @@ impl Loaders {
         let Some(loaders) = ctx.data_opt::<Self>() else {
             return Plan {
                 nested: Nested::default(),
-                rest: Vec::new(),
+                requests: Vec::new(),
             };
         };
         let requests: Vec<async_graphql::SelectionField<'a>> = contact
@@ -126,15 +126,8 @@ impl Loaders {
             merged_from: contact.iter().any(|c| c.field("mergedFrom").exists()),
             requests: None,
         };
-        let mut rest = Vec::new();
-        for field in requests {
-            match (page_of(&field), nested.requests) {
-                (Some(page), None) => nested.requests = Some(page),
-                (Some(page), Some(first)) if page == first => {}
-                _ => rest.push(field),
-            }
-        }
-        Plan { nested, rest }
+        nested.requests = requests.iter().find_map(page_of);
+        Plan { nested, requests }
     }
 
     /// Feeds what the contacts' statement fetched for `plan` to the loaders' caches, then
@@ -165,20 +158,24 @@ impl Loaders {
             .feed_many(prefetched.request_counts)
             .await;
         loaders.merged_from.feed_many(prefetched.merged_from).await;
-        if !plan.rest.is_empty() {
-            loaders.prime_requests(leads, &plan.rest, false).await?;
+        let rest: Vec<async_graphql::SelectionField<'_>> = plan
+            .requests
+            .into_iter()
+            .filter(|f| page_of(f) != plan.nested.requests)
+            .collect();
+        if !rest.is_empty() {
+            loaders.prime_requests(leads, &rest, false).await?;
         }
         Ok(())
     }
 
-    /// [`Loaders::feed`] for one contact `found` by a lookup planned with `plan` over the
-    /// selections `contact`; returns its Lead. When the lookup went through a tombstone (its
-    /// statement fetched the tombstone's relations), the survivor's `requests` pages and
-    /// counts are primed instead (one statement each). Errors: `INTERNAL` (database).
+    /// [`Loaders::feed`] for one contact `found` by a lookup planned with `plan`; returns its
+    /// Lead. When the lookup went through a tombstone (its statement fetched the tombstone's
+    /// relations), the survivor's `requests` pages and counts are primed instead (one
+    /// statement each). Errors: `INTERNAL` (database).
     pub async fn fed(
         ctx: &Context<'_>,
         plan: Plan<'_>,
-        contact: &[async_graphql::Lookahead<'_>],
         found: leads::Found,
     ) -> AppResult<lead::Model> {
         let lead = found.lead;
@@ -186,12 +183,8 @@ impl Loaders {
             Some(prefetched) => Self::feed(ctx, plan, prefetched, &[lead.id]).await?,
             None => {
                 if let Some(loaders) = ctx.data_opt::<Self>() {
-                    let requests: Vec<async_graphql::SelectionField<'_>> = contact
-                        .iter()
-                        .flat_map(|c| c.field("requests").selection_fields())
-                        .collect();
                     loaders
-                        .prime_requests(&[lead.id], &requests, plan.nested.requests_count)
+                        .prime_requests(&[lead.id], &plan.requests, plan.nested.requests_count)
                         .await?;
                 }
             }

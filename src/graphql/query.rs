@@ -146,7 +146,7 @@ impl Query {
         let plan = Loaders::plan(ctx, &look);
         let found = leads::find_resolved(db, scope, id, &plan.nested).await?;
         Ok(match found {
-            Some(found) => Some(Contact(Loaders::fed(ctx, plan, &look, found).await?)),
+            Some(found) => Some(Contact(Loaders::fed(ctx, plan, found).await?)),
             None => None,
         })
     }
@@ -168,7 +168,7 @@ impl Query {
         Ok(match nodes::find(db, scope, id, &plan.nested).await? {
             None => None,
             Some(nodes::Found::Lead(found)) => Some(Node::Contact(Contact(
-                Loaders::fed(ctx, plan, &look, found).await?,
+                Loaders::fed(ctx, plan, found).await?,
             ))),
             Some(nodes::Found::Request(m)) => Some(Node::Request(Request(m))),
             Some(nodes::Found::User(m)) => Some(Node::User(UserObject(m))),

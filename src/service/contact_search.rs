@@ -25,9 +25,9 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
-use super::ProjectScope;
 use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use super::prefetch::{Nested, Prefetched};
+use super::{ProjectScope, cust};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -162,20 +162,6 @@ pub struct ContactPage {
     pub has_previous_page: bool,
     /// The nested relations fetched with the rows ([`list`]'s `nested`).
     pub prefetched: Prefetched,
-}
-
-/// A custom SQL expression with `?` placeholders bound to `values`, whatever the backend
-/// (sea-query numbers PostgreSQL's `$` placeholders and takes SQLite's `?`).
-fn cust<V, I>(backend: DbBackend, sql: impl AsRef<str>, values: I) -> SimpleExpr
-where
-    V: Into<DbValue>,
-    I: IntoIterator<Item = V>,
-{
-    let sql = match backend {
-        DbBackend::Postgres => sql.as_ref().replace('?', "$"),
-        _ => sql.as_ref().to_owned(),
-    };
-    Expr::cust_with_values(sql, values)
 }
 
 /// Sentinel sort value of a contact without Requests under `LastRequestAt`.
@@ -571,11 +557,8 @@ fn page_statement(
     (offset, limit): (u64, u64),
     (nested, scope): (&Nested, ProjectScope),
 ) -> sea_orm::Statement {
-    let columns = nested.columns(backend, scope);
     if backend == DbBackend::Postgres {
-        for (expr, alias) in columns {
-            select = select.column_as(expr, alias);
-        }
+        select = nested.with_columns(select, backend, scope);
         for (expr, dir) in order {
             select = select.order_by(expr, dir);
         }
@@ -604,7 +587,7 @@ fn page_statement(
             lead::Entity,
             Expr::cust(r#""lead"."rowid" = "page"."page_rowid""#),
         );
-    for (expr, alias) in columns {
+    for (expr, alias) in nested.columns(backend, scope) {
         outer.expr_as(expr, Alias::new(alias));
     }
     for (expr, dir) in outer_order {

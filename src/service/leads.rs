@@ -394,14 +394,12 @@ pub async fn find_for_visitor(
 async fn find_one(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
-    mut select: sea_orm::Select<lead::Entity>,
+    select: sea_orm::Select<lead::Entity>,
     nested: &Nested,
 ) -> AppResult<Option<Found>> {
     use sea_orm::{FromQueryResult, QueryTrait};
     let backend = db.get_database_backend();
-    for (expr, alias) in nested.columns(backend, scope) {
-        select = select.column_as(expr, alias);
-    }
+    let select = nested.with_columns(select, backend, scope);
     let Some(row) = db.query_one_raw(select.limit(1).build(backend)).await? else {
         return Ok(None);
     };

@@ -31,6 +31,25 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
+/// A custom SQL expression with `?` placeholders bound to `values`, whatever the backend
+/// (sea-query numbers PostgreSQL's `$` placeholders and takes SQLite's `?`). The SQL must hold
+/// no other `?` (no literal, no jsonb `?` operator).
+pub(crate) fn cust<V, I>(
+    backend: sea_orm::DbBackend,
+    sql: impl AsRef<str>,
+    values: I,
+) -> sea_orm::sea_query::SimpleExpr
+where
+    V: Into<sea_orm::Value>,
+    I: IntoIterator<Item = V>,
+{
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => sql.as_ref().replace('?', "$"),
+        _ => sql.as_ref().to_owned(),
+    };
+    sea_orm::sea_query::Expr::cust_with_values(sql, values)
+}
+
 /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so that a transaction that
 /// reads before it writes takes the write lock up front and waits (busy timeout) instead of
 /// failing with `SQLITE_BUSY` on the upgrade; on PostgreSQL a plain `BEGIN` (READ COMMITTED).

@@ -13,14 +13,14 @@
 
 use chrono::{DateTime, Utc};
 use entity::{lead, request};
-use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{DbBackend, DbErr, QueryResult, Value as DbValue};
+use sea_orm::sea_query::SimpleExpr;
+use sea_orm::{DbBackend, DbErr, QueryResult, QuerySelect, Select, Value as DbValue};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::ProjectScope;
 use super::pagination::{Page, PageArgs};
 use super::requests::cursor_of;
+use super::{ProjectScope, cust};
 
 /// Column alias of the Requests page.
 const REQUESTS: &str = "nested_requests";
@@ -71,9 +71,17 @@ type RequestTuple = (
 );
 
 impl Nested {
-    /// Whether nothing is asked for (no extra column).
-    pub fn is_empty(&self) -> bool {
-        self.requests.is_none_or(|p| p.first == 0) && !self.requests_count && !self.merged_from
+    /// `select` (a `SELECT … FROM "lead"` of `scope`) with [`Nested::columns`] added.
+    pub fn with_columns(
+        &self,
+        mut select: Select<lead::Entity>,
+        backend: DbBackend,
+        scope: ProjectScope,
+    ) -> Select<lead::Entity> {
+        for (expr, alias) in self.columns(backend, scope) {
+            select = select.column_as(expr, alias);
+        }
+        select
     }
 
     /// The extra select-list columns (expression, alias) for a `SELECT … FROM "lead"` of
@@ -187,14 +195,4 @@ impl Nested {
         }
         Ok(())
     }
-}
-
-/// A custom SQL expression with `?` placeholders bound to `values` (sea-query numbers
-/// PostgreSQL's `$` placeholders itself). The SQL must hold no `?` but placeholders.
-fn cust(backend: DbBackend, sql: &str, values: impl IntoIterator<Item = DbValue>) -> SimpleExpr {
-    let sql = match backend {
-        DbBackend::Postgres => sql.replace('?', "$"),
-        _ => sql.to_owned(),
-    };
-    Expr::cust_with_values(sql, values)
 }

@@ -144,7 +144,7 @@ impl Viewer {
         let plan = Loaders::plan(ctx, &look);
         Ok(
             match leads::find_for_visitor(db, scope, self.session.user.id, &plan.nested).await? {
-                Some(found) => Some(Contact(Loaders::fed(ctx, plan, &look, found).await?)),
+                Some(found) => Some(Contact(Loaders::fed(ctx, plan, found).await?)),
                 None => None,
             },
         )
