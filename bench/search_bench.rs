@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use contacts_server::Config;
 use contacts_server::service::ProjectScope;
 use contacts_server::service::contact_search::{self, ContactQuery, PageRequest};
-use contacts_server::service::leads::blank;
+use contacts_server::service::store::leads::blank;
 use entity::{lead, project};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -123,7 +123,7 @@ async fn main() {
     .exec_without_returning(&db)
     .await
     .unwrap();
-    let scope = ProjectScope { project_id };
+    let scope = ProjectScope::operator(project_id);
     let mut rng = StdRng::seed_from_u64(42);
     let started = Instant::now();
     let base = chrono::Utc::now() - chrono::Duration::days(365);

@@ -356,6 +356,28 @@ pub fn union_tags(stored: &[String], add: &[String]) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
+/// A contact's additional emails after adding `add`: `listed` plus each email of `add` whose
+/// match key ([`email_key`]) is neither `own_key` (the contact's email) nor already listed, in
+/// order. The caller checks the count against its limit (imports and merges report it
+/// differently).
+pub fn union_emails<'a>(
+    own_key: Option<&str>,
+    listed: &[String],
+    add: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let mut keys: Vec<String> = listed.iter().map(|e| email_key(e)).collect();
+    keys.extend(own_key.map(str::to_owned));
+    let mut out = listed.to_vec();
+    for email in add {
+        let key = email_key(email);
+        if !keys.contains(&key) {
+            keys.push(key);
+            out.push(email.to_owned());
+        }
+    }
+    out
+}
+
 /// `stored` without the tags of `remove` (compared case-insensitively).
 pub fn subtract_tags(stored: &[String], remove: &[String]) -> Vec<String> {
     stored

@@ -482,9 +482,7 @@ db_test!(export_import_round_trip);
 async fn merge_by_lead_id(url: &str, project: &str, primary: &str, secondary: &str) {
     use contacts_server::service::{ProjectScope, merge};
     let db = Database::connect(url).await.unwrap();
-    let scope = ProjectScope {
-        project_id: project.parse().unwrap(),
-    };
+    let scope = ProjectScope::operator(project.parse().unwrap());
     let id_of = async |lead_id: &str| {
         entity::lead::Entity::find()
             .filter(entity::lead::Column::ProjectId.eq(scope.project_id))
@@ -501,7 +499,7 @@ async fn merge_by_lead_id(url: &str, project: &str, primary: &str, secondary: &s
         ..Default::default()
     };
     let origin = merge::MergeOrigin {
-        kind: entity::lead_merge::KIND_MANUAL,
+        kind: entity::lead_merge::MergeKind::Manual,
         actor: None,
     };
     merge::merge(&db, scope, &input, origin).await.unwrap();

@@ -2,15 +2,51 @@
 
 use sea_orm::entity::prelude::*;
 
-/// Status code of a Lead created proactively; hidden from lists.
-pub const STATUS_TEMP: i32 = 50;
-/// Status code of an ordinary Lead.
-pub const STATUS_NORMAL: i32 = 100;
-/// Status code of a soft-deleted Lead; hidden from lists.
-pub const STATUS_DELETED: i32 = 1000;
-/// Status code of a merged-away Lead (a tombstone, `merged_into` set); never listed, never
-/// returned: reads resolve to the surviving Lead.
-pub const STATUS_MERGED: i32 = 2000;
+/// A Lead's status, stored as an integer code (the peer help desk's codes: TEMP 50, NORMAL
+/// 100, DELETED 1000, MERGED 2000). Serialized as that integer too, so the merge journal's
+/// row copies keep the stored form.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "i32", db_type = "Integer")]
+#[serde(into = "i32", try_from = "i32")]
+pub enum LeadStatus {
+    /// Created proactively; hidden from lists.
+    #[sea_orm(num_value = 50)]
+    Temp,
+    /// An ordinary Lead.
+    #[sea_orm(num_value = 100)]
+    Normal,
+    /// Soft-deleted; hidden from lists.
+    #[sea_orm(num_value = 1000)]
+    Deleted,
+    /// Merged away (a tombstone, `merged_into` set); never listed, never returned: reads
+    /// resolve to the surviving Lead.
+    #[sea_orm(num_value = 2000)]
+    Merged,
+}
+
+impl From<LeadStatus> for i32 {
+    fn from(status: LeadStatus) -> i32 {
+        status.to_value()
+    }
+}
+
+impl TryFrom<i32> for LeadStatus {
+    type Error = String;
+    fn try_from(code: i32) -> Result<Self, String> {
+        Self::try_from_value(&code).map_err(|_| format!("unknown lead status code {code}"))
+    }
+}
 
 /// One Lead (Contact). Serializable so that the merge journal can keep exact copies of rows.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
@@ -49,8 +85,8 @@ pub struct Model {
     pub attributes: Json,
     /// Tags (a JSON array of strings, no duplicates).
     pub tags: Json,
-    /// [`STATUS_TEMP`], [`STATUS_NORMAL`], [`STATUS_DELETED`] or [`STATUS_MERGED`].
-    pub status: i32,
+    /// The status.
+    pub status: LeadStatus,
     /// Incremented on every write (optimistic concurrency).
     pub version: i32,
     /// Creation time, UTC, microsecond precision.

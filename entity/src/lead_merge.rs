@@ -3,12 +3,20 @@
 
 use sea_orm::entity::prelude::*;
 
-/// `kind` of a merge an agent asked for.
-pub const KIND_MANUAL: &str = "MANUAL";
-/// `kind` of a merge made by the project's `auto_merge_on_email` setting.
-pub const KIND_AUTO_EMAIL: &str = "AUTO_EMAIL";
-/// `kind` of a merge made when an anonymous visitor identified itself.
-pub const KIND_IDENTIFY: &str = "IDENTIFY";
+/// What started a merge, stored as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum MergeKind {
+    /// An agent asked for it.
+    #[sea_orm(string_value = "MANUAL")]
+    Manual,
+    /// The project's `auto_merge_on_email` setting.
+    #[sea_orm(string_value = "AUTO_EMAIL")]
+    AutoEmail,
+    /// An anonymous visitor identified itself.
+    #[sea_orm(string_value = "IDENTIFY")]
+    Identify,
+}
 
 /// One merge.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -23,8 +31,8 @@ pub struct Model {
     pub primary_id: Uuid,
     /// The merged-away Leads, in the order given (a JSON array of UUID strings).
     pub secondary_ids: Json,
-    /// [`KIND_MANUAL`], [`KIND_AUTO_EMAIL`] or [`KIND_IDENTIFY`].
-    pub kind: String,
+    /// What started it.
+    pub kind: MergeKind,
     /// Who merged (an agent or the visitor); `None` for system merges.
     pub actor_id: Option<Uuid>,
     /// Every involved row as it was before the merge (primary and secondaries), the moved

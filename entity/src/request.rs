@@ -2,18 +2,30 @@
 
 use sea_orm::entity::prelude::*;
 
-/// Status code: created but not yet routed.
-pub const STATUS_TEMP: i32 = 50;
-/// Status code: waiting for an agent (the status of a new Request).
-pub const STATUS_UNASSIGNED: i32 = 100;
-/// Status code: the visitor left before an agent answered.
-pub const STATUS_ABANDONED: i32 = 150;
-/// Status code: an agent is assigned.
-pub const STATUS_ASSIGNED: i32 = 200;
-/// Status code: served.
-pub const STATUS_SERVED: i32 = 300;
-/// Status code: closed (`closed_at` is set).
-pub const STATUS_CLOSED: i32 = 1000;
+/// A Request's status, stored as an integer code (TEMP 50, UNASSIGNED 100, ABANDONED 150,
+/// ASSIGNED 200, SERVED 300, CLOSED 1000: the peer help desk's codes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "i32", db_type = "Integer")]
+pub enum RequestStatus {
+    /// Created but not yet routed.
+    #[sea_orm(num_value = 50)]
+    Temp,
+    /// Waiting for an agent (the status of a new Request).
+    #[sea_orm(num_value = 100)]
+    Unassigned,
+    /// The visitor left before an agent answered.
+    #[sea_orm(num_value = 150)]
+    Abandoned,
+    /// An agent is assigned.
+    #[sea_orm(num_value = 200)]
+    Assigned,
+    /// Served.
+    #[sea_orm(num_value = 300)]
+    Served,
+    /// Closed (`closed_at` is set).
+    #[sea_orm(num_value = 1000)]
+    Closed,
+}
 
 /// One Request.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -32,8 +44,8 @@ pub struct Model {
     pub requester_id: Uuid,
     /// The visitor's first message (non-empty).
     pub first_text: String,
-    /// One of the `STATUS_*` codes.
-    pub status: i32,
+    /// The status.
+    pub status: RequestStatus,
     /// `chat21` (the widget), `email`, `form`, `whatsapp`, `telegram` or `facebook`.
     pub channel: String,
     /// Custom attributes of the conversation (a JSON object).

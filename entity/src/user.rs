@@ -2,13 +2,21 @@
 
 use sea_orm::entity::prelude::*;
 
-/// `kind` of an agent: signs in with email and password.
-pub const KIND_AGENT: &str = "AGENT";
-/// `kind` of an anonymous visitor: a random UUID v4, one per browser.
-pub const KIND_ANONYMOUS: &str = "ANONYMOUS";
-/// `kind` of an identified visitor: signed in with the integrating site's token, one per
-/// (project, external id) whatever the browser.
-pub const KIND_IDENTIFIED: &str = "IDENTIFIED";
+/// What a user is, stored as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum UserKind {
+    /// An agent: signs in with email and password.
+    #[sea_orm(string_value = "AGENT")]
+    Agent,
+    /// An anonymous visitor: a random UUID v4, one per browser.
+    #[sea_orm(string_value = "ANONYMOUS")]
+    Anonymous,
+    /// An identified visitor: signed in with the integrating site's token, one per (project,
+    /// external id) whatever the browser.
+    #[sea_orm(string_value = "IDENTIFIED")]
+    Identified,
+}
 
 /// One user.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -17,8 +25,8 @@ pub struct Model {
     /// Primary key (UUID v4); for a visitor it is also the Lead's `lead_id`.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// [`KIND_AGENT`], [`KIND_ANONYMOUS`] or [`KIND_IDENTIFIED`].
-    pub kind: String,
+    /// What the user is.
+    pub kind: UserKind,
     /// Agents only: the normalised (NFC, lower-case) sign-in email; unique.
     pub login_email: Option<String>,
     /// Agents only: the Argon2id PHC string of the password.

@@ -39,9 +39,7 @@ pub fn require_visitor(ctx: &Context<'_>) -> AppResult<(Caller, ProjectScope)> {
 
 /// The tenant scope of a caller.
 pub fn scope(caller: Caller) -> ProjectScope {
-    ProjectScope {
-        project_id: caller.project_id,
-    }
+    ProjectScope::of_caller(&caller)
 }
 
 /// The caller, who must be an OWNER or ADMIN of its project.

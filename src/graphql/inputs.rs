@@ -4,6 +4,7 @@ use async_graphql::{ID, InputObject, Json, MaybeUndefined};
 use serde_json::Value;
 
 use super::types::enums::Channel;
+use crate::service::fields::{ContactField, ContactFields, Patch};
 
 /// Input of `signUp`.
 #[derive(Debug, InputObject)]
@@ -149,6 +150,52 @@ pub struct UpdateContactInput {
     pub zipcode: MaybeUndefined<String>,
     /// Country.
     pub country: MaybeUndefined<String>,
+}
+
+impl CreateContactInput {
+    /// The text fields as a patch (an absent field stays empty).
+    pub fn fields(&self) -> ContactFields {
+        let set = |v: &Option<String>| v.clone().map_or(Patch::Keep, Patch::Set);
+        [
+            (ContactField::Fullname, &self.fullname),
+            (ContactField::Email, &self.email),
+            (ContactField::Phone, &self.phone),
+            (ContactField::Company, &self.company),
+            (ContactField::Note, &self.note),
+            (ContactField::Street, &self.street),
+            (ContactField::City, &self.city),
+            (ContactField::Region, &self.region),
+            (ContactField::Zipcode, &self.zipcode),
+            (ContactField::Country, &self.country),
+        ]
+        .into_iter()
+        .fold(ContactFields::default(), |p, (f, v)| p.with(f, set(v)))
+    }
+}
+
+impl UpdateContactInput {
+    /// The text fields as a patch: absent keeps, `null` clears, a value sets.
+    pub fn fields(&self) -> ContactFields {
+        let patch = |v: &MaybeUndefined<String>| match v {
+            MaybeUndefined::Undefined => Patch::Keep,
+            MaybeUndefined::Null => Patch::Clear,
+            MaybeUndefined::Value(v) => Patch::Set(v.clone()),
+        };
+        [
+            (ContactField::Fullname, &self.fullname),
+            (ContactField::Email, &self.email),
+            (ContactField::Phone, &self.phone),
+            (ContactField::Company, &self.company),
+            (ContactField::Note, &self.note),
+            (ContactField::Street, &self.street),
+            (ContactField::City, &self.city),
+            (ContactField::Region, &self.region),
+            (ContactField::Zipcode, &self.zipcode),
+            (ContactField::Country, &self.country),
+        ]
+        .into_iter()
+        .fold(ContactFields::default(), |p, (f, v)| p.with(f, patch(v)))
+    }
 }
 
 /// Input of `setContactAttributes`.

@@ -13,9 +13,10 @@ use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
+use crate::service::ProjectScope;
 use crate::service::pagination::{Page, PageArgs};
 use crate::service::prefetch::{Nested, Prefetched};
-use crate::service::{ProjectScope, leads, merge, requests, timeline};
+use crate::service::store::{leads, requests, timeline};
 
 /// The loaders of one request. Request pages and counts are cached for the request, so a
 /// parent list can prime them ([`Loaders::prime_requests`]).
@@ -334,7 +335,7 @@ impl Loader<Uuid> for MergedFromLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Vec<Uuid>>, Self::Error> {
-        Ok(merge::merged_from(&self.db, self.scope, keys).await?)
+        Ok(leads::merged_from(&self.db, self.scope, keys).await?)
     }
 }
 

@@ -13,7 +13,8 @@ use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, Use
 use crate::error::AppError;
 use crate::normalize;
 use crate::service::contact_search::{self, ContactQuery, Direction, OrderField, PageRequest};
-use crate::service::{accounts, duplicates, leads, merge, nodes};
+use crate::service::store::leads;
+use crate::service::{accounts, duplicates, merge, nodes};
 
 /// The root query type.
 #[derive(Default)]
@@ -96,7 +97,7 @@ impl Query {
             statuses: status
                 .unwrap_or_default()
                 .into_iter()
-                .map(ContactStatus::code)
+                .map(Into::into)
                 .collect(),
             created_after,
             created_before,

@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use super::describe;
 use crate::error::AppError;
-use crate::service::contacts::Patch;
+use crate::service::fields::{ContactField, Patch};
 use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
 use crate::service::{ProjectScope, begin_write};
 
@@ -217,9 +217,7 @@ pub async fn import_reader(
     if !transfer::project_exists(db, project).await? {
         return Err(TransferError::UnknownProject(project));
     }
-    let scope = ProjectScope {
-        project_id: project,
-    };
+    let scope = ProjectScope::operator(project);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -439,18 +437,13 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
             continue;
         }
         let set = || Patch::Set(cell.to_owned());
-        match COLUMNS[column] {
+        let name = COLUMNS[column];
+        if let Some(field) = ContactField::from_name(name) {
+            row.fields.set(field, set());
+            continue;
+        }
+        match name {
             "lead_id" => row.lead_id = Some(cell.to_owned()),
-            "fullname" => row.fields.fullname = set(),
-            "email" => row.fields.email = set(),
-            "phone" => row.fields.phone = set(),
-            "company" => row.fields.company = set(),
-            "note" => row.fields.note = set(),
-            "street" => row.fields.street = set(),
-            "city" => row.fields.city = set(),
-            "region" => row.fields.region = set(),
-            "zipcode" => row.fields.zipcode = set(),
-            "country" => row.fields.country = set(),
             "status" => row.status = Some(cell.to_owned()),
             "tags" => row.tags = parse_list("tags", cell)?,
             "additional_emails" => row.additional_emails = parse_list("additional_emails", cell)?,
@@ -545,9 +538,7 @@ pub async fn export_writer(
     if !transfer::project_exists(db, project).await? {
         return Err(TransferError::UnknownProject(project));
     }
-    let scope = ProjectScope {
-        project_id: project,
-    };
+    let scope = ProjectScope::operator(project);
     let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(sink));
     writer.write_record(COLUMNS)?;
     let mut report = ExportReport::default();
@@ -571,30 +562,25 @@ pub async fn export_writer(
 }
 
 fn export_row(c: &lead::Model) -> [String; 16] {
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let attributes = match &c.attributes {
-        Value::Object(map) if map.is_empty() => String::new(),
-        other => other.to_string(),
-    };
-    [
-        c.lead_id.clone(),
-        text(&c.fullname),
-        text(&c.email),
-        text(&c.phone),
-        text(&c.company),
-        format_tags(&crate::normalize::stored_tags(&c.tags)),
-        transfer::status_name(c.status).to_owned(),
-        attributes,
-        c.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
-        text(&c.note),
-        text(&c.street),
-        text(&c.city),
-        text(&c.region),
-        text(&c.zipcode),
-        text(&c.country),
-        format_tags(&crate::normalize::stored_tags(&c.additional_emails)),
-    ]
-    .map(defuse)
+    COLUMNS.map(|column| {
+        let cell = match column {
+            "lead_id" => c.lead_id.clone(),
+            "tags" => format_tags(&crate::normalize::stored_tags(&c.tags)),
+            "status" => transfer::status_name(c.status).to_owned(),
+            "attributes" => match &c.attributes {
+                Value::Object(map) if map.is_empty() => String::new(),
+                other => other.to_string(),
+            },
+            "created_at" => c.created_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            "additional_emails" => {
+                format_tags(&crate::normalize::stored_tags(&c.additional_emails))
+            }
+            name => ContactField::from_name(name)
+                .and_then(|f| f.get(c).cloned())
+                .unwrap_or_default(),
+        };
+        defuse(cell)
+    })
 }
 
 /// Progress on standard error: an `indicatif` bar over the file's bytes, or a plain line

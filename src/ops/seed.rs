@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::auth::Role;
 use crate::error::AppError;
-use crate::service::contacts::{self, ContactFields, Patch};
-use crate::service::{ProjectScope, accounts, leads, requests};
+use crate::service::fields::{ContactField, ContactFields, Patch};
+use crate::service::{ProjectScope, accounts, contacts, visitors};
 
 /// The demo project's OWNER (signs in with the printed password).
 pub const DEMO_OWNER_EMAIL: &str = "demo-owner@example.com";
@@ -129,7 +129,7 @@ pub async fn seed_demo(
         Err(err) => return Err(err.into()),
     };
     let project_id = session.project.id;
-    let scope = ProjectScope { project_id };
+    let scope = ProjectScope::operator(project_id);
     accounts::add_agent(
         db,
         project_id,
@@ -154,24 +154,24 @@ pub async fn seed_demo(
         )
         .await?;
         for r in 0..=(i % 3) {
-            requests::create(
+            visitors::create_request(
                 db,
                 scope,
                 visitor.user.id,
-                requests::NewRequest {
+                visitors::NewRequest {
                     first_text: TEXTS[(i + r) % TEXTS.len()].into(),
-                    channel: Some(requests::CHANNELS[(i + r) % requests::CHANNELS.len()].into()),
+                    channel: Some(visitors::CHANNELS[(i + r) % visitors::CHANNELS.len()].into()),
                     attributes: Some(json!({ "page": format!("/help/{}", r + 1) })),
                 },
             )
             .await?;
             requests_made += 1;
         }
-        let lead = leads::capture_metadata(
+        let lead = visitors::capture_metadata(
             db,
             scope,
             visitor.user.id,
-            leads::MetadataInput {
+            visitors::MetadataInput {
                 phone: Some(format!("+39 06 6988 {:04}", 1000 + i)),
                 ..Default::default()
             },
@@ -183,11 +183,15 @@ pub async fn seed_demo(
             None,
             lead.id,
             lead.version,
-            ContactFields {
-                company: Patch::Set(COMPANIES[i % COMPANIES.len()].into()),
-                city: Patch::Set(CITIES[i % CITIES.len()].into()),
-                ..Default::default()
-            },
+            ContactFields::default()
+                .with(
+                    ContactField::Company,
+                    Patch::Set(COMPANIES[i % COMPANIES.len()].into()),
+                )
+                .with(
+                    ContactField::City,
+                    Patch::Set(CITIES[i % CITIES.len()].into()),
+                ),
         )
         .await?;
         let tags = vec![

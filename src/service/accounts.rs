@@ -140,7 +140,7 @@ async fn new_agent(
         .map_err(AppError::internal)??;
     Ok(user::Model {
         id: Uuid::new_v4(),
-        kind: user::KIND_AGENT.into(),
+        kind: user::UserKind::Agent,
         login_email: Some(email.key),
         password_hash: Some(hash),
         fullname,
@@ -251,7 +251,7 @@ pub async fn sign_in_anonymously(
         .ok_or(AppError::NotFound("project"))?;
     let user = user::Model {
         id: Uuid::new_v4(),
-        kind: user::KIND_ANONYMOUS.into(),
+        kind: user::UserKind::Anonymous,
         login_email: None,
         password_hash: None,
         fullname,

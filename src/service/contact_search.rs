@@ -80,7 +80,7 @@ pub struct ContactQuery {
     /// Tags that must all be present (case-insensitive).
     pub tags: Vec<String>,
     /// Stored status codes to include; `[NORMAL]` when empty.
-    pub statuses: Vec<i32>,
+    pub statuses: Vec<lead::LeadStatus>,
     /// Created at or after.
     pub created_after: Option<DateTime<Utc>>,
     /// Created strictly before.
@@ -336,7 +336,7 @@ struct Prepared {
 fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResult<Prepared> {
     let mut select = lead::Entity::find().filter(lead::Column::ProjectId.eq(scope.project_id));
     let statuses = if q.statuses.is_empty() {
-        vec![lead::STATUS_NORMAL]
+        vec![lead::LeadStatus::Normal]
     } else {
         q.statuses.clone()
     };
@@ -791,9 +791,7 @@ mod tests {
 
     #[test]
     fn fts_rowid_range_is_the_project_bucket() {
-        let scope = |s: &str| ProjectScope {
-            project_id: Uuid::parse_str(s).unwrap(),
-        };
+        let scope = |s: &str| ProjectScope::operator(Uuid::parse_str(s).unwrap());
         let (low, high) = fts_rowid_range(scope("abcd0000-0000-4000-8000-000000000001"));
         assert_eq!((low, high), (0xabcd << 46, 0xabce << 46));
         assert_eq!(low & FTS_LEAD_ROWID_MASK, 0);

@@ -157,9 +157,9 @@ pub async fn page(
     let project: Value = scope.project_id.into();
     let mut values: Vec<Value> = vec![
         project.clone(),
-        lead::STATUS_NORMAL.into(),
+        lead::LeadStatus::Normal.into(),
         project,
-        lead::STATUS_NORMAL.into(),
+        lead::LeadStatus::Normal.into(),
     ];
     let mut sql = String::from(
         r#"SELECT "rule", "k", "n" FROM (
@@ -207,7 +207,7 @@ pub async fn page(
         .flatten()
         .map(|m| m.id)
         .collect();
-    let counts = super::requests::counts_for_leads(db, scope, &ids, None).await?;
+    let counts = super::store::requests::counts_for_leads(db, scope, &ids, None).await?;
     let mut groups = Vec::with_capacity(rows.len());
     for row in rows {
         let (rule, source) = if row.rule == 0 {
@@ -275,7 +275,7 @@ async fn members(
         )
         .from(lead::Entity)
         .and_where(lead::Column::ProjectId.eq(scope.project_id))
-        .and_where(lead::Column::Status.eq(lead::STATUS_NORMAL))
+        .and_where(lead::Column::Status.eq(lead::LeadStatus::Normal))
         .and_where(column.is_in(keys.iter().cloned()));
     let mut outer = Query::select();
     outer

@@ -21,8 +21,9 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::accounts::Session;
-use super::leads::{self, MetadataInput};
-use super::merge::{self, MergeInput, MergeOrigin};
+use super::merge::{MergeInput, MergeOrigin};
+use super::store::{changes, leads, merges};
+use super::visitors::{self, MetadataInput};
 use super::{ProjectScope, begin_write, now};
 use crate::auth::{self, Role};
 use crate::error::{AppError, AppResult};
@@ -139,7 +140,7 @@ async fn upsert_user(
 ) -> AppResult<user::Model> {
     let candidate = user::Model {
         id: Uuid::new_v4(),
-        kind: user::KIND_IDENTIFIED.into(),
+        kind: user::UserKind::Identified,
         login_email: None,
         password_hash: None,
         fullname: identity.fullname.clone(),
@@ -207,7 +208,7 @@ async fn apply_claims(
         .await?
         .is_some();
     if exists && (identity.email.is_some() || identity.fullname.is_some()) {
-        leads::capture_metadata(
+        visitors::capture_metadata(
             db,
             scope,
             user.id,
@@ -235,7 +236,7 @@ pub async fn sign_in_with_site_token(
     let txn = begin_write(db).await?;
     let user = upsert_user(&txn, project_id, &identity).await?;
     txn.commit().await?;
-    let scope = ProjectScope { project_id };
+    let scope = ProjectScope::verified(project_id);
     apply_claims(db, scope, &user, &identity).await?;
     Ok(Session {
         user,
@@ -258,10 +259,11 @@ pub async fn identify_visitor(
     token: &str,
 ) -> AppResult<(Session, Option<lead::Model>)> {
     let caller = user::Entity::find_by_id(anonymous_id)
+        .filter(user::Column::ProjectId.eq(scope.project_id))
         .one(db)
         .await?
         .ok_or(AppError::Unauthenticated("the visitor no longer exists"))?;
-    if caller.kind != user::KIND_ANONYMOUS {
+    if caller.kind != user::UserKind::Anonymous {
         return Err(AppError::Forbidden(
             "only an anonymous visitor can identify itself",
         ));
@@ -274,15 +276,15 @@ pub async fn identify_visitor(
         leads::find_by_lead_id_locked(&txn, scope, &anonymous_id.to_string()).await?
     {
         let anon = leads::resolve(&txn, scope, anon, true).await?;
-        let (identified, _) = leads::get_or_create(&txn, scope, user.id).await?;
+        let (identified, _) = changes::get_or_create_for_visitor(&txn, scope, user.id).await?;
         let mergeable = anon.id != identified.id
-            && anon.status == lead::STATUS_NORMAL
+            && anon.status == lead::LeadStatus::Normal
             && anon
                 .external_id
                 .as_ref()
                 .is_none_or(|e| *e == identity.external_id);
         survivor = Some(if mergeable {
-            merge::merge_in(
+            merges::apply(
                 &txn,
                 scope,
                 &MergeInput {
@@ -291,7 +293,7 @@ pub async fn identify_visitor(
                     ..Default::default()
                 },
                 MergeOrigin {
-                    kind: lead_merge::KIND_IDENTIFY,
+                    kind: lead_merge::MergeKind::Identify,
                     actor: Some(anonymous_id),
                 },
             )

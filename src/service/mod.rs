@@ -1,28 +1,72 @@
-//! The domain, free of GraphQL: plain async functions over `&impl ConnectionTrait` and a tenant
-//! scope. All SQL lives here (and in `graphql::loaders`, which calls into here).
+//! The domain, free of GraphQL, in two floors (zero-to-production's domain split, lldap's
+//! handlers over a backend):
+//! - **use cases** (`accounts`, `contacts`, `visitors`, `merge`, `identity`, `transfer`): each
+//!   public function validates its input, opens its own write transaction ([`begin_write`]),
+//!   composes store functions, commits;
+//! - the **store** ([`store`]): row-level functions over `&impl ConnectionTrait` that never
+//!   begin a transaction, every one taking the tenant scope.
+//!
+//! Beside them: pure rules ([`fields`], the contact's field table; [`merge_plan`]) and the
+//! read side (`contact_search`, `duplicates`, `prefetch`, `nodes`, `pagination`), plain
+//! queries for the GraphQL readers. All SQL lives here (and in `graphql::loaders`, which calls
+//! into here). Modules depend downwards only: use cases → store → pure rules.
 
 pub mod accounts;
 pub mod contact_search;
 pub mod contacts;
 pub mod duplicates;
+pub mod fields;
 pub mod identity;
-pub mod leads;
 pub mod merge;
+pub mod merge_plan;
 pub mod nodes;
 pub mod pagination;
 pub mod prefetch;
-pub mod requests;
-pub mod timeline;
+pub mod store;
 pub mod transfer;
+pub mod visitors;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 
 /// The tenant scope of a call: every query filters on it; there is no lookup by id alone.
+/// Built only by its constructors: from a verified caller ([`Self::of_caller`]), a session
+/// ([`Self::of_session`]), or the operator's command line ([`Self::operator`]).
+// Not `#[non_exhaustive]`: that would still allow struct literals inside this crate.
+#[allow(clippy::manual_non_exhaustive)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ProjectScope {
     /// The project every record read or written must belong to.
     pub project_id: Uuid,
+    /// Keeps struct literals out: a scope comes from a constructor.
+    sealed: (),
+}
+
+impl ProjectScope {
+    /// The scope of a caller whose token was verified (`auth::Caller` exists only then).
+    pub fn of_caller(caller: &crate::auth::Caller) -> Self {
+        Self::verified(caller.project_id)
+    }
+
+    /// The scope of a session: a user signed in (or found for a verified token) in its
+    /// project.
+    pub fn of_session(session: &accounts::Session) -> Self {
+        Self::verified(session.project.id)
+    }
+
+    /// The scope the operator names on the command line (`import-csv`, `export-csv`, `seed`;
+    /// tests and benchmarks): whoever runs the binary on the server owns every project.
+    pub fn operator(project_id: Uuid) -> Self {
+        Self::verified(project_id)
+    }
+
+    /// A project the service itself verified the caller for (e.g. by a site token).
+    pub(crate) fn verified(project_id: Uuid) -> Self {
+        Self {
+            project_id,
+            sealed: (),
+        }
+    }
 }
 
 /// Now, truncated to microseconds: PostgreSQL's precision, so that a timestamp read back

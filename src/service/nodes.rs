@@ -12,7 +12,7 @@ use crate::error::AppResult;
 #[allow(clippy::large_enum_variant)] // short-lived, moved once
 pub enum Found {
     /// A Lead (Contact), with what `nested` fetched with it.
-    Lead(super::leads::Found),
+    Lead(super::store::leads::Found),
     /// A Request.
     Request(request::Model),
     /// A member of the project.
@@ -30,7 +30,7 @@ pub async fn find(
     id: Uuid,
     nested: &super::prefetch::Nested,
 ) -> AppResult<Option<Found>> {
-    if let Some(found) = super::leads::find_resolved(db, scope, id, nested).await? {
+    if let Some(found) = super::store::leads::find_resolved(db, scope, id, nested).await? {
         return Ok(Some(Found::Lead(found)));
     }
     if let Some(m) = request::Entity::find_by_id(id)

@@ -19,7 +19,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::pagination::{Page, PageArgs};
-use super::requests::cursor_of;
+use super::store::requests::cursor_of;
 use super::{ProjectScope, cust};
 
 /// Column alias of the Requests page.
@@ -160,21 +160,23 @@ impl Nested {
                     serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))?;
                 let mut rows: Vec<request::Model> = tuples
                     .into_iter()
-                    .map(|t| request::Model {
-                        id: t.0,
-                        request_id: t.1,
-                        project_id: lead.project_id,
-                        lead: lead.id,
-                        requester_id: t.2,
-                        first_text: t.3,
-                        status: t.4,
-                        channel: t.5,
-                        attributes: t.6,
-                        created_at: t.7,
-                        updated_at: t.8,
-                        closed_at: t.9,
+                    .map(|t| {
+                        Ok(request::Model {
+                            id: t.0,
+                            request_id: t.1,
+                            project_id: lead.project_id,
+                            lead: lead.id,
+                            requester_id: t.2,
+                            first_text: t.3,
+                            status: sea_orm::ActiveEnum::try_from_value(&t.4)?,
+                            channel: t.5,
+                            attributes: t.6,
+                            created_at: t.7,
+                            updated_at: t.8,
+                            closed_at: t.9,
+                        })
                     })
-                    .collect();
+                    .collect::<Result<_, DbErr>>()?;
                 rows.sort_by_key(|r| std::cmp::Reverse(cursor_of(r)));
                 rows
             };

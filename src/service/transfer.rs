@@ -10,9 +10,10 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::contacts::{ContactFields, ValidFields};
-use super::leads::{blank, find_by_lead_id_locked, resolve, save_all};
-use super::timeline::{self, NewEvent};
+use super::fields::{ContactFields, ValidFields};
+use super::merge::MAX_ADDITIONAL_EMAILS;
+use super::store::changes::{self, Version};
+use super::store::leads::{blank, find_by_lead_id_locked, resolve};
 use super::{ProjectScope, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -45,7 +46,7 @@ pub struct ValidImport {
     fields: ValidFields,
     tags: Vec<String>,
     additional_emails: Vec<normalize::NormalizedEmail>,
-    status: Option<i32>,
+    status: Option<lead::LeadStatus>,
     attributes: Option<Map<String, Value>>,
     created_at: Option<DateTime<Utc>>,
 }
@@ -61,22 +62,23 @@ pub enum Upserted {
     Unchanged,
 }
 
-/// The status code of a status name (`NORMAL`, `DELETED`, `TEMP`; case-insensitive).
-pub fn status_code(name: &str) -> Option<i32> {
+/// The status of a status name (`NORMAL`, `DELETED`, `TEMP`; case-insensitive).
+pub fn status_code(name: &str) -> Option<lead::LeadStatus> {
     match name.trim().to_ascii_uppercase().as_str() {
-        "NORMAL" => Some(lead::STATUS_NORMAL),
-        "DELETED" => Some(lead::STATUS_DELETED),
-        "TEMP" => Some(lead::STATUS_TEMP),
+        "NORMAL" => Some(lead::LeadStatus::Normal),
+        "DELETED" => Some(lead::LeadStatus::Deleted),
+        "TEMP" => Some(lead::LeadStatus::Temp),
         _ => None,
     }
 }
 
-/// The name of a status code (the GraphQL `ContactStatus` spelling); `NORMAL` for unknown.
-pub fn status_name(code: i32) -> &'static str {
-    match code {
-        lead::STATUS_DELETED => "DELETED",
-        lead::STATUS_TEMP => "TEMP",
-        _ => "NORMAL",
+/// The name of a status (the GraphQL `ContactStatus` spelling; a tombstone, never exported,
+/// reads as `NORMAL`).
+pub fn status_name(status: lead::LeadStatus) -> &'static str {
+    match status {
+        lead::LeadStatus::Deleted => "DELETED",
+        lead::LeadStatus::Temp => "TEMP",
+        lead::LeadStatus::Normal | lead::LeadStatus::Merged => "NORMAL",
     }
 }
 
@@ -157,17 +159,11 @@ pub async fn upsert(
         if let Some(status) = row.status {
             model.status = status;
         }
-        lead::Entity::insert(lead::ActiveModel::from(model.clone()))
-            .exec_without_returning(db)
-            .await?;
-        timeline::record(
-            db,
-            scope,
-            model.id,
-            None,
-            vec![NewEvent::bare(timeline::CREATED)],
-        )
-        .await?;
+        if !changes::create(db, scope, None, &model).await? {
+            return Err(AppError::Conflict(
+                "another import created this leadId at the same time".into(),
+            ));
+        }
         return Ok((Upserted::Created, model));
     };
     // A merged-away contact's lead id stands for the surviving contact.
@@ -204,39 +200,29 @@ pub async fn upsert(
     if !changed {
         return Ok((Upserted::Unchanged, current));
     }
-    next.version = current.version + 1;
-    next.updated_at = now();
-    save_all(db, scope, &next).await?;
-    timeline::record(db, scope, next.id, None, timeline::diff(&current, &next)).await?;
-    Ok((Upserted::Updated, next))
+    let saved = changes::save(db, scope, None, &current, next, Version::Next, Vec::new()).await?;
+    Ok((Upserted::Updated, saved))
 }
 
 /// Adds `emails` to `model`'s additional emails, skipping any whose match key is the
 /// contact's own email or already listed. Returns whether one was added. Errors:
-/// `BAD_USER_INPUT` (`additionalEmails`) past [`super::merge::MAX_ADDITIONAL_EMAILS`].
+/// `BAD_USER_INPUT` (`additionalEmails`) past [`MAX_ADDITIONAL_EMAILS`].
 fn add_emails(model: &mut lead::Model, emails: &[normalize::NormalizedEmail]) -> AppResult<bool> {
-    let mut listed = normalize::stored_tags(&model.additional_emails);
-    let mut keys: Vec<String> = listed.iter().map(|e| normalize::email_key(e)).collect();
-    keys.extend(model.email_key.clone());
-    let before = listed.len();
-    for email in emails {
-        if !keys.contains(&email.key) {
-            keys.push(email.key.clone());
-            listed.push(email.display.clone());
-        }
-    }
-    if listed.len() > super::merge::MAX_ADDITIONAL_EMAILS {
+    let listed = normalize::stored_tags(&model.additional_emails);
+    let next = normalize::union_emails(
+        model.email_key.as_deref(),
+        &listed,
+        emails.iter().map(|e| e.display.as_str()),
+    );
+    if next.len() > MAX_ADDITIONAL_EMAILS {
         return Err(AppError::bad_input(
             "additionalEmails",
-            format!(
-                "at most {} additional emails",
-                super::merge::MAX_ADDITIONAL_EMAILS
-            ),
+            format!("at most {MAX_ADDITIONAL_EMAILS} additional emails"),
         ));
     }
-    let added = listed.len() != before;
+    let added = next.len() != listed.len();
     if added {
-        model.additional_emails = Value::Array(listed.into_iter().map(Value::String).collect());
+        model.additional_emails = Value::Array(next.into_iter().map(Value::String).collect());
     }
     Ok(added)
 }
@@ -254,7 +240,7 @@ pub async fn export_page(
     let mut query = lead::Entity::find()
         .filter(lead::Column::ProjectId.eq(scope.project_id))
         .filter(lead::Column::ErasedAt.is_null())
-        .filter(lead::Column::Status.ne(lead::STATUS_MERGED));
+        .filter(lead::Column::Status.ne(lead::LeadStatus::Merged));
     if let Some((at, id)) = after {
         query = query.filter(
             Condition::any().add(lead::Column::CreatedAt.gt(at)).add(

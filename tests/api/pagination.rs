@@ -11,10 +11,8 @@ use uuid::Uuid;
 use crate::common::{Backend, TestApp, db_test};
 
 fn lead_at(project: Uuid, at: DateTime<Utc>) -> lead::Model {
-    let mut m = contacts_server::service::leads::blank(
-        contacts_server::service::ProjectScope {
-            project_id: project,
-        },
+    let mut m = contacts_server::service::store::leads::blank(
+        contacts_server::service::ProjectScope::operator(project),
         Uuid::new_v4().to_string(),
         at,
     );
@@ -132,14 +130,14 @@ async fn nested_requests_paginate(backend: Backend) {
         let id = Uuid::new_v4();
         request::Model {
             id,
-            request_id: contacts_server::service::requests::new_request_id(
+            request_id: contacts_server::service::store::requests::new_request_id(
                 project.parse().unwrap(),
             ),
             project_id: project.parse().unwrap(),
             lead: lead_pk,
             requester_id: visitor_id.parse().unwrap(),
             first_text: "tied".into(),
-            status: request::STATUS_UNASSIGNED,
+            status: request::RequestStatus::Unassigned,
             channel: "chat21".into(),
             attributes: json!({}),
             created_at: at,

@@ -387,7 +387,7 @@ async fn search_stays_in_its_project(backend: Backend) {
     use contacts_server::service::contact_search::{
         self, ContactQuery, Direction, OrderField, PageRequest,
     };
-    use contacts_server::service::leads::blank;
+    use contacts_server::service::store::leads::blank;
     use entity::{lead, project};
     use sea_orm::EntityTrait;
     use uuid::Uuid;
@@ -414,7 +414,7 @@ async fn search_stays_in_its_project(backend: Backend) {
         .exec_without_returning(&app.db)
         .await
         .unwrap();
-        let scope = ProjectScope { project_id };
+        let scope = ProjectScope::operator(project_id);
         let mut rows = Vec::new();
         for i in 0..60i64 {
             // Interleaved creation times across projects; every third contact is a Costa.
@@ -440,7 +440,7 @@ async fn search_stays_in_its_project(backend: Backend) {
             .unwrap();
     }
     for (p, &project_id) in ids.iter().enumerate() {
-        let scope = ProjectScope { project_id };
+        let scope = ProjectScope::operator(project_id);
         let mut want = expected[p].clone();
         want.sort_by(|a, b| b.cmp(a));
         let want: Vec<Uuid> = want.into_iter().map(|(_, id)| id).collect();

@@ -2,7 +2,7 @@
 //! AGENT; `eraseContact` OWNER or ADMIN) and touches only the agent's project: another
 //! project's id is `NOT_FOUND`, exactly like an unknown one. Each returns the changed contact.
 
-use async_graphql::{Context, ID, Json, MaybeUndefined, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
 use serde_json::Value;
 
 use crate::db::Writer;
@@ -14,7 +14,7 @@ use crate::graphql::inputs::{
 };
 use crate::graphql::types::Contact;
 use crate::normalize;
-use crate::service::contacts::{self, BulkOutcome, ContactFields, NewContact, Patch};
+use crate::service::contacts::{self, BulkOutcome, NewContact};
 
 /// Why one item of a bulk call failed.
 #[derive(SimpleObject)]
@@ -97,18 +97,6 @@ impl From<Vec<BulkOutcome>> for BulkContactsPayload {
     }
 }
 
-fn patch(value: MaybeUndefined<String>) -> Patch<String> {
-    match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Clear,
-        MaybeUndefined::Value(v) => Patch::Set(v),
-    }
-}
-
-fn set(value: Option<String>) -> Patch<String> {
-    value.map_or(Patch::Keep, Patch::Set)
-}
-
 /// Contact management by agents.
 #[derive(Default)]
 pub struct ContactMutation;
@@ -126,18 +114,7 @@ impl ContactMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_agent(ctx)?;
         let db = &ctx.data::<Writer>()?.0;
-        let fields = ContactFields {
-            fullname: set(input.fullname),
-            email: set(input.email),
-            phone: set(input.phone),
-            company: set(input.company),
-            note: set(input.note),
-            street: set(input.street),
-            city: set(input.city),
-            region: set(input.region),
-            zipcode: set(input.zipcode),
-            country: set(input.country),
-        };
+        let fields = input.fields();
         let model = contacts::create(
             db,
             scope,
@@ -167,18 +144,7 @@ impl ContactMutation {
         let (caller, scope) = guards::require_agent(ctx)?;
         let id = normalize::uuid("id", &input.id)?;
         let db = &ctx.data::<Writer>()?.0;
-        let fields = ContactFields {
-            fullname: patch(input.fullname),
-            email: patch(input.email),
-            phone: patch(input.phone),
-            company: patch(input.company),
-            note: patch(input.note),
-            street: patch(input.street),
-            city: patch(input.city),
-            region: patch(input.region),
-            zipcode: patch(input.zipcode),
-            country: patch(input.country),
-        };
+        let fields = input.fields();
         Ok(Contact(
             contacts::update(
                 db,

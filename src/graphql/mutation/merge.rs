@@ -56,7 +56,7 @@ impl MergeMutation {
             scope,
             &input,
             MergeOrigin {
-                kind: entity::lead_merge::KIND_MANUAL,
+                kind: entity::lead_merge::MergeKind::Manual,
                 actor: Some(caller.user_id),
             },
         )

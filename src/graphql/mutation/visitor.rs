@@ -9,8 +9,7 @@ use crate::graphql::inputs::{
 };
 use crate::graphql::types::{AuthPayload, Contact, Request};
 use crate::service::identity;
-use crate::service::leads::{self, MetadataInput};
-use crate::service::requests::{self, NewRequest};
+use crate::service::visitors::{self, MetadataInput, NewRequest};
 
 /// What `createRequest` returns.
 #[derive(SimpleObject)]
@@ -48,7 +47,7 @@ impl VisitorMutation {
     ) -> Result<CreateRequestPayload> {
         let (caller, scope) = guards::require_visitor(ctx)?;
         let db = &ctx.data::<Writer>()?.0;
-        let (request, lead) = requests::create(
+        let (request, lead) = visitors::create_request(
             db,
             scope,
             caller.user_id,
@@ -78,7 +77,7 @@ impl VisitorMutation {
     ) -> Result<Contact> {
         let (caller, scope) = guards::require_visitor(ctx)?;
         let db = &ctx.data::<Writer>()?.0;
-        let lead = leads::capture_metadata(
+        let lead = visitors::capture_metadata(
             db,
             scope,
             caller.user_id,

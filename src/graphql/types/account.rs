@@ -9,8 +9,9 @@ use super::contact::Contact;
 use super::enums::{Role, UserKind};
 use crate::auth::{self, IssuedToken};
 use crate::graphql::loaders::Loaders;
+use crate::service::ProjectScope;
 use crate::service::accounts::Session;
-use crate::service::{ProjectScope, leads};
+use crate::service::store::leads;
 
 /// A user: an agent or a widget visitor.
 pub struct UserObject(pub user::Model);
@@ -25,7 +26,7 @@ impl UserObject {
 
     /// Agent or anonymous visitor.
     async fn kind(&self) -> UserKind {
-        UserKind::from_stored(&self.0.kind)
+        self.0.kind.into()
     }
 
     /// Display name.
@@ -137,9 +138,7 @@ impl Viewer {
             return Ok(None);
         }
         let db = ctx.data::<DatabaseConnection>()?;
-        let scope = ProjectScope {
-            project_id: self.session.project.id,
-        };
+        let scope = ProjectScope::of_session(&self.session);
         let look = [ctx.look_ahead()];
         let plan = Loaders::plan(ctx, &look);
         Ok(

@@ -99,7 +99,7 @@ impl Contact {
 
     /// Lifecycle status.
     async fn status(&self) -> ContactStatus {
-        ContactStatus::from_code(self.0.status)
+        self.0.status.into()
     }
 
     /// Incremented on every write (for optimistic concurrency).

@@ -1,7 +1,7 @@
 //! Enums of the schema and their stored codes (see `../shared/DOMAIN.md`).
 
 use async_graphql::Enum;
-use entity::{lead, request};
+use entity::lead;
 
 use crate::auth::Role as AuthRole;
 
@@ -16,13 +16,23 @@ pub enum ContactStatus {
     Deleted,
 }
 
-impl ContactStatus {
-    /// From the stored code (unknown codes read as NORMAL).
-    pub fn from_code(code: i32) -> Self {
-        match code {
-            lead::STATUS_TEMP => Self::Temp,
-            lead::STATUS_DELETED => Self::Deleted,
-            _ => Self::Normal,
+impl From<lead::LeadStatus> for ContactStatus {
+    /// A tombstone (MERGED) is never returned; it would read as NORMAL.
+    fn from(status: lead::LeadStatus) -> Self {
+        match status {
+            lead::LeadStatus::Temp => Self::Temp,
+            lead::LeadStatus::Deleted => Self::Deleted,
+            lead::LeadStatus::Normal | lead::LeadStatus::Merged => Self::Normal,
+        }
+    }
+}
+
+impl From<ContactStatus> for lead::LeadStatus {
+    fn from(status: ContactStatus) -> Self {
+        match status {
+            ContactStatus::Temp => Self::Temp,
+            ContactStatus::Normal => Self::Normal,
+            ContactStatus::Deleted => Self::Deleted,
         }
     }
 }
@@ -30,6 +40,7 @@ impl ContactStatus {
 /// Status of a Request. Stored as a number: TEMP 50, UNASSIGNED 100, ABANDONED 150,
 /// ASSIGNED 200, SERVED 300, CLOSED 1000.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::request::RequestStatus")]
 pub enum RequestStatus {
     /// Created but not yet routed.
     Temp,
@@ -43,20 +54,6 @@ pub enum RequestStatus {
     Served,
     /// Closed (`closedAt` is set).
     Closed,
-}
-
-impl RequestStatus {
-    /// From the stored code (unknown codes read as UNASSIGNED).
-    pub fn from_code(code: i32) -> Self {
-        match code {
-            request::STATUS_TEMP => Self::Temp,
-            request::STATUS_ABANDONED => Self::Abandoned,
-            request::STATUS_ASSIGNED => Self::Assigned,
-            request::STATUS_SERVED => Self::Served,
-            request::STATUS_CLOSED => Self::Closed,
-            _ => Self::Unassigned,
-        }
-    }
 }
 
 /// Where a Request came from.
@@ -128,6 +125,7 @@ impl From<AuthRole> for Role {
 
 /// What kind of user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::user::UserKind")]
 pub enum UserKind {
     /// Works the dashboard; signs in with email and password.
     Agent,
@@ -136,28 +134,6 @@ pub enum UserKind {
     /// A widget visitor identified by the integrating site's token (one per external id,
     /// whatever the browser).
     Identified,
-}
-
-impl UserKind {
-    /// From the stored kind.
-    pub fn from_stored(value: &str) -> Self {
-        match value {
-            entity::user::KIND_AGENT => Self::Agent,
-            entity::user::KIND_IDENTIFIED => Self::Identified,
-            _ => Self::Anonymous,
-        }
-    }
-}
-
-impl ContactStatus {
-    /// The stored code.
-    pub fn code(self) -> i32 {
-        match self {
-            Self::Temp => lead::STATUS_TEMP,
-            Self::Normal => lead::STATUS_NORMAL,
-            Self::Deleted => lead::STATUS_DELETED,
-        }
-    }
 }
 
 /// What `contacts` can be ordered by.
@@ -186,7 +162,7 @@ pub enum OrderDirection {
 /// A text field of a contact, as merges name it.
 // `remote`: `From` both ways with the service's enum of the same variants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[graphql(remote = "crate::service::merge::MergeField")]
+#[graphql(remote = "crate::service::fields::ContactField")]
 pub enum MergeField {
     /// `fullname`.
     Fullname,
@@ -275,7 +251,7 @@ pub enum ContactEventKind {
 impl ContactEventKind {
     /// From the stored kind (`None` for an unknown one).
     pub fn from_stored(kind: &str) -> Option<Self> {
-        use crate::service::timeline as t;
+        use crate::service::store::timeline as t;
         Some(match kind {
             t::CREATED => Self::Created,
             t::FIELD_CHANGED => Self::FieldChanged,

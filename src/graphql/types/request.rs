@@ -12,7 +12,7 @@ use super::enums::{Channel, RequestStatus};
 use crate::error::AppError;
 use crate::graphql::loaders::Loaders;
 use crate::service::pagination::Page;
-use crate::service::requests::cursor_of;
+use crate::service::store::requests::cursor_of;
 
 /// A Request: one conversation of a visitor, aggregated under the visitor's Contact.
 pub struct Request(pub request::Model);
@@ -37,7 +37,7 @@ impl Request {
 
     /// Lifecycle status.
     async fn status(&self) -> RequestStatus {
-        RequestStatus::from_code(self.0.status)
+        self.0.status.into()
     }
 
     /// Where it came from.

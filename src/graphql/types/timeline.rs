@@ -9,7 +9,7 @@ use super::connection::PageInfo;
 use super::enums::ContactEventKind;
 use crate::error::AppError;
 use crate::service::pagination::Page;
-use crate::service::timeline::cursor_of;
+use crate::service::store::timeline::cursor_of;
 
 /// One timeline event.
 pub struct ContactEvent(pub lead_event::Model);

@@ -21,8 +21,9 @@ use sea_orm::{
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
-use super::{ProjectScope, now};
+use crate::service::fields::ContactField;
+use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
+use crate::service::{ProjectScope, now};
 
 /// `CREATED`: the contact was created (by a visitor's first request or metadata, by an agent,
 /// or by an import).
@@ -65,26 +66,19 @@ impl NewEvent {
     }
 }
 
-fn text(v: &Option<String>) -> Value {
-    v.clone().map_or(Value::Null, Value::String)
+fn text(v: Option<&String>) -> Value {
+    v.cloned().map_or(Value::Null, Value::String)
 }
 
-/// The events that turn `before` into `after`: one `FIELD_CHANGED` per changed field, one
+/// The events that turn `before` into `after`: one `FIELD_CHANGED` per changed text field
+/// ([`ContactField::ALL`]), then `attributes` and `additionalEmails` (whole JSON values), one
 /// `TAGS_CHANGED`, and `DELETED` / `RESTORED` for a status change. Version and timestamps are
 /// not events.
 pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
-    let mut out = Vec::new();
-    let fields: [(&str, Value, Value); 12] = [
-        ("fullname", text(&before.fullname), text(&after.fullname)),
-        ("email", text(&before.email), text(&after.email)),
-        ("phone", text(&before.phone), text(&after.phone)),
-        ("company", text(&before.company), text(&after.company)),
-        ("note", text(&before.note), text(&after.note)),
-        ("street", text(&before.street), text(&after.street)),
-        ("city", text(&before.city), text(&after.city)),
-        ("region", text(&before.region), text(&after.region)),
-        ("zipcode", text(&before.zipcode), text(&after.zipcode)),
-        ("country", text(&before.country), text(&after.country)),
+    let texts = ContactField::ALL
+        .into_iter()
+        .map(|f| (f.name(), text(f.get(before)), text(f.get(after))));
+    let structured = [
         (
             "attributes",
             before.attributes.clone(),
@@ -96,14 +90,14 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
             after.additional_emails.clone(),
         ),
     ];
-    for (field, b, a) in fields {
-        if b != a {
-            out.push(NewEvent {
-                kind: FIELD_CHANGED,
-                data: json!({ "field": field, "before": b, "after": a }),
-            });
-        }
-    }
+    let mut out: Vec<NewEvent> = texts
+        .chain(structured)
+        .filter(|(_, b, a)| b != a)
+        .map(|(field, b, a)| NewEvent {
+            kind: FIELD_CHANGED,
+            data: json!({ "field": field, "before": b, "after": a }),
+        })
+        .collect();
     let old = crate::normalize::stored_tags(&before.tags);
     let new = crate::normalize::stored_tags(&after.tags);
     let added = crate::normalize::subtract_tags(&new, &old);
@@ -116,8 +110,8 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
     }
     if before.status != after.status {
         match after.status {
-            lead::STATUS_DELETED => out.push(NewEvent::bare(DELETED)),
-            lead::STATUS_NORMAL if before.status == lead::STATUS_DELETED => {
+            lead::LeadStatus::Deleted => out.push(NewEvent::bare(DELETED)),
+            lead::LeadStatus::Normal if before.status == lead::LeadStatus::Deleted => {
                 out.push(NewEvent::bare(RESTORED))
             }
             _ => {}

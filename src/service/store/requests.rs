@@ -1,4 +1,4 @@
-//! Requests (conversations): creation by a visitor, and the batched reads behind the nested
+//! Rows of `request` (conversations): insert, and the batched reads behind the nested
 //! `Contact.requests` connection.
 
 use std::collections::HashMap;
@@ -8,33 +8,31 @@ use rand::RngCore;
 use sea_orm::sea_query::{Expr, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter, QuerySelect, Statement, TransactionSession, TransactionTrait,
+    QueryFilter, QuerySelect, Statement,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
-use super::{ProjectScope, begin_write, leads, now};
-use crate::error::{AppError, AppResult};
-use crate::normalize;
+use crate::service::ProjectScope;
+use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
 
-/// Longest accepted first message, in characters.
-pub const MAX_FIRST_TEXT_CHARS: usize = 10_000;
-
-/// Channels a Request can arrive on (`chat21` is the widget).
-pub const CHANNELS: [&str; 6] = [
-    "chat21", "email", "form", "whatsapp", "telegram", "facebook",
-];
-
-/// Input of [`create`].
-#[derive(Clone, Debug)]
-pub struct NewRequest {
-    /// The visitor's first message: required, 1..=10,000 characters after trimming.
-    pub first_text: String,
-    /// One of [`CHANNELS`]; `chat21` when absent.
-    pub channel: Option<String>,
-    /// Custom attributes of the conversation: a JSON object.
-    pub attributes: Option<Value>,
+/// Inserts `model` (a new Request of `scope`'s project) and sets its Lead's
+/// `last_request_at` to the Request's creation time. Errors: database errors.
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    model: &request::Model,
+) -> Result<(), DbErr> {
+    request::Entity::insert(request::ActiveModel::from(model.clone()))
+        .exec_without_returning(db)
+        .await?;
+    lead::Entity::update_many()
+        .col_expr(lead::Column::LastRequestAt, Expr::value(model.created_at))
+        .filter(lead::Column::ProjectId.eq(scope.project_id))
+        .filter(lead::Column::Id.eq(model.lead))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// A new public conversation id: `support-group-<project id>-<32 lowercase hex>` (128 random
@@ -44,75 +42,6 @@ pub fn new_request_id(project_id: Uuid) -> String {
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("support-group-{project_id}-{hex}")
-}
-
-/// Inserts a Request (status UNASSIGNED) for the visitor and gets-or-creates the visitor's
-/// Lead, in one write transaction; returns both. Two concurrent first requests of one visitor
-/// give one Lead (unique key + `ON CONFLICT DO NOTHING`).
-/// Errors: `BAD_USER_INPUT` (`firstText`, `channel`, `attributes`) before anything is written.
-pub async fn create(
-    db: &impl TransactionTrait,
-    scope: ProjectScope,
-    visitor_id: Uuid,
-    input: NewRequest,
-) -> AppResult<(request::Model, lead::Model)> {
-    let first_text =
-        normalize::text_multiline("firstText", Some(&input.first_text), MAX_FIRST_TEXT_CHARS)?
-            .ok_or_else(|| AppError::bad_input("firstText", "is required"))?;
-    let channel = match input.channel {
-        None => "chat21".to_owned(),
-        Some(c) if CHANNELS.contains(&c.as_str()) => c,
-        Some(_) => {
-            return Err(AppError::bad_input(
-                "channel",
-                format!("must be one of {}", CHANNELS.join(", ")),
-            ));
-        }
-    };
-    let attributes = normalize::attributes("attributes", input.attributes)?.unwrap_or_default();
-    let txn = begin_write(db).await?;
-    let lead = leads::get_or_create_for_visitor(&txn, scope, visitor_id).await?;
-    let at = now();
-    let model = request::Model {
-        id: Uuid::new_v4(),
-        request_id: new_request_id(scope.project_id),
-        project_id: scope.project_id,
-        lead: lead.id,
-        requester_id: visitor_id,
-        first_text,
-        status: request::STATUS_UNASSIGNED,
-        channel,
-        attributes: Value::Object(attributes),
-        created_at: at,
-        updated_at: at,
-        closed_at: None,
-    };
-    request::Entity::insert(request::ActiveModel::from(model.clone()))
-        .exec_without_returning(&txn)
-        .await?;
-    lead::Entity::update_many()
-        .col_expr(lead::Column::LastRequestAt, Expr::value(at))
-        .filter(lead::Column::ProjectId.eq(scope.project_id))
-        .filter(lead::Column::Id.eq(lead.id))
-        .exec(&txn)
-        .await?;
-    super::timeline::record(
-        &txn,
-        scope,
-        lead.id,
-        Some(visitor_id),
-        vec![super::timeline::NewEvent {
-            kind: super::timeline::REQUEST_CREATED,
-            data: serde_json::json!({ "requestId": model.id }),
-        }],
-    )
-    .await?;
-    txn.commit().await?;
-    let lead = lead::Model {
-        last_request_at: Some(at),
-        ..lead
-    };
-    Ok((model, lead))
 }
 
 /// For each Lead in `lead_ids` (within `scope`), one page of its Requests, newest first:

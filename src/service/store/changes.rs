@@ -1,0 +1,115 @@
+//! The one place that writes "a contact changed": the row's new state, its `version` and
+//! `updated_at`, and the timeline events that describe the change ([`timeline::diff`] plus the
+//! caller's own, e.g. `MERGED`). Every edit of a contact (agents' edits, the widget's metadata,
+//! imports, merges) goes through [`save`]; events reach the timeline only through
+//! [`timeline::record`].
+
+use entity::{lead, user};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::leads::{blank, find_by_lead_id_locked, resolve, save_all};
+use super::timeline::{self, NewEvent};
+use crate::error::{AppError, AppResult};
+use crate::normalize;
+use crate::service::{ProjectScope, now};
+
+/// Whether a saved change takes a new version.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    /// `before.version + 1`: every change a client can have seen the earlier state of.
+    Next,
+    /// Keep `before.version`: a Lead created earlier in the same transaction (nobody saw it).
+    Same,
+}
+
+/// Saves `after` as the new state of the contact `before` (same id, in `scope`): `version`
+/// per `version`, `updated_at` now; records `events` then the diff `before` → `after` on its
+/// timeline, by `actor`. Returns the saved row. Errors: `INTERNAL` when the row is not in the
+/// project; database errors.
+pub async fn save(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    before: &lead::Model,
+    mut after: lead::Model,
+    version: Version,
+    events: Vec<NewEvent>,
+) -> AppResult<lead::Model> {
+    after.version = match version {
+        Version::Next => before.version + 1,
+        Version::Same => before.version,
+    };
+    after.updated_at = now();
+    save_all(db, scope, &after).await?;
+    let mut events = events;
+    events.extend(timeline::diff(before, &after));
+    timeline::record(db, scope, after.id, actor, events).await?;
+    Ok(after)
+}
+
+/// Inserts the new contact `model` of `scope` unless its `lead_id` is taken, and records its
+/// `CREATED` event by `actor`. Returns whether it was inserted (nothing is written when not).
+pub async fn create(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    model: &lead::Model,
+) -> AppResult<bool> {
+    if !super::leads::insert_new(db, scope, model).await? {
+        return Ok(false);
+    }
+    timeline::record(
+        db,
+        scope,
+        model.id,
+        actor,
+        vec![NewEvent::bare(timeline::CREATED)],
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The visitor's Lead in `scope`, created if missing (seeded with the name, email and
+/// attributes the visitor gave at sign-in). Race-free: the insert is `ON CONFLICT DO NOTHING`
+/// on the unique key (project, lead_id) and the row is read back, locked `FOR UPDATE` on
+/// PostgreSQL. Call inside a write transaction (`service::begin_write`).
+/// Returns the Lead and whether this call created it (then its `CREATED` event is recorded).
+pub async fn get_or_create_for_visitor(
+    txn: &impl ConnectionTrait,
+    scope: ProjectScope,
+    visitor_id: Uuid,
+) -> AppResult<(lead::Model, bool)> {
+    let lead_id = visitor_id.to_string();
+    if let Some(found) = find_by_lead_id_locked(txn, scope, &lead_id).await? {
+        // A visitor whose contact was merged away lands on the surviving contact.
+        return Ok((resolve(txn, scope, found, true).await?, false));
+    }
+    let visitor = user::Entity::find_by_id(visitor_id)
+        .filter(user::Column::ProjectId.eq(scope.project_id))
+        .one(txn)
+        .await?
+        .ok_or(AppError::Unauthenticated("the visitor no longer exists"))?;
+    let email = visitor.email.as_deref().map(normalize::email_key);
+    let at = now();
+    let attributes = match visitor.attributes {
+        Value::Object(map) => Value::Object(map),
+        _ => Value::Object(Map::new()),
+    };
+    let mut new = blank(scope, lead_id.clone(), at);
+    let id = new.id;
+    new.fullname = visitor.fullname;
+    new.email = visitor.email;
+    new.email_key = email;
+    new.attributes = attributes;
+    new.external_id = visitor.external_id;
+    let created = create(txn, scope, Some(visitor_id), &new).await?;
+    let found = find_by_lead_id_locked(txn, scope, &lead_id)
+        .await?
+        .ok_or_else(|| AppError::internal("lead missing after get-or-create"))?;
+    if created && found.id == id {
+        return Ok((found, true));
+    }
+    Ok((resolve(txn, scope, found, true).await?, false))
+}

@@ -1,0 +1,11 @@
+//! The store floor: row-level functions over `&impl ConnectionTrait`, each taking the tenant
+//! scope and filtering on it. None begins, commits or rolls back a transaction: the use cases
+//! (`service::contacts`, `visitors`, `merge`, `identity`, `accounts`, and the CLI's import)
+//! open one and compose these. Store modules never call a use case.
+
+pub mod changes;
+pub mod erasure;
+pub mod leads;
+pub mod merges;
+pub mod requests;
+pub mod timeline;
