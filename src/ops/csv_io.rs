@@ -645,3 +645,37 @@ impl Meter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_contact_field_is_a_column_and_round_trips() {
+        let scope = crate::service::ProjectScope::operator(uuid::Uuid::new_v4());
+        let mut c = crate::service::store::leads::blank(scope, "x".into(), Utc::now());
+        for f in ContactField::ALL {
+            assert!(
+                COLUMNS.contains(&f.name()),
+                "{} has no CSV column",
+                f.name()
+            );
+            let value = match f.spec().rule {
+                crate::service::fields::Rule::Email => "ann@example.com".to_owned(),
+                crate::service::fields::Rule::Phone => "+14155552671".to_owned(),
+                _ => format!("value of {}", f.name()),
+            };
+            f.set(&mut c, Some(value));
+        }
+        let cells = export_row(&c);
+        let columns: Vec<usize> = (0..COLUMNS.len()).collect();
+        let record = csv::StringRecord::from(cells.to_vec());
+        let row = parse_row(&columns, &record).unwrap();
+        let fields = row.fields.validate().unwrap();
+        let mut back = crate::service::store::leads::blank(scope, "y".into(), Utc::now());
+        assert!(fields.apply(&mut back));
+        for f in ContactField::ALL {
+            assert_eq!(f.get(&back), f.get(&c), "{}", f.name());
+        }
+    }
+}

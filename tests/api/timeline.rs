@@ -250,3 +250,63 @@ async fn erasing_a_survivor_erases_what_was_merged_into_it(backend: Backend) {
     assert_ne!(again["contact"]["id"], b.as_str());
 }
 db_test!(erasing_a_survivor_erases_what_was_merged_into_it);
+
+/// A merge that was undone still holds both contacts' rows in its journal: erasing the
+/// former secondary (now an ordinary contact, found only through the journal's
+/// `secondary_ids`) drops them, and leaves another project's journal alone.
+async fn erasing_a_former_secondary_empties_the_undone_merge(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, _) = app.sign_up("owner@example.com").await;
+    let (other_agent, _) = app.sign_up("other@example.com").await;
+    let mut merges = Vec::new();
+    for who in [&agent, &other_agent] {
+        let a = app
+            .create_contact(who, json!({ "fullname": "Keeper" }))
+            .await;
+        let b = app
+            .create_contact(who, json!({ "fullname": "Former Secondary" }))
+            .await;
+        let merge_id = app
+            .ok(
+                Some(who),
+                "mutation($p: ID!, $s: ID!) { mergeContacts(input: { primaryId: $p, secondaryIds: [$s] }) { mergeId } }",
+                json!({ "p": a["id"], "s": b["id"] }),
+            )
+            .await["mergeContacts"]["mergeId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        app.ok(
+            Some(who),
+            "mutation($m: ID!) { unmergeContacts(input: { mergeId: $m }) { contact { id } } }",
+            json!({ "m": merge_id }),
+        )
+        .await;
+        merges.push((merge_id, b["id"].as_str().unwrap().to_owned()));
+    }
+    let snapshot = async |id: &str| {
+        use sea_orm::EntityTrait;
+        entity::lead_merge::Entity::find_by_id(uuid::Uuid::parse_str(id).unwrap())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .snapshot
+    };
+    assert!(
+        snapshot(&merges[0].0).await.is_some(),
+        "an undone merge keeps its rows"
+    );
+    app.ok(
+        Some(&agent),
+        "mutation($id: ID!) { eraseContact(input: { id: $id }) { id } }",
+        json!({ "id": merges[0].1 }),
+    )
+    .await;
+    assert_eq!(snapshot(&merges[0].0).await, None);
+    assert!(
+        snapshot(&merges[1].0).await.is_some(),
+        "another project's journal is untouched"
+    );
+}
+db_test!(erasing_a_former_secondary_empties_the_undone_merge);
