@@ -16,6 +16,7 @@ mod dataloader;
 mod duplicates;
 mod graphiql;
 mod hardening;
+mod harness;
 mod http;
 mod identity;
 mod limits;

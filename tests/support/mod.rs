@@ -89,6 +89,11 @@ impl TestDb {
         }
     }
 
+    /// The PostgreSQL database's name (`None` on SQLite).
+    pub fn pg_name(&self) -> Option<&str> {
+        self.pg.as_ref().map(|(_, name)| name.as_str())
+    }
+
     /// A temp dir for the test's own files, removed with the database.
     pub fn dir(&self) -> &std::path::Path {
         self.dir.path()
