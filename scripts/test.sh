@@ -51,4 +51,16 @@ if [ -z "${CONTACTS_TEST_PG_URL:-}" ]; then
 fi
 
 echo "==> cargo test (SQLite and PostgreSQL at ${CONTACTS_TEST_PG_URL%%@*}@...)"
-cargo test --workspace "$@"
+rc=0
+cargo test --workspace "$@" || rc=$?
+
+# Every test drops its PostgreSQL database (tests/support/mod.rs): count what is left.
+PSQL=psql
+[ -n "${PGBIN:-}" ] && PSQL="$PGBIN/psql"
+if command -v "$PSQL" >/dev/null 2>&1; then
+  left=$("$PSQL" "$CONTACTS_TEST_PG_URL" -Atc \
+    "SELECT count(*) FROM pg_database WHERE datname LIKE 'contacts\_test\_%' OR datname ~ '^(test|ops|cli)_[0-9a-f]{32}$'" \
+    2>/dev/null || echo "?")
+  echo "==> test databases left on the PostgreSQL server: $left"
+fi
+exit "$rc"

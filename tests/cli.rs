@@ -5,6 +5,11 @@
 
 use std::process::Command;
 
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{Backend, TestDb};
+
 fn run(url: &str, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
         .args(args)
@@ -47,27 +52,19 @@ fn migrate_round_trip(url: &str) {
     assert_eq!(counts(&status), (MIGRATIONS, 0), "{status}");
 }
 
-#[test]
-fn migrate_up_down_status_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    migrate_round_trip(&format!(
-        "sqlite://{}/cli.db?mode=rwc",
-        dir.path().display()
-    ));
+#[tokio::test]
+async fn migrate_up_down_status_on_sqlite() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let url = db.url.clone();
+    tokio::task::spawn_blocking(move || migrate_round_trip(&url))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn migrate_up_down_status_on_postgres() {
-    use sea_orm::ConnectionTrait;
-    let admin_url =
-        std::env::var("CONTACTS_TEST_PG_URL").expect("CONTACTS_TEST_PG_URL (run scripts/test.sh)");
-    let admin = sea_orm::Database::connect(&admin_url).await.unwrap();
-    let name = format!("cli_{}", uuid::Uuid::new_v4().simple());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let db = TestDb::new(Backend::Postgres).await;
+    let url = db.url.clone();
     tokio::task::spawn_blocking(move || migrate_round_trip(&url))
         .await
         .unwrap();

@@ -8,50 +8,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use contacts_server::{Application, Config};
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
-#[derive(Clone, Copy)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
+#[path = "support/mod.rs"]
+mod support;
 
-macro_rules! db_test {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    };
-}
-
-/// A fresh database URL (and the temp dir that holds a SQLite file).
-async fn fresh_db(backend: Backend) -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}/ops.db?mode=rwc", dir.path().display()),
-        Backend::Postgres => {
-            let admin_url = std::env::var("CONTACTS_TEST_PG_URL")
-                .expect("CONTACTS_TEST_PG_URL (run scripts/test.sh)");
-            let admin = Database::connect(&admin_url).await.unwrap();
-            let name = format!("ops_{}", uuid::Uuid::new_v4().simple());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
-        }
-    };
-    (url, dir)
-}
+use support::{Backend, TestDb, db_test};
 
 /// Runs the binary with `DATABASE_URL=url` (off the async runtime).
 async fn run(url: &str, args: &[&str]) -> Output {
@@ -142,7 +105,8 @@ async fn gql(base: &str, token: Option<&str>, query: &str, variables: Value) -> 
 }
 
 async fn seed_then_sign_in_and_list(backend: Backend) {
-    let (url, _dir) = fresh_db(backend).await;
+    let test_db = TestDb::new(backend).await;
+    let url = test_db.url.clone();
     let out = run(&url, &["seed", "--demo"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
@@ -206,7 +170,8 @@ async fn seed_then_sign_in_and_list(backend: Backend) {
         assert_eq!(grace["requestsCount"], 2);
     }
     // A fixed password with --password.
-    let (url2, _dir2) = fresh_db(backend).await;
+    let db2 = TestDb::new(backend).await;
+    let url2 = db2.url.clone();
     let out = run(&url2, &["seed", "--demo", "--password", "demo demo demo"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(field(&stdout(&out), "password"), "demo demo demo");
@@ -216,13 +181,14 @@ db_test!(seed_then_sign_in_and_list);
 const HEADER: &str = "lead_id,fullname,email,phone,company,tags,status,attributes,created_at\n";
 
 async fn import_happy_path_and_export(backend: Backend) {
-    let (url, dir) = fresh_db(backend).await;
+    let test_db = TestDb::new(backend).await;
+    let url = test_db.url.clone();
     let project = new_project(&url, "owner@example.com").await;
     let csv = format!(
         "{HEADER}crm-1, Grace Hopper ,Grace@Navy.MIL ,+1 415 555 2671,US Navy,VIP|navy,NORMAL,\"{{\"\"rank\"\":\"\"RADM\"\"}}\",2020-01-02T03:04:05.123456Z\n\
          ,Ada Lovelace,ada@example.com,,,,DELETED,,\n"
     );
-    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    let out = import(&url, &project, test_db.dir(), &csv, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let summary = stdout(&out);
     assert!(
@@ -231,7 +197,7 @@ async fn import_happy_path_and_export(backend: Backend) {
         "{summary}"
     );
     assert!(summary.contains(" rows/s)"), "{summary}");
-    let exported = export(&url, &project, dir.path(), "out.csv").await;
+    let exported = export(&url, &project, test_db.dir(), "out.csv").await;
     let mut lines = exported.lines();
     assert_eq!(
         lines.next().unwrap(),
@@ -267,7 +233,8 @@ async fn crlf_files_report_the_same_lines(backend: Backend) {
 db_test!(crlf_files_report_the_same_lines);
 
 async fn bad_rows_with_line_ending(backend: Backend, newline: &str) {
-    let (url, dir) = fresh_db(backend).await;
+    let test_db = TestDb::new(backend).await;
+    let url = test_db.url.clone();
     let project = new_project(&url, "owner@example.com").await;
     let csv = format!(
         "{HEADER}\
@@ -282,7 +249,7 @@ async fn bad_rows_with_line_ending(backend: Backend, newline: &str) {
          ok-2,Also good,,,,,,,\n"
     )
     .replace('\n', newline);
-    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    let out = import(&url, &project, test_db.dir(), &csv, &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     for expected in [
@@ -302,7 +269,7 @@ async fn bad_rows_with_line_ending(backend: Backend, newline: &str) {
         "{}",
         stdout(&out)
     );
-    let exported = export(&url, &project, dir.path(), "out.csv").await;
+    let exported = export(&url, &project, test_db.dir(), "out.csv").await;
     let leads: Vec<&str> = exported
         .lines()
         .skip(1)
@@ -316,7 +283,7 @@ async fn bad_rows_with_line_ending(backend: Backend, newline: &str) {
 
     // --strict: the first failing row stops the import, nothing is written.
     let project2 = new_project(&url, "owner2@example.com").await;
-    let out = import(&url, &project2, dir.path(), &csv, &["--strict"]).await;
+    let out = import(&url, &project2, test_db.dir(), &csv, &["--strict"]).await;
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stdout(&out).contains("rolled back, nothing written"),
@@ -324,7 +291,7 @@ async fn bad_rows_with_line_ending(backend: Backend, newline: &str) {
         stdout(&out)
     );
     assert_eq!(
-        export(&url, &project2, dir.path(), "o2.csv")
+        export(&url, &project2, test_db.dir(), "o2.csv")
             .await
             .lines()
             .count(),
@@ -333,7 +300,8 @@ async fn bad_rows_with_line_ending(backend: Backend, newline: &str) {
 }
 
 async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
-    let (url, dir) = fresh_db(backend).await;
+    let test_db = TestDb::new(backend).await;
+    let url = test_db.url.clone();
     let project = new_project(&url, "owner@example.com").await;
     let csv = format!(
         "{HEADER}\
@@ -341,14 +309,14 @@ async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
          dup,Second Name,,,,B|c,DELETED,\"{{\"\"y\"\":2}}\",\n\
          dup,Second Name,,,,,,,\n"
     );
-    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    let out = import(&url, &project, test_db.dir(), &csv, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("1 created, 1 updated, 1 unchanged, 0 failed"),
         "{}",
         stdout(&out)
     );
-    let exported = export(&url, &project, dir.path(), "out.csv").await;
+    let exported = export(&url, &project, test_db.dir(), "out.csv").await;
     let rows: Vec<&str> = exported.lines().skip(1).collect();
     assert_eq!(rows.len(), 1, "{exported}");
     // Given fields replace, empty cells keep, tags add (case-insensitively), attributes merge.
@@ -361,7 +329,7 @@ async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
     );
     // Again: the first row sets the first name and `y` back (updated), the second sets them
     // forward again (updated), the third changes nothing.
-    let out = import(&url, &project, dir.path(), &csv, &[]).await;
+    let out = import(&url, &project, test_db.dir(), &csv, &[]).await;
     assert!(
         stdout(&out).contains("0 created, 2 updated, 1 unchanged, 0 failed"),
         "{}",
@@ -371,10 +339,11 @@ async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
 db_test!(duplicate_lead_ids_merge_like_an_update);
 
 async fn unknown_project_and_bad_header_are_refused(backend: Backend) {
-    let (url, dir) = fresh_db(backend).await;
+    let test_db = TestDb::new(backend).await;
+    let url = test_db.url.clone();
     let project = new_project(&url, "owner@example.com").await;
     let missing = uuid::Uuid::new_v4().to_string();
-    let out = import(&url, &missing, dir.path(), HEADER, &[]).await;
+    let out = import(&url, &missing, test_db.dir(), HEADER, &[]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains(&format!("project {missing} not found")),
@@ -386,7 +355,7 @@ async fn unknown_project_and_bad_header_are_refused(backend: Backend) {
     let out = import(
         &url,
         &project,
-        dir.path(),
+        test_db.dir(),
         "lead_id,emial\nx,y@example.com\n",
         &[],
     )
@@ -401,25 +370,26 @@ async fn unknown_project_and_bad_header_are_refused(backend: Backend) {
 db_test!(unknown_project_and_bad_header_are_refused);
 
 async fn export_import_round_trip(backend: Backend) {
-    let (url, dir) = fresh_db(backend).await;
+    let test_db = TestDb::new(backend).await;
+    let url = test_db.url.clone();
     let out = run(&url, &["seed", "--demo", "--password", "correct horse"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let source = field(&stdout(&out), "project");
     // Odd values too: a tag with `|`, a multi-line note, quotes and commas.
     let extra = "lead_id,fullname,tags,note,attributes,created_at\n\
          odd-1,\"O'Brien, \"\"Pat\"\"\",\"[\"\"a|b\"\",\"\"c\"\"]\",\"line one\nline two\",\"{\"\"nested\"\":{\"\"k\"\":[1,2]}}\",2021-05-06T07:08:09Z\n";
-    let out = import(&url, &source, dir.path(), extra, &[]).await;
+    let out = import(&url, &source, test_db.dir(), extra, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     // Cells a spreadsheet would run as formulas (a visitor types its name), already-escaped
     // look-alikes, a phone in E.164.
     let formulas = "lead_id,fullname,company,note,city,tags,phone,email\n\
          f-1,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",+cmd,@SUM(1),-2+3,-minus|=eq,+39 06 6988 1234,first@example.net\n\
          f-2,'=already quoted,''=twice,'plain apostrophe,\"\ttab\",ok,,second@example.net\n";
-    let out = import(&url, &source, dir.path(), formulas, &[]).await;
+    let out = import(&url, &source, test_db.dir(), formulas, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     // A merge: f-1 absorbs f-2's email (additional_emails).
     merge_by_lead_id(&url, &source, "f-1", "f-2").await;
-    let first = export(&url, &source, dir.path(), "a.csv").await;
+    let first = export(&url, &source, test_db.dir(), "a.csv").await;
     assert_eq!(
         first.lines().filter(|l| l.contains("@example.com")).count(),
         20
@@ -446,7 +416,7 @@ async fn export_import_round_trip(backend: Backend) {
     let f2 = first.lines().find(|l| l.starts_with("f-2,")).is_none();
     assert!(f2, "the merged-away contact is not exported: {first}");
     let target = new_project(&url, "second@example.com").await;
-    let path = dir.path().join("a.csv");
+    let path = test_db.dir().join("a.csv");
     let out = run(
         &url,
         &["import-csv", path.to_str().unwrap(), "--project", &target],
@@ -454,7 +424,7 @@ async fn export_import_round_trip(backend: Backend) {
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("22 created"), "{}", stdout(&out));
-    let second = export(&url, &target, dir.path(), "b.csv").await;
+    let second = export(&url, &target, test_db.dir(), "b.csv").await;
     assert_eq!(first, second);
     // What the import stored is what was typed (the `'` is the file's, not the data's).
     let db = Database::connect(&url).await.unwrap();

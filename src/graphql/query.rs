@@ -54,7 +54,7 @@ impl Query {
     /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
     #[allow(clippy::too_many_arguments)]
     #[graphql(
-        complexity = "(first.or(last).unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1"
+        complexity = "crate::service::pagination::page_complexity(first.or(last), child_complexity)"
     )]
     async fn contacts(
         &self,
@@ -203,7 +203,7 @@ impl Query {
     /// (`first` default 20, at most 100); four statements per page.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `after`).
-    #[graphql(complexity = "(first.unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1")]
+    #[graphql(complexity = "crate::service::pagination::page_complexity(first, child_complexity)")]
     async fn duplicate_contacts(
         &self,
         ctx: &Context<'_>,

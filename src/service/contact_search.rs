@@ -12,11 +12,9 @@
 //! result), else keyset over (sort key, id): the id breaks ties, so no row is skipped or
 //! repeated when values tie or rows are inserted while paging.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::lead;
-use sea_orm::sea_query::{Alias, Expr, Order, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select, Value as DbValue,
@@ -25,9 +23,9 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
-use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::pagination::{CursorPosition, invalid_cursor, page_size};
 use super::prefetch::{Nested, Prefetched};
-use super::{ProjectScope, cust};
+use super::{ProjectScope, RawSql};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -51,6 +49,13 @@ pub enum OrderField {
 }
 
 impl OrderField {
+    const ALL: [Self; 4] = [
+        Self::CreatedAt,
+        Self::UpdatedAt,
+        Self::Fullname,
+        Self::LastRequestAt,
+    ];
+
     fn code(self) -> &'static str {
         match self {
             Self::CreatedAt => "c",
@@ -122,14 +127,6 @@ impl PageRequest {
         last: Option<i32>,
         before: Option<String>,
     ) -> AppResult<Self> {
-        let size = |field: &'static str, n: Option<i32>| match n {
-            None => Ok(DEFAULT_PAGE_SIZE),
-            Some(n) if (0..=MAX_PAGE_SIZE as i32).contains(&n) => Ok(n as u64),
-            Some(_) => Err(AppError::bad_input(
-                field,
-                format!("must be between 0 and {MAX_PAGE_SIZE}"),
-            )),
-        };
         let forward = first.is_some() || after.is_some();
         let backward = last.is_some() || before.is_some();
         match (forward, backward) {
@@ -138,11 +135,11 @@ impl PageRequest {
                 "give first/after or last/before, not both",
             )),
             (_, true) => Ok(Self::Backward {
-                last: size("last", last)?,
+                last: page_size("last", last)?,
                 before,
             }),
             _ => Ok(Self::Forward {
-                first: size("first", first)?,
+                first: page_size("first", first)?,
                 after,
             }),
         }
@@ -193,15 +190,65 @@ enum Position {
     Key { value: String, id: Uuid },
 }
 
-fn encode_cursor(mode: Mode, position: &Position) -> String {
-    let text = match (mode, position) {
-        (_, Position::Rank(n)) => format!("v2|r|{n}"),
-        (Mode::Keyset(f, d), Position::Key { value, id }) => {
-            format!("v2|k|{}|{}|{id}|{value}", f.code(), dir_code(d))
+/// A cursor of a contact list: the ordering it was made for and the position in it. Text
+/// form: `v2|r|<position>` (relevance) or `v2|k|<field>|<direction>|<id>|<sort key>`.
+#[derive(Clone, Debug, PartialEq)]
+struct ListCursor {
+    mode: Mode,
+    position: Position,
+}
+
+impl CursorPosition for ListCursor {
+    fn to_text(&self) -> String {
+        match (self.mode, &self.position) {
+            (_, Position::Rank(n)) => format!("v2|r|{n}"),
+            (Mode::Keyset(f, d), Position::Key { value, id }) => {
+                format!("v2|k|{}|{}|{id}|{value}", f.code(), dir_code(d))
+            }
+            (Mode::Relevance, Position::Key { .. }) => String::new(),
         }
-        (Mode::Relevance, Position::Key { .. }) => String::new(),
-    };
-    URL_SAFE_NO_PAD.encode(text)
+    }
+
+    fn from_text(text: &str) -> Option<Self> {
+        let parts: Vec<&str> = text.splitn(6, '|').collect();
+        match parts.as_slice() {
+            ["v2", "r", n] => {
+                let n = n.parse::<u64>().ok()?;
+                // Positions past any real result set (and far from overflow) are not ours.
+                (n <= MAX_RANK_POSITION).then_some(Self {
+                    mode: Mode::Relevance,
+                    position: Position::Rank(n),
+                })
+            }
+            ["v2", "k", fc, dc, id, value] => {
+                let field = OrderField::ALL.into_iter().find(|f| f.code() == *fc)?;
+                let dir = [Direction::Asc, Direction::Desc]
+                    .into_iter()
+                    .find(|d| dir_code(*d) == *dc)?;
+                let id = Uuid::parse_str(id).ok()?;
+                if field != OrderField::Fullname {
+                    value.parse::<i64>().ok()?;
+                } else if value.chars().any(normalize::is_forbidden_char) {
+                    return None;
+                }
+                Some(Self {
+                    mode: Mode::Keyset(field, dir),
+                    position: Position::Key {
+                        value: (*value).to_owned(),
+                        id,
+                    },
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+fn encode_cursor(mode: Mode, position: &Position) -> String {
+    super::pagination::encode_cursor(&ListCursor {
+        mode,
+        position: position.clone(),
+    })
 }
 
 fn dir_code(d: Direction) -> &'static str {
@@ -214,32 +261,11 @@ fn dir_code(d: Direction) -> &'static str {
 /// Decodes a cursor made for `mode`. Errors: `BAD_USER_INPUT` on `field` for garbage or a
 /// cursor of another ordering.
 fn decode_cursor(field: &'static str, mode: Mode, cursor: &str) -> AppResult<Position> {
-    let bad = || AppError::bad_input(field, "is not a valid cursor for this ordering");
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let parts: Vec<&str> = text.splitn(6, '|').collect();
-    match (mode, parts.as_slice()) {
-        (Mode::Relevance, ["v2", "r", n]) => match n.parse::<u64>() {
-            // Positions past any real result set (and far from overflow) are not ours.
-            Ok(n) if n <= MAX_RANK_POSITION => Ok(Position::Rank(n)),
-            _ => Err(bad()),
-        },
-        (Mode::Keyset(f, d), ["v2", "k", fc, dc, id, value])
-            if *fc == f.code() && *dc == dir_code(d) =>
-        {
-            let id = Uuid::parse_str(id).map_err(|_| bad())?;
-            if f != OrderField::Fullname {
-                value.parse::<i64>().map_err(|_| bad())?;
-            } else if value.chars().any(normalize::is_forbidden_char) {
-                return Err(bad());
-            }
-            Ok(Position::Key {
-                value: (*value).to_owned(),
-                id,
-            })
-        }
-        _ => Err(bad()),
+    let cursor: ListCursor = super::pagination::decode_cursor(field, cursor)?;
+    if cursor.mode != mode {
+        return Err(invalid_cursor(field));
     }
+    Ok(cursor.position)
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -302,9 +328,14 @@ fn fts5_query(input: &str) -> String {
         .join(" ")
 }
 
-/// The PostgreSQL tsquery of a search input, built in SQL with the same normalisation as the
+/// The PostgreSQL tsquery of `input`, built in SQL with the same normalisation as the
 /// indexed text (`contacts_search_text`: unaccent, lower-case, non-alphanumerics to spaces).
-const PG_TSQUERY: &str = r#"to_tsquery('simple', (SELECT string_agg(t || ':*', ' & ') FROM regexp_split_to_table(btrim(contacts_search_text(?)), '\s+') AS t WHERE t <> ''))"#;
+fn pg_tsquery(input: &str) -> RawSql {
+    RawSql::new()
+        .sql(r#"to_tsquery('simple', (SELECT string_agg(t || ':*', ' & ') FROM regexp_split_to_table(btrim(contacts_search_text("#)
+        .value(input.to_owned())
+        .sql(r#")), '\s+') AS t WHERE t <> ''))"#)
+}
 
 /// Bits of a SQLite `lead_fts` rowid below the project bucket: the lead's own rowid.
 const FTS_PROJECT_SHIFT: u32 = 46;
@@ -377,11 +408,12 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     for tag in tags {
         let sql = match backend {
             DbBackend::Postgres => {
-                r#"EXISTS (SELECT 1 FROM jsonb_array_elements_text("lead"."tags") AS t(v) WHERE lower(t.v) = ?)"#
+                r#"EXISTS (SELECT 1 FROM jsonb_array_elements_text("lead"."tags") AS t(v) WHERE lower(t.v) = "#
             }
-            _ => r#"EXISTS (SELECT 1 FROM json_each("lead"."tags") AS t WHERE lower(t.value) = ?)"#,
+            _ => r#"EXISTS (SELECT 1 FROM json_each("lead"."tags") AS t WHERE lower(t.value) = "#,
         };
-        select = select.filter(cust(backend, sql, [tag.to_lowercase()]));
+        let exists = RawSql::new().sql(sql).value(tag.to_lowercase()).sql(")");
+        select = select.filter(exists.into_expr(backend));
     }
     if let Some((key, value)) = &q.attribute {
         let key = normalize::attribute_key("attribute", key)?;
@@ -401,15 +433,20 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
             ));
         }
         let json = value.to_string();
-        let sql = match backend {
-            DbBackend::Postgres => r#"("lead"."attributes" -> ?) = CAST(? AS jsonb)"#,
-            _ => r#"("lead"."attributes" -> ?) = ?"#,
+        let equals = match backend {
+            DbBackend::Postgres => RawSql::new()
+                .sql(r#"("lead"."attributes" -> "#)
+                .value(key)
+                .sql(") = CAST(")
+                .value(json)
+                .sql(" AS jsonb)"),
+            _ => RawSql::new()
+                .sql(r#"("lead"."attributes" -> "#)
+                .value(format!("$.\"{key}\""))
+                .sql(") = ")
+                .value(json),
         };
-        let path = match backend {
-            DbBackend::Postgres => key,
-            _ => format!("$.\"{key}\""),
-        };
-        select = select.filter(cust(backend, sql, [path, json]));
+        select = select.filter(equals.into_expr(backend));
     }
 
     let mut rank = Vec::new();
@@ -419,41 +456,32 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
         Some(Search::Nothing) => select = select.filter(Expr::cust("1 = 0")),
         Some(Search::Phone(digits)) => {
             select = select.filter(lead::Column::Phone.contains(digits.as_str()));
-            rank.push((
-                cust(
-                    backend,
-                    r#"CASE WHEN "lead"."phone" LIKE ? THEN 0 ELSE 1 END"#,
-                    [format!("%{digits}")],
-                ),
-                Order::Asc,
-            ));
+            let ends_with = RawSql::new()
+                .sql(r#"CASE WHEN "lead"."phone" LIKE "#)
+                .value(format!("%{digits}"))
+                .sql(" THEN 0 ELSE 1 END");
+            rank.push((ends_with.into_expr(backend), Order::Asc));
         }
         Some(Search::Words { input, email_key }) => {
-            rank.push((
-                cust(
-                    backend,
-                    r#"CASE WHEN "lead"."email_key" = ? THEN 0 ELSE 1 END"#,
-                    [email_key.clone()],
-                ),
-                Order::Asc,
-            ));
+            let exact_email = RawSql::new()
+                .sql(r#"CASE WHEN "lead"."email_key" = "#)
+                .value(email_key.clone())
+                .sql(" THEN 0 ELSE 1 END");
+            rank.push((exact_email.into_expr(backend), Order::Asc));
             match backend {
                 DbBackend::Postgres => {
                     // With the project filter, one scan of the GIN index on
                     // (project_id, search_vector) (migration m20261202_000005).
-                    select = select.filter(cust(
-                        backend,
-                        format!(r#""lead"."search_vector" @@ {PG_TSQUERY}"#),
-                        [input.clone()],
-                    ));
-                    rank.push((
-                        cust(
-                            backend,
-                            format!(r#"ts_rank("lead"."search_vector", {PG_TSQUERY})"#),
-                            [input.clone()],
-                        ),
-                        Order::Desc,
-                    ));
+                    let tsquery = pg_tsquery(input);
+                    let matches = RawSql::new()
+                        .sql(r#""lead"."search_vector" @@ "#)
+                        .append(&tsquery);
+                    select = select.filter(matches.into_expr(backend));
+                    let ts_rank = RawSql::new()
+                        .sql(r#"ts_rank("lead"."search_vector", "#)
+                        .append(&tsquery)
+                        .sql(")");
+                    rank.push((ts_rank.into_expr(backend), Order::Desc));
                 }
                 _ => {
                     // The full-text query runs once, in a subquery (its LIMIT keeps SQLite from
@@ -468,9 +496,14 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
                     )
                     .expr_as(Expr::cust("rank"), Alias::new("fts_rank"))
                     .from(Alias::new("lead_fts"))
-                    .and_where(cust(backend, r#""lead_fts" MATCH ?"#, [fts5_query(input)]))
-                    .and_where(cust(backend, "rowid >= ?", [low]))
-                    .and_where(cust(backend, "rowid < ?", [high]))
+                    .and_where(
+                        RawSql::new()
+                            .sql(r#""lead_fts" MATCH "#)
+                            .value(fts5_query(input))
+                            .into_expr(backend),
+                    )
+                    .and_where(Expr::cust("rowid").gte(low))
+                    .and_where(Expr::cust("rowid").lt(high))
                     .limit(i64::MAX as u64);
                     // FROM the matches, then each lead by rowid (a primary-key seek): the
                     // work grows with the matches, not with the project.
@@ -688,11 +721,15 @@ async fn keyset_page(
     };
     if let Some(Position::Key { value, id }) = &cursor {
         let v = key_value(field, value);
-        select = select.filter(cust(
-            backend,
-            format!(r#"({sort} {op} ?) OR ({sort} = ? AND "lead"."id" {op} ?)"#),
-            [v.clone(), v, DbValue::from(*id)],
-        ));
+        let after = RawSql::new()
+            .sql(format!("({sort} {op} "))
+            .value(v.clone())
+            .sql(format!(") OR ({sort} = "))
+            .value(v)
+            .sql(format!(r#" AND "lead"."id" {op} "#))
+            .value(*id)
+            .sql(")");
+        select = select.filter(after.into_expr(backend));
     }
     if field == OrderField::Fullname {
         select = select.column_as(Expr::cust(sort), "sort_key");
@@ -830,7 +867,9 @@ mod tests {
         );
         assert!(decode_cursor("after", Mode::Relevance, &c).is_err());
         assert!(decode_cursor("after", mode, "bm9wZQ").is_err());
-        let huge = URL_SAFE_NO_PAD.encode(format!("v2|r|{}", u64::MAX));
+        use base64::Engine;
+        let huge =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("v2|r|{}", u64::MAX));
         assert!(decode_cursor("after", Mode::Relevance, &huge).is_err());
     }
 }

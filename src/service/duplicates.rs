@@ -9,18 +9,16 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use entity::lead;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, FromQueryResult, Iterable, Statement, Value,
-};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, UnionType, WindowStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, Iterable};
 use uuid::Uuid;
 
 use super::ProjectScope;
-use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use crate::error::{AppError, AppResult};
+use super::pagination::{CursorPosition, decode_cursor, encode_cursor, page_size};
+#[cfg(test)]
+use crate::error::AppError;
+use crate::error::AppResult;
 
 /// Most contacts listed per group (`size` still counts them all).
 pub const MAX_GROUP_MEMBERS: i64 = 50;
@@ -76,49 +74,27 @@ struct Position {
     key: String,
 }
 
-fn encode(p: &Position) -> String {
-    URL_SAFE_NO_PAD.encode(format!("d1|{}|{}|{}", p.size, p.rule, p.key))
-}
+impl CursorPosition for Position {
+    /// `d1|<size>|<rule>|<key>` (the key last: it may hold `|`).
+    fn to_text(&self) -> String {
+        format!("d1|{}|{}|{}", self.size, self.rule, self.key)
+    }
 
-fn decode(value: &str) -> AppResult<Position> {
-    let bad = || AppError::bad_input("after", "is not a valid cursor");
-    let bytes = URL_SAFE_NO_PAD.decode(value.trim()).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let mut parts = text.splitn(4, '|');
-    let (Some("d1"), Some(size), Some(rule), Some(key)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(bad());
-    };
-    let size: i64 = size.parse().map_err(|_| bad())?;
-    let rule: i32 = rule.parse().map_err(|_| bad())?;
-    if size < 2 || !(0..=1).contains(&rule) {
-        return Err(bad());
+    fn from_text(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(4, '|');
+        let (Some("d1"), Some(size), Some(rule), Some(key)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let size: i64 = size.parse().ok()?;
+        let rule: i32 = rule.parse().ok()?;
+        (size >= 2 && (0..=1).contains(&rule)).then(|| Self {
+            size,
+            rule,
+            key: key.to_owned(),
+        })
     }
-    Ok(Position {
-        size,
-        rule,
-        key: key.to_owned(),
-    })
-}
-
-/// Numbers `?` placeholders as `$1, $2, …` for PostgreSQL.
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    if backend != DbBackend::Postgres {
-        return sql.to_owned();
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for ch in sql.chars() {
-        if ch == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(ch);
-        }
-    }
-    out
 }
 
 #[derive(FromQueryResult)]
@@ -136,17 +112,8 @@ pub async fn page(
     first: Option<i32>,
     after: Option<&str>,
 ) -> AppResult<DuplicatePage> {
-    let first = match first {
-        None => DEFAULT_PAGE_SIZE as i64,
-        Some(n) if (0..=MAX_PAGE_SIZE as i32).contains(&n) => i64::from(n),
-        Some(_) => {
-            return Err(AppError::bad_input(
-                "first",
-                format!("must be between 0 and {MAX_PAGE_SIZE}"),
-            ));
-        }
-    };
-    let after = after.map(decode).transpose()?;
+    let first = page_size("first", first)?;
+    let after: Option<Position> = after.map(|c| decode_cursor("after", c)).transpose()?;
     if first == 0 {
         return Ok(DuplicatePage {
             groups: Vec::new(),
@@ -154,39 +121,49 @@ pub async fn page(
         });
     }
     let backend = db.get_database_backend();
-    let project: Value = scope.project_id.into();
-    let mut values: Vec<Value> = vec![
-        project.clone(),
-        lead::LeadStatus::Normal.into(),
-        project,
-        lead::LeadStatus::Normal.into(),
-    ];
-    let mut sql = String::from(
-        r#"SELECT "rule", "k", "n" FROM (
-            SELECT 0 AS "rule", "email_key" AS "k", COUNT(*) AS "n" FROM "lead"
-              WHERE "project_id" = ? AND "status" = ? AND "email_key" IS NOT NULL
-              GROUP BY "email_key" HAVING COUNT(*) > 1
-            UNION ALL
-            SELECT 1 AS "rule", "phone" AS "k", COUNT(*) AS "n" FROM "lead"
-              WHERE "project_id" = ? AND "status" = ? AND "phone" IS NOT NULL
-              GROUP BY "phone" HAVING COUNT(*) > 1
-        ) "g""#,
+    // One `GROUP BY … HAVING COUNT(*) > 1` per rule, the rule and the bound a constant.
+    let groups = |rule: i32, column: lead::Column| {
+        Query::select()
+            .expr_as(Expr::Constant(rule.into()), Alias::new("rule"))
+            .expr_as(Expr::col(column), Alias::new("k"))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from(lead::Entity)
+            .and_where(Expr::col(lead::Column::ProjectId).eq(scope.project_id))
+            .and_where(Expr::col(lead::Column::Status).eq(lead::LeadStatus::Normal))
+            .and_where(Expr::col(column).is_not_null())
+            .group_by_col(column)
+            .and_having(Expr::cust("COUNT(*)").gt(Expr::Constant(1.into())))
+            .to_owned()
+    };
+    let mut union = groups(0, lead::Column::EmailKey);
+    union.union(UnionType::All, groups(1, lead::Column::Phone));
+    let (rule, k, n) = (
+        || Expr::col(Alias::new("rule")),
+        || Expr::col(Alias::new("k")),
+        || Expr::col(Alias::new("n")),
     );
+    let mut query = Query::select();
+    query
+        .columns([Alias::new("rule"), Alias::new("k"), Alias::new("n")])
+        .from_subquery(union, Alias::new("g"));
     if let Some(p) = &after {
-        sql.push_str(r#" WHERE "n" < ? OR ("n" = ? AND ("rule" > ? OR ("rule" = ? AND "k" > ?)))"#);
-        values.extend([
-            p.size.into(),
-            p.size.into(),
-            p.rule.into(),
-            p.rule.into(),
-            p.key.clone().into(),
-        ]);
+        query.and_where(
+            n().lt(p.size).or(n().eq(p.size).and(
+                rule()
+                    .gt(p.rule)
+                    .or(rule().eq(p.rule).and(k().gt(p.key.clone()))),
+            )),
+        );
     }
-    sql.push_str(r#" ORDER BY "n" DESC, "rule" ASC, "k" ASC LIMIT ?"#);
-    values.push((first + 1).into());
-    let stmt = Statement::from_sql_and_values(backend, placeholders(backend, &sql), values);
-    let mut rows = GroupRow::find_by_statement(stmt).all(db).await?;
-    let has_next_page = rows.len() as i64 > first;
+    query
+        .order_by(Alias::new("n"), Order::Desc)
+        .order_by(Alias::new("rule"), Order::Asc)
+        .order_by(Alias::new("k"), Order::Asc)
+        .limit(first + 1);
+    let mut rows = GroupRow::find_by_statement(backend.build(&query))
+        .all(db)
+        .await?;
+    let has_next_page = rows.len() as u64 > first;
     rows.truncate(first as usize);
 
     let emails: Vec<String> = rows
@@ -228,7 +205,7 @@ pub async fn page(
             continue; // the group emptied between the two statements
         };
         let suggested_primary = primary.id;
-        let cursor = encode(&Position {
+        let cursor = encode_cursor(&Position {
             size: row.n,
             rule: rule.rank(),
             key: row.k.clone(),
@@ -267,10 +244,12 @@ async fn members(
     let mut inner = Query::select();
     inner
         .columns(lead::Column::iter())
-        .expr_as(
-            Expr::cust(format!(
-                r#"ROW_NUMBER() OVER (PARTITION BY "{partition}" ORDER BY "created_at" ASC, "id" ASC)"#
-            )),
+        .expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            WindowStatement::partition_by(Alias::new(partition))
+                .order_by(Alias::new("created_at"), Order::Asc)
+                .order_by(Alias::new("id"), Order::Asc)
+                .take(),
             Alias::new("rn"),
         )
         .from(lead::Entity)
@@ -304,28 +283,30 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
+        use base64::Engine;
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let p = Position {
             size: 3,
             rule: 1,
             key: "+14155552671|x".into(),
         };
-        assert_eq!(decode(&encode(&p)).unwrap(), p);
+        let decode = |c: &str| decode_cursor::<Position>("after", c);
+        assert_eq!(decode(&encode_cursor(&p)).unwrap(), p);
+        // The encoded form is the one cursors were issued in before the shared codec.
+        assert_eq!(
+            encode_cursor(&p),
+            URL_SAFE_NO_PAD.encode("d1|3|1|+14155552671|x")
+        );
         for bad in [
             "",
             "zzz",
             &URL_SAFE_NO_PAD.encode("d1|1|0|k"),
             &URL_SAFE_NO_PAD.encode("d1|2|7|k"),
         ] {
-            assert!(decode(bad).is_err());
+            assert!(matches!(
+                decode(bad),
+                Err(AppError::BadUserInput { field: "after", .. })
+            ));
         }
-    }
-
-    #[test]
-    fn postgres_placeholders_are_numbered() {
-        assert_eq!(
-            placeholders(DbBackend::Postgres, "a = ? AND b = ?"),
-            "a = $1 AND b = $2"
-        );
-        assert_eq!(placeholders(DbBackend::Sqlite, "a = ?"), "a = ?");
     }
 }

@@ -75,23 +75,95 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
 }
 
-/// A custom SQL expression with `?` placeholders bound to `values`, whatever the backend
-/// (sea-query numbers PostgreSQL's `$` placeholders and takes SQLite's `?`). The SQL must hold
-/// no other `?` (no literal, no jsonb `?` operator).
-pub(crate) fn cust<V, I>(
-    backend: sea_orm::DbBackend,
-    sql: impl AsRef<str>,
-    values: I,
-) -> sea_orm::sea_query::SimpleExpr
-where
-    V: Into<sea_orm::Value>,
-    I: IntoIterator<Item = V>,
-{
-    let sql = match backend {
-        sea_orm::DbBackend::Postgres => sql.as_ref().replace('?', "$"),
-        _ => sql.as_ref().to_owned(),
-    };
-    sea_orm::sea_query::Expr::cust_with_values(sql, values)
+/// Raw SQL for what sea-query cannot say (full-text search, JSON functions, correlated
+/// JSON aggregates), written as separate pieces: SQL text ([`RawSql::sql`]) and bound values
+/// ([`RawSql::value`]). The one placeholder helper: the text is never searched for
+/// placeholders, so a `?` in a string literal or PostgreSQL's jsonb `?` operator is kept as
+/// written; each value becomes the backend's own placeholder (`$n` on PostgreSQL, `?` on
+/// SQLite), numbered by sea-query across the whole statement. Text pieces must be whole SQL
+/// tokens (no value inside a string literal).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct RawSql {
+    pieces: Vec<Piece>,
+}
+
+#[derive(Clone, Debug)]
+enum Piece {
+    Sql(std::borrow::Cow<'static, str>),
+    Value(sea_orm::Value),
+}
+
+impl RawSql {
+    /// Empty SQL.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends SQL text, taken as written.
+    pub(crate) fn sql(mut self, text: impl Into<std::borrow::Cow<'static, str>>) -> Self {
+        self.pieces.push(Piece::Sql(text.into()));
+        self
+    }
+
+    /// Appends a bound value (a placeholder in the SQL).
+    pub(crate) fn value(mut self, value: impl Into<sea_orm::Value>) -> Self {
+        self.pieces.push(Piece::Value(value.into()));
+        self
+    }
+
+    /// Appends the pieces of `other`.
+    pub(crate) fn append(mut self, other: &RawSql) -> Self {
+        self.pieces.extend(other.pieces.iter().cloned());
+        self
+    }
+
+    /// The expression for `backend`: sea-query's `cust_with_values` over a template in which
+    /// each value is the backend's placeholder and each text piece has that backend's
+    /// placeholder mark escaped (doubled) outside literals, so sea-query binds exactly the
+    /// values given and writes the text back unchanged.
+    pub(crate) fn into_expr(self, backend: sea_orm::DbBackend) -> sea_orm::sea_query::SimpleExpr {
+        use sea_orm::sea_query::{Token, Tokenizer};
+        let (mark, numbered) = match backend {
+            sea_orm::DbBackend::Postgres => ("$", true),
+            _ => ("?", false),
+        };
+        let mut template = String::new();
+        let mut values = Vec::new();
+        // True right after a placeholder: a following word, digit or mark would join it.
+        let mut after_value = false;
+        for piece in self.pieces {
+            match piece {
+                Piece::Sql(text) => {
+                    let joins = |c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '?';
+                    if after_value && text.starts_with(joins) {
+                        template.push(' ');
+                    }
+                    for token in Tokenizer::new(&text).iter() {
+                        match token {
+                            Token::Punctuation(p) if p == mark => {
+                                template.push_str(mark);
+                                template.push_str(mark);
+                            }
+                            other => template.push_str(other.as_str()),
+                        }
+                    }
+                    after_value = false;
+                }
+                Piece::Value(value) => {
+                    if after_value {
+                        template.push(' ');
+                    }
+                    values.push(value);
+                    template.push_str(mark);
+                    if numbered {
+                        template.push_str(&values.len().to_string());
+                    }
+                    after_value = true;
+                }
+            }
+        }
+        sea_orm::sea_query::Expr::cust_with_values(template, values)
+    }
 }
 
 /// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so that a transaction that
@@ -105,4 +177,68 @@ pub async fn begin_write<C: sea_orm::TransactionTrait>(
         ..Default::default()
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::DbBackend;
+    use sea_orm::sea_query::{PostgresQueryBuilder, Query, SqliteQueryBuilder};
+
+    fn built(raw: RawSql, backend: DbBackend) -> (String, usize) {
+        let mut q = Query::select();
+        q.expr(raw.into_expr(backend));
+        let (sql, values) = match backend {
+            DbBackend::Postgres => q.build(PostgresQueryBuilder),
+            _ => q.build(SqliteQueryBuilder),
+        };
+        (sql, values.0.len())
+    }
+
+    #[test]
+    fn literals_and_operators_survive_on_postgres() {
+        let raw = RawSql::new()
+            .sql(r#"("attributes" ? 'k' OR "note" = '?' OR "note" = '$1$' OR "a" ?| "#)
+            .value("x")
+            .sql(r#") AND "b" = "#)
+            .value(2)
+            .sql(" AND $ = 1 AND ")
+            .value(true);
+        assert_eq!(
+            built(raw, DbBackend::Postgres),
+            (
+                r#"SELECT ("attributes" ? 'k' OR "note" = '?' OR "note" = '$1$' OR "a" ?| $1) AND "b" = $2 AND $ = 1 AND $3"#
+                    .to_owned(),
+                3
+            )
+        );
+    }
+
+    #[test]
+    fn literals_survive_on_sqlite() {
+        let raw = RawSql::new()
+            .sql(r#""note" = '?' AND "a" = "#)
+            .value("x")
+            .sql(" AND ? = ")
+            .value(2)
+            .value(3)
+            .sql("AND 1");
+        assert_eq!(
+            built(raw, DbBackend::Sqlite),
+            (
+                r#"SELECT "note" = '?' AND "a" = ? AND ? = ? ? AND 1"#.to_owned(),
+                3
+            )
+        );
+    }
+
+    #[test]
+    fn pieces_compose() {
+        let filter = RawSql::new().sql(r#""p" = "#).value(1);
+        let raw = RawSql::new().sql("(").append(&filter).sql(")");
+        assert_eq!(
+            built(raw, DbBackend::Postgres),
+            (r#"SELECT ("p" = $1)"#.to_owned(), 1)
+        );
+    }
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::pagination::{Page, PageArgs};
 use super::store::requests::cursor_of;
-use super::{ProjectScope, cust};
+use super::{ProjectScope, RawSql};
 
 /// Column alias of the Requests page.
 const REQUESTS: &str = "nested_requests";
@@ -94,50 +94,57 @@ impl Nested {
         let pg = backend == DbBackend::Postgres;
         let project = DbValue::from(scope.project_id);
         let mut out = Vec::new();
-        let mut filter = String::from(r#""project_id" = ? AND "lead" = "lead"."id""#);
-        let mut filter_values = vec![project.clone()];
+        let mut filter = RawSql::new()
+            .sql(r#""project_id" = "#)
+            .value(project.clone())
+            .sql(r#" AND "lead" = "lead"."id""#);
         if let Some(requester) = self.requester {
-            filter.push_str(r#" AND "requester_id" = ?"#);
-            filter_values.push(requester.into());
+            filter = filter.sql(r#" AND "requester_id" = "#).value(requester);
         }
         if let Some(page) = self.requests.filter(|p| p.first > 0) {
-            let mut sql_filter = filter.clone();
-            let mut values = filter_values.clone();
+            let mut page_filter = filter.clone();
             if let Some(after) = page.after {
-                sql_filter
-                    .push_str(r#" AND ("created_at" < ? OR ("created_at" = ? AND "id" < ?))"#);
-                values.extend([
-                    after.created_at.into(),
-                    after.created_at.into(),
-                    after.id.into(),
-                ]);
+                page_filter = page_filter
+                    .sql(r#" AND ("created_at" < "#)
+                    .value(after.created_at)
+                    .sql(r#" OR ("created_at" = "#)
+                    .value(after.created_at)
+                    .sql(r#" AND "id" < "#)
+                    .value(after.id)
+                    .sql("))");
             }
-            values.push(DbValue::from(page.first as i64 + 1));
-            let page_sql = format!(
-                r#"SELECT * FROM "request" WHERE {sql_filter} ORDER BY "created_at" DESC, "id" DESC LIMIT ?"#
-            );
-            let sql = if pg {
-                format!(
-                    r#"(SELECT coalesce(json_agg(json_build_array("r"."id", "r"."request_id", "r"."requester_id", "r"."first_text", "r"."status", "r"."channel", "r"."attributes", "r"."created_at", "r"."updated_at", "r"."closed_at")), '[]')::text FROM ({page_sql}) AS "r")"#
-                )
+            let aggregate = if pg {
+                r#"(SELECT coalesce(json_agg(json_build_array("r"."id", "r"."request_id", "r"."requester_id", "r"."first_text", "r"."status", "r"."channel", "r"."attributes", "r"."created_at", "r"."updated_at", "r"."closed_at")), '[]')::text FROM ("#
             } else {
-                format!(
-                    r#"(SELECT json_group_array(json_array(hex("r"."id"), "r"."request_id", hex("r"."requester_id"), "r"."first_text", "r"."status", "r"."channel", json("r"."attributes"), "r"."created_at", "r"."updated_at", "r"."closed_at")) FROM ({page_sql}) AS "r")"#
-                )
+                r#"(SELECT json_group_array(json_array(hex("r"."id"), "r"."request_id", hex("r"."requester_id"), "r"."first_text", "r"."status", "r"."channel", json("r"."attributes"), "r"."created_at", "r"."updated_at", "r"."closed_at")) FROM ("#
             };
-            out.push((cust(backend, &sql, values), REQUESTS));
+            let sql = RawSql::new()
+                .sql(aggregate)
+                .sql(r#"SELECT * FROM "request" WHERE "#)
+                .append(&page_filter)
+                .sql(r#" ORDER BY "created_at" DESC, "id" DESC LIMIT "#)
+                .value(page.first as i64 + 1)
+                .sql(r#") AS "r")"#);
+            out.push((sql.into_expr(backend), REQUESTS));
         }
         if self.requests_count {
-            let sql = format!(r#"(SELECT count(*) FROM "request" WHERE {filter})"#);
-            out.push((cust(backend, &sql, filter_values.clone()), REQUESTS_COUNT));
+            let sql = RawSql::new()
+                .sql(r#"(SELECT count(*) FROM "request" WHERE "#)
+                .append(&filter)
+                .sql(")");
+            out.push((sql.into_expr(backend), REQUESTS_COUNT));
         }
         if self.merged_from {
-            let sql = if pg {
-                r#"(SELECT coalesce(json_agg("m"."id"), '[]')::text FROM "lead" AS "m" WHERE "m"."project_id" = ? AND "m"."merged_into" = "lead"."id")"#
+            let aggregate = if pg {
+                r#"(SELECT coalesce(json_agg("m"."id"), '[]')::text FROM "lead" AS "m" WHERE "m"."project_id" = "#
             } else {
-                r#"(SELECT json_group_array(hex("m"."id")) FROM "lead" AS "m" WHERE "m"."project_id" = ? AND "m"."merged_into" = "lead"."id")"#
+                r#"(SELECT json_group_array(hex("m"."id")) FROM "lead" AS "m" WHERE "m"."project_id" = "#
             };
-            out.push((cust(backend, sql, [project]), MERGED_FROM));
+            let sql = RawSql::new()
+                .sql(aggregate)
+                .value(project)
+                .sql(r#" AND "m"."merged_into" = "lead"."id")"#);
+            out.push((sql.into_expr(backend), MERGED_FROM));
         }
         out
     }

@@ -1,38 +1,19 @@
-//! Test harness: a real server on a free port over a fresh database (a SQLite file in a temp
-//! dir, or a new PostgreSQL database), with a counter of the SQL statements it runs.
+//! Test harness: a real server on a free port over a fresh database (`support::TestDb`: a
+//! SQLite file in a temp dir, or a new PostgreSQL database, removed after the test), with a
+//! counter of the SQL statements it runs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use contacts_server::{Application, Config, db};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
 /// The secret every test server signs with (so tests can forge expired tokens with it).
 pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-/// Defines `mod $name { sqlite, postgres }` running `async fn $name(Backend)` on each.
-macro_rules! db_test {
-    ($name:ident) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                super::$name($crate::common::Backend::Sqlite).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                super::$name($crate::common::Backend::Postgres).await
-            }
-        }
-    };
-}
-pub(crate) use db_test;
+pub(crate) use crate::support::db_test;
+pub use crate::support::{Backend, TestDb};
 
 pub struct TestApp {
     pub base: String,
@@ -43,40 +24,8 @@ pub struct TestApp {
     pub pools: db::Db,
     statements: Arc<AtomicUsize>,
     client: reqwest::Client,
-    _tmp: Option<tempfile::TempDir>,
-}
-
-fn pg_admin_url() -> String {
-    match std::env::var("CONTACTS_TEST_PG_URL") {
-        Ok(url) => url,
-        Err(_) => panic!(
-            "CONTACTS_TEST_PG_URL is not set: run the suite with scripts/test.sh, which starts PostgreSQL"
-        ),
-    }
-}
-
-/// A fresh, empty database: a SQLite file in a new temp dir (returned, to keep it alive), or a
-/// new PostgreSQL database on `CONTACTS_TEST_PG_URL`'s server. Returns its URL.
-pub async fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>) {
-    match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}/test.db?mode=rwc", dir.path().display());
-            (url, Some(dir))
-        }
-        Backend::Postgres => {
-            let admin_url = pg_admin_url();
-            let admin = Database::connect(&admin_url).await.unwrap();
-            let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .unwrap();
-            admin.close().await.unwrap();
-            let base = admin_url.rsplit_once('/').unwrap().0;
-            (format!("{base}/{name}"), None)
-        }
-    }
+    /// Dropped last: removes the database after the server's handles.
+    _db: TestDb,
 }
 
 impl TestApp {
@@ -86,9 +35,9 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         contacts_server::telemetry::init();
-        let (url, tmp) = fresh_database(backend).await;
+        let test_db = TestDb::new(backend).await;
         let mut config = Config::defaults();
-        config.database_url = url;
+        config.database_url = test_db.url.clone();
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.jwt_secret = Some(TEST_SECRET.into());
         config.db_max_connections = 8;
@@ -118,7 +67,7 @@ impl TestApp {
             pools,
             statements,
             client: reqwest::Client::new(),
-            _tmp: tmp,
+            _db: test_db,
         }
     }
 

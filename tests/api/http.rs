@@ -197,6 +197,7 @@ async fn http_refusals_are_graphql_shaped() {
         small.len()
     );
     let (status, answer) = raw_http(&app.base, request.as_bytes()).await;
+    assert!(answer.get("errors").is_none(), "{answer:#}");
     assert_eq!(
         (status, &answer["data"]["__typename"]),
         (200, &json!("Query"))

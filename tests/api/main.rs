@@ -1,7 +1,10 @@
 //! The integration suite: one binary, one module per feature. Every test that touches the
-//! database runs twice, on SQLite and on PostgreSQL (see `common::db_test!`).
+//! database runs twice, on SQLite and on PostgreSQL (see `support::db_test!`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
 
 mod common;
 
@@ -13,6 +16,7 @@ mod dataloader;
 mod duplicates;
 mod graphiql;
 mod hardening;
+mod harness;
 mod http;
 mod identity;
 mod limits;

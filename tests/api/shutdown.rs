@@ -10,9 +10,9 @@ use serde_json::json;
 use crate::common::{Backend, TEST_SECRET, db_test};
 
 async fn in_flight_requests_finish_and_new_connections_are_refused(backend: Backend) {
-    let (url, _tmp) = crate::common::fresh_database(backend).await;
+    let test_db = crate::common::TestDb::new(backend).await;
     let mut config = Config::defaults();
-    config.database_url = url;
+    config.database_url = test_db.url.clone();
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.jwt_secret = Some(TEST_SECRET.into());
     config.db_max_connections = 4;

@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::merge_plan::{
     Blocker, MergeInput, MergeOrigin, blockers, involved, plan, unique_secondaries,
 };
-use crate::service::{ProjectScope, cust, now};
+use crate::service::{ProjectScope, RawSql, now};
 
 /// What the journal keeps to undo a merge exactly.
 #[derive(Debug, Serialize, Deserialize)]
@@ -357,23 +357,28 @@ pub async fn forget(
         return Ok(());
     }
     let backend = db.get_database_backend();
-    let names: Vec<String> = leads.iter().map(Uuid::to_string).collect();
     // "One of `leads` is in secondary_ids": jsonb containment on PostgreSQL, json_each on
     // SQLite (which stores JSON as text).
+    let mut as_secondary = RawSql::new();
+    for (i, lead) in leads.iter().enumerate() {
+        as_secondary = match backend {
+            DbBackend::Postgres => as_secondary
+                .sql(if i == 0 { "(" } else { " OR " })
+                .sql(r#""secondary_ids" @> "#)
+                .value(json!([lead]).to_string())
+                .sql("::jsonb"),
+            _ => as_secondary
+                .sql(if i == 0 {
+                    r#"EXISTS (SELECT 1 FROM json_each("lead_merge"."secondary_ids") WHERE "value" IN ("#
+                } else {
+                    ", "
+                })
+                .value(lead.to_string()),
+        };
+    }
     let as_secondary = match backend {
-        DbBackend::Postgres => cust(
-            backend,
-            vec![r#""secondary_ids" @> ?::jsonb"#; names.len()].join(" OR "),
-            names.iter().map(|n| json!([n]).to_string()),
-        ),
-        _ => cust(
-            backend,
-            format!(
-                r#"EXISTS (SELECT 1 FROM json_each("lead_merge"."secondary_ids") WHERE "value" IN ({}))"#,
-                vec!["?"; names.len()].join(", ")
-            ),
-            names.clone(),
-        ),
+        DbBackend::Postgres => as_secondary.sql(")"),
+        _ => as_secondary.sql("))"),
     };
     lead_merge::Entity::update_many()
         .col_expr(
@@ -385,7 +390,7 @@ pub async fn forget(
         .filter(
             Condition::any()
                 .add(lead_merge::Column::PrimaryId.is_in(leads.iter().copied()))
-                .add(as_secondary),
+                .add(as_secondary.into_expr(backend)),
         )
         .exec(db)
         .await?;

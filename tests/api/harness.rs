@@ -1,0 +1,52 @@
+//! The harness cleans up after itself: a test's database (the PostgreSQL database, the SQLite
+//! file and its temp dir) is gone after the test, also when the test panics.
+
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+use crate::common::{Backend, TestDb, db_test};
+
+async fn databases_are_removed_even_when_the_test_panics(backend: Backend) {
+    if std::env::var_os("KEEP_TEST_DATABASES").is_some() {
+        return; // kept on purpose
+    }
+    let (sender, receiver) = std::sync::mpsc::channel();
+    // A "test" that creates its database, then fails.
+    let failed = tokio::spawn(async move {
+        let db = TestDb::new(backend).await;
+        sender
+            .send((db.dir().to_path_buf(), db.pg_name().map(str::to_owned)))
+            .unwrap();
+        // Some data in it, and a connection still open when it unwinds.
+        let conn = Database::connect(&db.url).await.unwrap();
+        conn.execute_unprepared("CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        panic!("the test fails");
+    })
+    .await;
+    assert!(failed.unwrap_err().is_panic());
+    let (dir, pg_name) = receiver.recv().unwrap();
+    assert!(!dir.exists(), "{} left behind", dir.display());
+    match (backend, pg_name) {
+        (Backend::Sqlite, None) => {}
+        (Backend::Postgres, Some(name)) => {
+            let admin = Database::connect(crate::support::pg_admin_url())
+                .await
+                .unwrap();
+            let left = admin
+                .query_one_raw(Statement::from_sql_and_values(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT count(*) AS n FROM pg_database WHERE datname = $1",
+                    [name.clone().into()],
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            assert_eq!(left, 0, "database {name} left behind");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+db_test!(databases_are_removed_even_when_the_test_panics);
