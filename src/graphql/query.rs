@@ -52,9 +52,6 @@ impl Query {
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "(first.or(last).unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1"
-    )]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
@@ -202,7 +199,6 @@ impl Query {
     /// (`first` default 20, at most 100); four statements per page.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `after`).
-    #[graphql(complexity = "(first.unwrap_or(20).clamp(1, 100) as usize) * child_complexity + 1")]
     async fn duplicate_contacts(
         &self,
         ctx: &Context<'_>,
