@@ -1,5 +1,8 @@
-//! The one error registry: [`AppError`] cases, each with one machine code ([`ErrorCode`]) that
-//! clients read from `extensions.code`. Internal details are logged, never sent.
+//! The one error registry: every `extensions.code` the API sends ([`ErrorCode`]), every
+//! `extensions.reason` ([`BlockReason`]), the [`AppError`] cases of the domain (each with one
+//! code), and the one classifier of async-graphql's own uncoded errors
+//! ([`classify_uncoded`]). Internal details are logged, never sent. README's error tables are
+//! generated from [`ErrorCode::ALL`] and [`BlockReason::ALL`] (a unit test fails on drift).
 //!
 //! Codes follow Apollo Server's conventional names (`UNAUTHENTICATED`, `FORBIDDEN`,
 //! `BAD_USER_INPUT`, ...), so generated clients and GraphQL tooling recognise them.
@@ -91,6 +94,65 @@ impl ErrorCode {
         }
     }
 
+    /// When the API sends this code: the README's wording (its error table is generated from
+    /// this, see [`ErrorCode::markdown_table`]).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => {
+                "no token where one is needed; an expired, forged or malformed token; wrong email or password"
+            }
+            Self::Forbidden => {
+                "a valid token whose role may not do this (visitor on agent queries, agent on visitor mutations, agent not a member of `projectId`)"
+            }
+            Self::NotFound => "an unknown record, e.g. `signInAnonymously` with an unknown project",
+            Self::BadUserInput => {
+                "an invalid argument (`extensions.field` names it): email, phone, names, attributes not an object, `first` outside 0..100, a bad cursor or id; an argument or variable value that does not parse as its type (e.g. a bad `DateTime`)"
+            }
+            Self::Conflict => {
+                "a duplicate (an agent email already signed up; a contact `leadId` already used, with `extensions.existingId`), a stale `expectedVersion`, a change to an erased or merged-away contact (`extensions.reason` `ALREADY_MERGED`, `extensions.mergedInto`), a merge blocker or an unmerge after changes (`extensions.reason` for merge blockers, below)"
+            }
+            Self::QueryTooDeep => {
+                "the operation nests selections deeper than `MAX_QUERY_DEPTH`, or the document, its variables or its fragment spreads nest past the fixed bounds (below); refused before any resolver runs (no SQL)"
+            }
+            Self::QueryTooComplex => {
+                "the operation's complexity is over `MAX_QUERY_COMPLEXITY` (each field costs 1, a list field its page size times its children); refused before any resolver runs"
+            }
+            Self::TooManyAliases => {
+                "the document has more aliased fields than `MAX_QUERY_ALIASES`; refused before any resolver runs"
+            }
+            Self::TooManyRootFields => {
+                "an operation selects more root fields than `MAX_ROOT_FIELDS`; refused before any resolver runs"
+            }
+            Self::RateLimited => {
+                "over a rate limit; `extensions.retryAfter` gives the seconds to wait"
+            }
+            Self::BadRequest => {
+                "HTTP 400 or 415: the HTTP request itself is not a GraphQL request: malformed JSON, a batch, no `query` string, a bad `persistedQuery` extension (another version, a hash that does not match the text), a POST whose `Content-Type` is not `application/json` (415)"
+            }
+            Self::PayloadTooLarge => {
+                "HTTP 413: the body is over `MAX_BODY_BYTES` (with a `Content-Length` or chunked)"
+            }
+            Self::MethodNotAllowed => "HTTP 405: a mutation over GET",
+            Self::PersistedQueryNotFound => {
+                "an APQ hash the server does not know yet: resend with the query"
+            }
+            Self::GraphqlValidationFailed => {
+                "the operation itself is invalid (syntax, unknown field, wrong variable type)"
+            }
+            Self::Internal => "a server fault; the message is only `internal error`",
+        }
+    }
+
+    /// README's error table (`| code | when |`), one row per code of [`ErrorCode::ALL`], in
+    /// order.
+    pub fn markdown_table() -> String {
+        let mut out = String::from("| code | when |\n|---|---|\n");
+        for code in Self::ALL {
+            out.push_str(&format!("| `{}` | {} |\n", code.as_str(), code.meaning()));
+        }
+        out
+    }
+
     /// A request-level GraphQL error (no path) with this code and `message`.
     pub fn server_error(self, message: impl Into<String>) -> async_graphql::ServerError {
         let mut err = async_graphql::ServerError::new(message, None);
@@ -100,10 +162,160 @@ impl ErrorCode {
         err
     }
 
+    /// A request-level GraphQL error with this code and `message`, located at `pos` in the
+    /// document.
+    pub fn server_error_at(
+        self,
+        message: impl Into<String>,
+        pos: async_graphql::Pos,
+    ) -> async_graphql::ServerError {
+        let mut err = self.server_error(message);
+        err.locations = vec![pos];
+        err
+    }
+
     /// The `{"errors": [{"message", "extensions": {"code"}}]}` body of an HTTP-level refusal
     /// (GraphQL over HTTP's shape for a request that never reached execution).
     pub fn http_body(self, message: &str) -> serde_json::Value {
         serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": self.as_str() } }] })
+    }
+}
+
+/// Why a merge cannot happen: `extensions.reason` of the error `mergeContacts` returns (with
+/// [`BlockReason::code`] as `extensions.code`) and `MergeBlocker.reason` of the preview.
+/// `ALREADY_MERGED` is also the reason of a write to a merged-away contact
+/// ([`AppError::MergedAway`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockReason {
+    /// A secondary is the primary itself.
+    SelfMerge,
+    /// An id is given twice.
+    DuplicateId,
+    /// No such contact in the caller's project (another project's contacts included).
+    NotFound,
+    /// The contact is soft-deleted (restore it first).
+    Deleted,
+    /// The contact was erased (GDPR).
+    Erased,
+    /// The contact is already merged into another one (a tombstone).
+    AlreadyMerged,
+    /// Both contacts are identified visitors with different external ids.
+    IdentifiedConflict,
+    /// A field choice names a contact that is not part of the merge.
+    InvalidFieldChoice,
+    /// The merged contact would exceed a limit (tags, attributes, additional emails).
+    TooLarge,
+}
+
+impl BlockReason {
+    /// Every reason, in the README's order.
+    pub const ALL: [BlockReason; 9] = [
+        Self::SelfMerge,
+        Self::DuplicateId,
+        Self::InvalidFieldChoice,
+        Self::TooLarge,
+        Self::NotFound,
+        Self::Deleted,
+        Self::Erased,
+        Self::AlreadyMerged,
+        Self::IdentifiedConflict,
+    ];
+
+    /// The machine reason (`extensions.reason`, `MergeBlocker.reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SelfMerge => "SELF_MERGE",
+            Self::DuplicateId => "DUPLICATE_ID",
+            Self::NotFound => "NOT_FOUND",
+            Self::Deleted => "DELETED",
+            Self::Erased => "ERASED",
+            Self::AlreadyMerged => "ALREADY_MERGED",
+            Self::IdentifiedConflict => "IDENTIFIED_CONFLICT",
+            Self::InvalidFieldChoice => "INVALID_FIELD_CHOICE",
+            Self::TooLarge => "TOO_LARGE",
+        }
+    }
+
+    /// The `extensions.code` `mergeContacts` fails with.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            Self::SelfMerge | Self::DuplicateId | Self::InvalidFieldChoice | Self::TooLarge => {
+                ErrorCode::BadUserInput
+            }
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Deleted | Self::Erased | Self::AlreadyMerged | Self::IdentifiedConflict => {
+                ErrorCode::Conflict
+            }
+        }
+    }
+
+    /// When a merge is blocked for this reason: the README's wording.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::SelfMerge => "a secondary is the primary itself",
+            Self::DuplicateId => "an id is listed twice",
+            Self::InvalidFieldChoice => "a field choice names a contact outside the merge",
+            Self::TooLarge => {
+                "the merged contact would exceed a limit: 100 tags, the attribute limits, 50 additional emails"
+            }
+            Self::NotFound => "an unknown contact, or another project's",
+            Self::Deleted => "a soft-deleted contact: restore it first",
+            Self::Erased => "an erased contact",
+            Self::AlreadyMerged => {
+                "a contact already merged into another one (also a write to a merged-away contact, with `extensions.mergedInto`)"
+            }
+            Self::IdentifiedConflict => {
+                "both contacts are identified visitors with different external ids"
+            }
+        }
+    }
+
+    /// README's merge-blocker table (`| reason | code | when |`), one row per reason of
+    /// [`BlockReason::ALL`], in order.
+    pub fn markdown_table() -> String {
+        let mut out = String::from("| reason | code | when |\n|---|---|---|\n");
+        for reason in Self::ALL {
+            out.push_str(&format!(
+                "| `{}` | `{}` | {} |\n",
+                reason.as_str(),
+                reason.code().as_str(),
+                reason.meaning()
+            ));
+        }
+        out
+    }
+}
+
+/// The code of an error async-graphql raised itself, without `extensions.code`: the **one**
+/// place that reads async-graphql's message text, because for these errors it gives nothing
+/// typed (`InputValueError` becomes a `ServerError` with only a message and a position).
+/// Depth, recursion and complexity limits need no such reading: `graphql::limits` checks
+/// them before async-graphql does.
+///
+/// Takes the message and whether the error has a `path` (it arose while executing a field);
+/// returns:
+/// - `BAD_USER_INPUT` for an argument or variable value that does not parse as its type:
+///   `Failed to parse "T": ...` and `Expected input type "T", found ...` (while executing),
+///   `Invalid value for argument ...` (validation of a literal), `Variable x is not defined.`
+///   (a variable the request does not give);
+/// - `GRAPHQL_VALIDATION_FAILED` for any other error without a path (the request's own:
+///   validation, an unknown operation name);
+/// - `INTERNAL` for any other error with a path (the caller logs it and replaces the
+///   message).
+///
+/// A unit test produces each recognised message with async-graphql itself, so an upgrade
+/// that changes one fails a test.
+pub fn classify_uncoded(message: &str, has_path: bool) -> ErrorCode {
+    let coercion = message.starts_with("Failed to parse ")
+        || message.starts_with("Invalid value for argument")
+        || message.starts_with("Expected input type ")
+        || (message.starts_with("Variable ") && message.ends_with(" is not defined."));
+    if coercion {
+        ErrorCode::BadUserInput
+    } else if has_path {
+        ErrorCode::Internal
+    } else {
+        ErrorCode::GraphqlValidationFailed
     }
 }
 
@@ -137,15 +349,13 @@ pub enum AppError {
         /// The existing record's id.
         existing_id: uuid::Uuid,
     },
-    /// A merge blocker (see `service::merge::Blocker`): sent with `code` as
-    /// `extensions.code` (`BAD_USER_INPUT`, `NOT_FOUND` or `CONFLICT`) and the blocker's
-    /// machine reason as `extensions.reason` (e.g. `SELF_MERGE`).
+    /// A merge blocker (see `service::merge::Blocker`): sent with the reason's
+    /// [`BlockReason::code`] as `extensions.code` (`BAD_USER_INPUT`, `NOT_FOUND` or
+    /// `CONFLICT`) and the reason as `extensions.reason` (e.g. `SELF_MERGE`).
     #[error("{message}")]
     Blocked {
-        /// The `extensions.code`.
-        code: ErrorCode,
-        /// The blocker's reason code (`extensions.reason`).
-        reason: &'static str,
+        /// Why (`extensions.reason`).
+        reason: BlockReason,
         /// A human-readable reason.
         message: String,
     },
@@ -192,7 +402,7 @@ impl AppError {
                 ErrorCode::Conflict
             }
             Self::RateLimited { .. } => ErrorCode::RateLimited,
-            Self::Blocked { code, .. } => *code,
+            Self::Blocked { reason, .. } => reason.code(),
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -242,12 +452,12 @@ impl From<AppError> for async_graphql::Error {
             AppError::MergedAway { into } => {
                 let into = into.to_string();
                 gql = gql.extend_with(|_, ext| {
-                    ext.set("reason", "ALREADY_MERGED");
+                    ext.set("reason", BlockReason::AlreadyMerged.as_str());
                     ext.set("mergedInto", into);
                 });
             }
             AppError::Blocked { reason, .. } => {
-                let reason = *reason;
+                let reason = reason.as_str();
                 gql = gql.extend_with(|_, ext| ext.set("reason", reason));
             }
             _ => {}
@@ -268,35 +478,194 @@ pub type AppResult<T> = Result<T, AppError>;
 
 #[cfg(test)]
 mod tests {
-    use super::ErrorCode;
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::{BlockReason, ErrorCode, classify_uncoded};
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 
-    /// The README's error table names every code of the registry, and no other.
+    /// Replaces (with `UPDATE_README=1`) or checks README's generated table between
+    /// `<!-- {name}:begin ... -->` and `<!-- {name}:end -->`.
+    fn generated_section(name: &str, generated: &str) {
+        let begin = format!(
+            "<!-- {name}:begin (generated: UPDATE_README=1 cargo test --lib readme_) -->\n"
+        );
+        let end = format!("<!-- {name}:end -->");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
+        let readme = std::fs::read_to_string(path).unwrap();
+        let (head, rest) = readme
+            .split_once(&begin)
+            .unwrap_or_else(|| panic!("README has no `{begin}` marker"));
+        let (table, tail) = rest
+            .split_once(&end)
+            .unwrap_or_else(|| panic!("README has no `{end}` marker"));
+        if std::env::var_os("UPDATE_README").is_some() && table != generated {
+            std::fs::write(path, format!("{head}{begin}{generated}{end}{tail}")).unwrap();
+            return;
+        }
+        assert!(
+            table == generated,
+            "README.md's {name} is out of date: run `UPDATE_README=1 cargo test --lib readme_` and commit it"
+        );
+    }
+
+    /// README's error table and merge-blocker table are generated from the registry: every
+    /// code and reason, once, in order (one test: both rewrite the same file).
     #[test]
-    fn readme_lists_every_code() {
-        let readme = include_str!("../README.md");
-        let start = readme.find("### Errors").expect("an Errors section");
-        let table: String = readme[start..]
-            .lines()
-            .skip_while(|l| !l.starts_with('|'))
-            .take_while(|l| l.starts_with('|'))
-            .map(|l| l.split('|').nth(1).unwrap_or_default().to_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
-        let listed: Vec<&str> = table
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
-            .collect();
-        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
-        for code in &codes {
-            assert!(listed.contains(code), "README's error table lacks {code}");
+    fn readme_tables_are_generated() {
+        let table = ErrorCode::markdown_table();
+        generated_section("error-table", &table);
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code:?} twice in ALL");
+            assert!(table.contains(&format!("| `{}` |", code.as_str())));
         }
-        for code in &listed {
+        assert!(
+            table.contains("| `INTERNAL` | a server fault; the message is only `internal error` |")
+        );
+        let table = BlockReason::markdown_table();
+        generated_section("merge-reasons", &table);
+        let mut seen = std::collections::HashSet::new();
+        for reason in BlockReason::ALL {
+            assert!(seen.insert(reason.as_str()), "{reason:?} twice in ALL");
+        }
+        assert!(table.contains("| `SELF_MERGE` | `BAD_USER_INPUT` |"));
+        assert!(table.contains("| `IDENTIFIED_CONFLICT` | `CONFLICT` |"));
+    }
+
+    /// A `match` that lists every variant: adding one without adding it to `ALL` fails here
+    /// (the compiler forces the match; the test, the count).
+    #[test]
+    fn all_lists_every_variant() {
+        let index = |c: ErrorCode| match c {
+            ErrorCode::Unauthenticated
+            | ErrorCode::Forbidden
+            | ErrorCode::NotFound
+            | ErrorCode::BadUserInput
+            | ErrorCode::Conflict
+            | ErrorCode::GraphqlValidationFailed
+            | ErrorCode::RateLimited
+            | ErrorCode::Internal
+            | ErrorCode::QueryTooDeep
+            | ErrorCode::QueryTooComplex
+            | ErrorCode::TooManyAliases
+            | ErrorCode::TooManyRootFields
+            | ErrorCode::PersistedQueryNotFound
+            | ErrorCode::BadRequest
+            | ErrorCode::PayloadTooLarge
+            | ErrorCode::MethodNotAllowed => ErrorCode::ALL.iter().position(|x| *x == c),
+        };
+        for code in ErrorCode::ALL {
+            assert!(index(code).is_some());
+        }
+        assert_eq!(ErrorCode::ALL.len(), 16);
+        let reason = |r: BlockReason| match r {
+            BlockReason::SelfMerge
+            | BlockReason::DuplicateId
+            | BlockReason::NotFound
+            | BlockReason::Deleted
+            | BlockReason::Erased
+            | BlockReason::AlreadyMerged
+            | BlockReason::IdentifiedConflict
+            | BlockReason::InvalidFieldChoice
+            | BlockReason::TooLarge => BlockReason::ALL.iter().position(|x| *x == r),
+        };
+        for r in BlockReason::ALL {
+            assert!(reason(r).is_some());
+        }
+        assert_eq!(BlockReason::ALL.len(), 9);
+    }
+
+    struct Q;
+
+    #[Object]
+    impl Q {
+        async fn n(&self, n: i32) -> i32 {
+            n
+        }
+        async fn at(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+            at.to_rfc3339()
+        }
+    }
+
+    /// The errors of `query` with `variables` on a small schema, each with its class.
+    async fn classified(query: &str, variables: serde_json::Value) -> Vec<(String, ErrorCode)> {
+        let schema = Schema::new(Q, EmptyMutation, EmptySubscription);
+        let request = async_graphql::Request::new(query)
+            .variables(async_graphql::Variables::from_json(variables));
+        let response = schema.execute(request).await;
+        assert!(!response.errors.is_empty(), "{query}: no error");
+        response
+            .errors
+            .into_iter()
+            .map(|e| {
+                let class = classify_uncoded(&e.message, !e.path.is_empty());
+                (e.message, class)
+            })
+            .collect()
+    }
+
+    /// Each message the classifier recognises, as async-graphql produces it today.
+    #[tokio::test]
+    async fn classifies_each_message_async_graphql_sends() {
+        let cases = [
+            // An argument literal that is not a DateTime: refused while executing the field.
+            (
+                "{ at(at: \"yesterday\") }",
+                serde_json::json!({}),
+                "Failed to parse \"DateTime\"",
+            ),
+            // A literal of the wrong type: refused by validation.
+            (
+                "{ n(n: \"x\") }",
+                serde_json::json!({}),
+                "Invalid value for argument",
+            ),
+            // A literal a scalar's parser refuses (validation lets scalars through).
+            (
+                "{ at(at: 5) }",
+                serde_json::json!({}),
+                "Expected input type \"DateTime\"",
+            ),
+            // A variable value of the wrong type: refused by validation.
+            (
+                "query($v: Int!) { n(n: $v) }",
+                serde_json::json!({ "v": "x" }),
+                "Invalid value for argument",
+            ),
+            // A nullable variable left out, for a non-null argument.
+            (
+                "query($v: Int) { n(n: $v) }",
+                serde_json::json!({}),
+                "Expected input type \"Int\", found null.",
+            ),
+            // A non-null variable the request does not give.
+            (
+                "query($v: Int!) { n(n: $v) }",
+                serde_json::json!({}),
+                "Variable v is not defined.",
+            ),
+        ];
+        for (query, variables, start) in cases {
+            let errors = classified(query, variables).await;
             assert!(
-                codes.contains(code),
-                "README lists {code}, not in ErrorCode"
+                errors
+                    .iter()
+                    .any(|(m, _)| m.starts_with(start) || m == start),
+                "{query}: async-graphql no longer says `{start}...`: {errors:?}"
             );
+            for (message, class) in errors {
+                assert_eq!(class, ErrorCode::BadUserInput, "{query}: {message}");
+            }
         }
+        // Anything else: the request's own without a path, ours with one.
+        let errors = classified("{ nope }", serde_json::json!({})).await;
+        assert_eq!(
+            errors[0].1,
+            ErrorCode::GraphqlValidationFailed,
+            "{errors:?}"
+        );
+        assert_eq!(
+            classify_uncoded("Data `Db` does not exist.", true),
+            ErrorCode::Internal
+        );
     }
 }

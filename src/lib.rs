@@ -1,7 +1,8 @@
 //! contacts-server: a GraphQL API for the Contacts (Leads) module of a live-chat / help-desk
 //! product.
 //!
-//! Layers, outermost first: [`startup`] (HTTP router, per-request context), [`graphql`] (thin
+//! Layers, outermost first: [`startup`] (assembly, serving), [`http`] (router, the GraphQL
+//! handler, the accept loop), [`graphql`] (thin
 //! resolvers, loaders, Relay connections), [`service`] (the domain, GraphQL-free, all SQL),
 //! `entity` and `migration` (workspace crates). Errors are one registry: [`error`].
 
@@ -11,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod graphiql;
 pub mod graphql;
+pub mod http;
 pub mod metrics;
 pub mod normalize;
 pub mod ops;

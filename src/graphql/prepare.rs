@@ -11,13 +11,14 @@
 //!    stored; an unknown hash is `PERSISTED_QUERY_NOT_FOUND`, the client then resends the text);
 //! 2. the nesting bound of [`super::nesting`], before anything recursive sees the text;
 //! 3. the document cache: a document is parsed once, checked against the shape limits
-//!    ([`super::limits`]: aliases, root fields) and kept (LRU) keyed by its exact text, so a
-//!    dashboard's repeated queries skip parsing; async-graphql still validates every request
-//!    (types, variables, depth and complexity depend on the variables);
-//! 4. the operation's name and kind (for the metrics, GET's refusal of mutations and the
+//!    ([`super::limits`]: aliases, root fields, fragment recursion) and kept (LRU) keyed by
+//!    its exact text, so a dashboard's repeated queries skip parsing;
+//! 4. complexity, then depth ([`super::limits::Measure`]), for every request (the page sizes
+//!    may be variables); async-graphql then validates every request (types, variables);
+//! 5. the operation's name and kind (for the metrics, GET's refusal of mutations and the
 //!    mutation budget).
 //!
-//! Errors (request-level, no path): `QUERY_TOO_DEEP`, `TOO_MANY_ALIASES`,
+//! Errors (request-level, no path): `QUERY_TOO_DEEP`, `QUERY_TOO_COMPLEX`, `TOO_MANY_ALIASES`,
 //! `TOO_MANY_ROOT_FIELDS`, `PERSISTED_QUERY_NOT_FOUND`, `BAD_REQUEST` (a persisted-query
 //! extension of another version, a hash that does not match the text),
 //! `GRAPHQL_VALIDATION_FAILED` (syntax), `RATE_LIMITED` ([`Gate::charge`]).
@@ -31,7 +32,7 @@ use lru::LruCache;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::limits::{QueryLimits, check_shape, count_fields};
+use super::limits::{Measure, QueryLimits, check_recursion, check_shape, count_fields};
 use super::nesting;
 use crate::error::ErrorCode;
 use crate::ratelimit::RateLimits;
@@ -70,6 +71,7 @@ pub struct Gate {
     documents: Mutex<LruCache<Arc<str>, Arc<ExecutableDocument>>>,
     persisted: Mutex<LruCache<String, Arc<str>>>,
     limits: QueryLimits,
+    measure: Measure,
     rate_limits: Arc<RateLimits>,
 }
 
@@ -86,12 +88,14 @@ impl Gate {
             documents: Mutex::new(LruCache::new(size(CACHED_DOCUMENTS))),
             persisted: Mutex::new(LruCache::new(size(PERSISTED_QUERIES))),
             limits,
+            measure: Measure::new(),
             rate_limits,
         }
     }
 
-    /// Resolves a persisted query, bounds the nesting, parses (or finds the parsed document)
-    /// and checks its shape; attaches the document to the request. Errors: see the module.
+    /// Resolves a persisted query, bounds the nesting, parses (or finds the parsed document),
+    /// checks its shape, complexity and depth; attaches the document to the request. Errors:
+    /// see the module.
     pub fn prepare(&self, mut request: Request) -> Result<Prepared, ServerError> {
         let mut register = None;
         if let Some(value) = request.extensions.remove("persistedQuery") {
@@ -101,6 +105,7 @@ impl Gate {
         }
         nesting::check_request(&request.query, &request.variables)?;
         let doc = self.document(&request.query)?;
+        self.measure.check(&doc, &request.variables, self.limits)?;
         // A hash is remembered only for a text that passed the checks above.
         if let Some(hash) = register
             && request.query.len() <= MAX_PERSISTED_TEXT
@@ -168,7 +173,8 @@ impl Gate {
     }
 
     /// The parsed, shape-checked document of `text`, from the cache or parsed now (and cached
-    /// when short enough). Errors: syntax (`GRAPHQL_VALIDATION_FAILED`), shape limits.
+    /// when short enough). Errors: syntax (`GRAPHQL_VALIDATION_FAILED`), shape limits,
+    /// fragment recursion (`QUERY_TOO_DEEP`).
     fn document(&self, text: &str) -> Result<Arc<ExecutableDocument>, ServerError> {
         if let Some(doc) = lock(&self.documents).get(text) {
             return Ok(doc.clone());
@@ -181,6 +187,7 @@ impl Gate {
             err
         })?;
         check_shape(&doc, self.limits)?;
+        check_recursion(&doc)?;
         let doc = Arc::new(doc);
         if text.len() <= MAX_CACHED_TEXT {
             lock(&self.documents).put(Arc::from(text), doc.clone());

@@ -53,9 +53,6 @@ impl Query {
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
     #[allow(clippy::too_many_arguments)]
-    #[graphql(
-        complexity = "crate::service::pagination::page_complexity(first.or(last), child_complexity)"
-    )]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
@@ -203,7 +200,6 @@ impl Query {
     /// (`first` default 20, at most 100); four statements per page.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `after`).
-    #[graphql(complexity = "crate::service::pagination::page_complexity(first, child_complexity)")]
     async fn duplicate_contacts(
         &self,
         ctx: &Context<'_>,

@@ -4,7 +4,7 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 
 use std::sync::Arc;
 
-use super::limits::QueryLimits;
+use super::limits::MAX_RECURSION;
 use super::mutation::Mutation;
 use super::query::Query;
 use crate::auth::{Caller, IssuedToken, JwtKeys, Role};
@@ -43,16 +43,12 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation::default(), EmptySubscription)
 }
 
-/// The executable schema over `db`, issuing tokens with `issuer`, refusing operations deeper
-/// or more complex than `limits` before any resolver runs (the other limits: `super::prepare`).
+/// The executable schema over `db`, issuing tokens with `issuer`. It enforces no depth or
+/// complexity limit: `super::prepare` checks every limit before it executes a request (its
+/// fragment recursion bound is also async-graphql's, [`MAX_RECURSION`]).
 /// Resolvers find the reader as `ctx.data::<DatabaseConnection>()` and the writer as
 /// `ctx.data::<Writer>()` (the same pool unless `db` is split, see [`Db`]).
-pub fn build_schema(
-    db: Db,
-    issuer: TokenIssuer,
-    limits: QueryLimits,
-    rate_limits: Arc<RateLimits>,
-) -> AppSchema {
+pub fn build_schema(db: Db, issuer: TokenIssuer, rate_limits: Arc<RateLimits>) -> AppSchema {
     // No `.extension(..)`: any extension sends every field through async-graphql's per-field
     // hook chain. What extensions would do runs once per request in `super::prepare`.
     schema_builder()
@@ -60,8 +56,7 @@ pub fn build_schema(
         .data(Writer(db.write))
         .data(issuer)
         .data(rate_limits)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(MAX_RECURSION)
         .finish()
 }
 

@@ -14,7 +14,7 @@ use entity::lead;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult, ErrorCode};
+use crate::error::{AppError, AppResult};
 use crate::normalize;
 use crate::service::fields::ContactField;
 
@@ -54,58 +54,8 @@ pub struct MergeInput {
     pub expected_versions: Vec<ExpectedVersion>,
 }
 
-/// Why a merge cannot happen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockReason {
-    /// A secondary is the primary itself.
-    SelfMerge,
-    /// An id is given twice.
-    DuplicateId,
-    /// No such contact in the caller's project (another project's contacts included).
-    NotFound,
-    /// The contact is soft-deleted (restore it first).
-    Deleted,
-    /// The contact was erased (GDPR).
-    Erased,
-    /// The contact is already merged into another one (a tombstone).
-    AlreadyMerged,
-    /// Both contacts are identified visitors with different external ids.
-    IdentifiedConflict,
-    /// A field choice names a contact that is not part of the merge.
-    InvalidFieldChoice,
-    /// The merged contact would exceed a limit (tags, attributes, additional emails).
-    TooLarge,
-}
-
-impl BlockReason {
-    /// The machine reason (`extensions.reason`, `MergeBlocker.reason`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SelfMerge => "SELF_MERGE",
-            Self::DuplicateId => "DUPLICATE_ID",
-            Self::NotFound => "NOT_FOUND",
-            Self::Deleted => "DELETED",
-            Self::Erased => "ERASED",
-            Self::AlreadyMerged => "ALREADY_MERGED",
-            Self::IdentifiedConflict => "IDENTIFIED_CONFLICT",
-            Self::InvalidFieldChoice => "INVALID_FIELD_CHOICE",
-            Self::TooLarge => "TOO_LARGE",
-        }
-    }
-
-    /// The `extensions.code` `mergeContacts` fails with.
-    pub fn code(self) -> ErrorCode {
-        match self {
-            Self::SelfMerge | Self::DuplicateId | Self::InvalidFieldChoice | Self::TooLarge => {
-                ErrorCode::BadUserInput
-            }
-            Self::NotFound => ErrorCode::NotFound,
-            Self::Deleted | Self::Erased | Self::AlreadyMerged | Self::IdentifiedConflict => {
-                ErrorCode::Conflict
-            }
-        }
-    }
-}
+/// Why a merge cannot happen: defined in the error registry.
+pub use crate::error::BlockReason;
 
 /// One reason a merge cannot happen.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,8 +79,7 @@ impl Blocker {
 
     pub(crate) fn into_error(self) -> AppError {
         AppError::Blocked {
-            code: self.reason.code(),
-            reason: self.reason.as_str(),
+            reason: self.reason,
             message: self.message,
         }
     }

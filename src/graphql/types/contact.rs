@@ -162,7 +162,6 @@ impl Contact {
     /// unmerges, deletes, restores, erasure. Written in the same transaction as each change;
     /// loaded for all contacts of a list in one statement. Agents only.
     /// Errors: `FORBIDDEN` (visitor), `BAD_USER_INPUT` (`first`, `after`).
-    #[graphql(complexity = "crate::service::pagination::page_complexity(first, child_complexity)")]
     async fn timeline(
         &self,
         ctx: &Context<'_>,
@@ -203,7 +202,6 @@ impl Contact {
     /// Loaded for all contacts of a list in one statement. For a visitor: the requests it
     /// opened (a merged contact may hold other browsers' conversations).
     /// Errors: `BAD_USER_INPUT` (`first`, `after`).
-    #[graphql(complexity = "crate::service::pagination::page_complexity(first, child_complexity)")]
     async fn requests(
         &self,
         ctx: &Context<'_>,

@@ -189,7 +189,7 @@ pub enum MergeField {
 /// Why a merge cannot happen (`MergeBlocker.reason`, and `extensions.reason` of the error
 /// `mergeContacts` returns).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
-#[graphql(remote = "crate::service::merge::BlockReason")]
+#[graphql(remote = "crate::error::BlockReason")]
 pub enum MergeBlockReason {
     /// A secondary is the primary itself (`BAD_USER_INPUT`).
     SelfMerge,
