@@ -395,23 +395,16 @@ impl Config {
     {
         let matches = Self::command().try_get_matches_from(args)?;
         let parsed = Self::from_arg_matches(&matches)?;
-        // clap's typed values (built-in defaults, environment, flags), one layer per source.
+        // clap's typed values, one layer per place clap found them.
         let values = Value::serialize(&parsed).map(dict);
+        let from = |key: &String| match matches.value_source(key) {
+            Some(ValueSource::CommandLine) => Source::Flag,
+            Some(ValueSource::EnvVariable) => Source::Env,
+            _ => Source::Default,
+        };
         let clap_layer = |source: Source| {
-            let values = values.clone().map(|values| {
-                values
-                    .into_iter()
-                    .filter(|(key, _)| {
-                        let from = match matches.value_source(key) {
-                            Some(ValueSource::CommandLine) => Source::Flag,
-                            Some(ValueSource::EnvVariable) => Source::Env,
-                            _ => Source::Default,
-                        };
-                        from == source
-                    })
-                    .collect()
-            });
-            Layer(source, values)
+            let only = |v: Dict| v.into_iter().filter(|(k, _)| from(k) == source).collect();
+            Layer(source, values.clone().map(only))
         };
         let path = parsed.config.clone().filter(|p| !p.as_os_str().is_empty());
         let file = match &path {
