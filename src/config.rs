@@ -1,16 +1,24 @@
 //! The one typed configuration, from command-line flags, environment variables and an
-//! optional TOML file (clap; the file's values become clap's defaults, so the precedence is
-//! flag > environment variable > file > built-in default).
+//! optional TOML file: clap defines every setting (flag, environment variable, built-in
+//! default, help) and parses flags and environment; figment layers them over the file
+//! (flag > environment variable > file > built-in default), deserializes the result and
+//! records where each value came from.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser};
+use figment::error::Kind;
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::{Deserialize, Serialize};
 
 /// Every setting of the server. Each flag has an environment variable of the name shown, and
 /// a key of the optional TOML file ([`Config::load`]) named like the field.
-#[derive(Clone, Debug, Parser)]
+#[derive(Clone, Debug, Parser, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[command(
     name = "contacts-server",
     version,
@@ -19,12 +27,14 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 pub struct Config {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
+    #[serde(skip)]
     pub command: Option<Command>,
 
     /// TOML file with settings (keys named like the flags, with `_` for `-`, e.g.
     /// `database_url = "..."`): a flag or environment variable overrides it; an unknown key
     /// is an error.
     #[arg(long, env = "CONTACTS_CONFIG")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
 
     /// Database URL: `sqlite://PATH?mode=rwc` (the default, a file under ./data/) or
@@ -127,6 +137,7 @@ pub struct Config {
         value_delimiter = ',',
         default_value = ""
     )]
+    #[serde(deserialize_with = "comma_separated")]
     pub cors_allowed_origins: Vec<String>,
 
     /// Log line format on stderr: `text` (human-readable) or `json` (one JSON object a line).
@@ -207,7 +218,8 @@ pub enum Command {
 }
 
 /// Log line format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable lines.
     Text,
@@ -251,39 +263,30 @@ impl Config {
         self.production || std::env::var("APP_ENV").is_ok_and(|v| v == "production")
     }
 
-    /// A configuration with every default, for tests and tools: as if no flag and no
-    /// environment variable were given.
+    /// A configuration with every default, for tests and tools: as if no flag, no
+    /// environment variable and no config file were given (the defaults of the clap
+    /// attributes above, their one place).
     pub fn defaults() -> Self {
-        Self {
-            command: None,
-            database_url: "sqlite://data/contacts.db?mode=rwc".into(),
-            bind: SocketAddr::from(([127, 0, 0, 1], 8000)),
-            jwt_secret: None,
-            agent_token_ttl_secs: 8 * 3600,
-            visitor_token_ttl_secs: 30 * 24 * 3600,
-            production: false,
-            db_max_connections: 16,
-            db_sqlite_readers: 4,
-            db_acquire_timeout_secs: 5,
-            max_body_bytes: 256 * 1024,
-            request_timeout_secs: 30,
-            dataloader_delay_ms: 1,
-            max_query_depth: 15,
-            max_query_complexity: 20_000,
-            max_query_aliases: 30,
-            max_root_fields: 20,
-            rate_limit_anonymous_per_min: 60,
-            rate_limit_sign_in_per_min: 10,
-            rate_limit_mutations_per_min: 300,
-            trusted_client_ip_header: None,
-            cors_allowed_origins: Vec::new(),
-            log_format: LogFormat::Text,
-            header_read_timeout_secs: 10,
-            max_header_bytes: 16 * 1024,
-            config: None,
-            metrics_enabled: true,
-        }
+        let cmd = Self::command().mut_args(|arg| arg.env(None));
+        cmd.try_get_matches_from(["contacts-server"])
+            .and_then(|matches| Self::from_arg_matches(&matches))
+            .unwrap_or_else(|err| unreachable!("the built-in defaults parse: {err}"))
     }
+}
+
+/// A list setting's value from the config file: an array, or one comma-separated string (as
+/// the flag takes it, and as `show-config` prints it).
+fn comma_separated<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged, expecting = "expected a string or an array of strings")]
+    enum List {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match List::deserialize(de)? {
+        List::One(text) => text.split(',').map(str::to_owned).collect(),
+        List::Many(items) => items,
+    })
 }
 
 /// Why the configuration could not be loaded.
@@ -350,13 +353,27 @@ impl Source {
 pub struct Loaded {
     /// The typed configuration.
     pub config: Config,
-    /// `(TOML key, raw value, source)` of every setting that has a value, in flag order
+    /// `(TOML key, value, source)` of every setting that has a value, in flag order
     /// (`--config` itself excluded).
-    pub effective: Vec<(String, String, Source)>,
+    pub effective: Vec<(String, Value, Source)>,
 }
 
-/// Settings that are no TOML keys: the file's own path, and clap's built-ins.
-const NOT_IN_FILE: [&str; 3] = ["config", "help", "version"];
+/// Clap's built-ins, which are no settings.
+const NOT_SETTINGS: [&str; 2] = ["help", "version"];
+
+/// One layer of settings for figment: a dictionary named by its [`Source`], so that figment
+/// records, with each merged value, the layer it came from.
+struct Layer(Source, figment::Result<Dict>);
+
+impl Provider for Layer {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(self.0.as_str())
+    }
+
+    fn data(&self) -> figment::Result<Map<Profile, Dict>> {
+        self.1.clone().map(|dict| Profile::Default.collect(dict))
+    }
+}
 
 impl Config {
     /// [`Config::load_from`] with the process's arguments.
@@ -364,80 +381,67 @@ impl Config {
         Self::load_from(std::env::args_os())
     }
 
-    /// Parses `args` (the program name first) with the environment, over the TOML file named
-    /// by `--config FILE` / `--config=FILE` or else `CONTACTS_CONFIG`: every key of the file
-    /// must be a setting's TOML key (see [`settings_table`]); its value (a string, integer,
-    /// float, boolean, or an array of those for comma-separated settings) becomes that flag's
-    /// default, so flag > environment > file > built-in default. Errors: [`ConfigError`] (an
-    /// unknown key names the key).
+    /// Parses `args` (the program name first) and the environment with clap, then merges with
+    /// figment, per setting, the built-in default under the TOML file named by
+    /// `--config FILE` or else `CONTACTS_CONFIG` under the environment variable under the
+    /// flag. Every key of the file must be a setting's TOML key (see [`settings_table`]),
+    /// with a value of the setting's type (a string of digits or `true`/`false` is taken for a
+    /// number or boolean; a comma-separated setting takes an array or a comma-separated
+    /// string). Errors: [`ConfigError`] (a file's bad key or value names the key).
     pub fn load_from<I, T>(args: I) -> Result<Loaded, ConfigError>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString> + Clone,
     {
-        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        let path =
-            config_path(&args).or_else(|| std::env::var_os("CONTACTS_CONFIG").map(PathBuf::from));
-        let mut cmd = Self::command();
-        let mut from_file = Vec::new();
-        if let Some(path) = path.filter(|p| !p.as_os_str().is_empty()) {
-            for (key, value) in read_file(&path)? {
-                let known = cmd.get_arguments().any(|a| {
-                    a.get_id().as_str() == key
-                        && !a.is_positional()
-                        && !NOT_IN_FILE.contains(&key.as_str())
-                });
-                if !known {
-                    return Err(ConfigError::Key {
-                        path,
-                        key,
-                        message: "unknown setting (see the settings table in README.md)".into(),
-                    });
-                }
-                let raw = toml_to_raw(&value).map_err(|message| ConfigError::Key {
-                    path: path.clone(),
-                    key: key.clone(),
-                    message,
-                })?;
-                check_value(&cmd, &key, &raw).map_err(|message| ConfigError::Key {
-                    path: path.clone(),
-                    key: key.clone(),
-                    message,
-                })?;
-                cmd = cmd.mut_arg(key.as_str(), |a| a.default_value(raw));
-                from_file.push(key);
-            }
-        }
-        let matches = cmd.try_get_matches_from(&args)?;
-        let config = Self::from_arg_matches(&matches)?;
-        let mut effective = Vec::new();
-        for arg in Self::command().get_arguments() {
-            let id = arg.get_id().as_str();
-            if NOT_IN_FILE.contains(&id) {
-                continue;
-            }
-            let Some(raw) = matches.get_raw(id) else {
-                continue;
-            };
-            let value = raw
-                .map(|v| v.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(",");
-            let source = match matches.value_source(id) {
-                Some(clap::parser::ValueSource::CommandLine) => Source::Flag,
-                Some(clap::parser::ValueSource::EnvVariable) => Source::Env,
-                _ if from_file.iter().any(|k| k == id) => Source::File,
-                _ => Source::Default,
-            };
-            effective.push((id.to_owned(), value, source));
-        }
+        let matches = Self::command().try_get_matches_from(args)?;
+        let parsed = Self::from_arg_matches(&matches)?;
+        // clap's typed values, one layer per place clap found them.
+        let values = Value::serialize(&parsed).map(dict);
+        let from = |key: &String| match matches.value_source(key) {
+            Some(ValueSource::CommandLine) => Source::Flag,
+            Some(ValueSource::EnvVariable) => Source::Env,
+            _ => Source::Default,
+        };
+        let clap_layer = |source: Source| {
+            let only = |v: Dict| v.into_iter().filter(|(k, _)| from(k) == source).collect();
+            Layer(source, values.clone().map(only))
+        };
+        let path = parsed.config.clone().filter(|p| !p.as_os_str().is_empty());
+        let file = match &path {
+            Some(path) => read_file(path)?,
+            None => toml::Table::new(),
+        };
+        let figment = Figment::new()
+            .merge(clap_layer(Source::Default))
+            .merge(Layer(Source::File, Value::serialize(&file).map(dict)))
+            .merge(clap_layer(Source::Env))
+            .merge(clap_layer(Source::Flag));
+        let mut config: Config = figment
+            .extract_lossy()
+            .map_err(|err| file_error(path.unwrap_or_default(), &file, err))?;
+        config.command = parsed.command;
+        config.config = parsed.config;
+        // Each effective value as its setting's type has it, with the layer it came from.
+        let typed = Value::serialize(&config).map(dict).unwrap_or_default();
+        let sources = [Source::Flag, Source::Env, Source::File, Source::Default];
+        let effective = Self::command()
+            .get_arguments()
+            .filter_map(|arg| {
+                let key = arg.get_id().as_str();
+                let value = typed.get(key).filter(|v| !matches!(v, Value::Empty(..)))?;
+                let layer = figment.find_metadata(key)?.name.clone();
+                let source = sources.into_iter().find(|s| s.as_str() == layer)?;
+                Some((key.to_owned(), value.clone(), source))
+            })
+            .collect();
         Ok(Loaded { config, effective })
     }
 }
 
 impl Loaded {
-    /// The effective settings as TOML lines (`key = "value"  # source`), secrets (settings
-    /// whose environment values clap hides) redacted as `"<redacted>"`.
+    /// The effective settings as TOML lines (`key = value  # source`; an array as one
+    /// comma-separated string), secrets (settings whose environment values clap hides)
+    /// redacted as `"<redacted>"`. The output loads back as a config file.
     pub fn to_toml(&self) -> String {
         let cmd = Config::command();
         let mut out = String::new();
@@ -445,39 +449,39 @@ impl Loaded {
             let secret = cmd
                 .get_arguments()
                 .any(|a| a.get_id().as_str() == key && a.is_hide_env_values_set());
-            let value = if secret { "<redacted>" } else { value.as_str() };
-            // Numbers and booleans bare; anything else as a JSON string literal, which is a
-            // valid TOML basic string.
-            let quoted = if value.parse::<i64>().is_ok() || value == "true" || value == "false" {
-                value.to_owned()
-            } else {
-                serde_json::Value::String(value.to_owned()).to_string()
+            let value = match value {
+                _ if secret => quote("<redacted>"),
+                Value::String(_, s) => quote(s),
+                Value::Array(..) => quote(&plain(value)),
+                other => plain(other),
             };
-            out.push_str(&format!("{key} = {quoted}  # {}\n", source.as_str()));
+            out.push_str(&format!("{key} = {value}  # {}\n", source.as_str()));
         }
         out
     }
 }
 
-/// The value of `--config FILE` or `--config=FILE` in `args`, if any.
-fn config_path(args: &[OsString]) -> Option<PathBuf> {
-    let mut iter = args.iter().skip(1);
-    while let Some(arg) = iter.next() {
-        let text = arg.to_string_lossy();
-        if text == "--" {
-            break;
-        }
-        if text == "--config" {
-            return iter.next().map(PathBuf::from);
-        }
-        if let Some(path) = text.strip_prefix("--config=") {
-            return Some(PathBuf::from(path));
-        }
-    }
-    None
+/// A TOML basic string (a JSON string literal is one).
+fn quote(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
 }
 
-fn read_file(path: &std::path::Path) -> Result<toml::Table, ConfigError> {
+/// A value as its setting's flag would take it: arrays joined with `,`.
+fn plain(value: &Value) -> String {
+    match value {
+        Value::String(_, s) => s.clone(),
+        Value::Array(_, items) => items.iter().map(plain).collect::<Vec<_>>().join(","),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+/// The dictionary of a serialized struct or table.
+fn dict(value: Value) -> Dict {
+    value.into_dict().unwrap_or_default()
+}
+
+/// The config file's table. Errors: [`ConfigError::Read`], [`ConfigError::Toml`].
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_owned(),
         source,
@@ -488,56 +492,31 @@ fn read_file(path: &std::path::Path) -> Result<toml::Table, ConfigError> {
     })
 }
 
-/// Checks `raw` with the value parser of the setting `key` (each part, for comma-separated
-/// settings), so that a bad file value is reported against the file. Errors: the parser's
-/// message.
-fn check_value(cmd: &clap::Command, key: &str, raw: &str) -> Result<(), String> {
-    let Some(arg) = cmd.get_arguments().find(|a| a.get_id().as_str() == key) else {
-        return Err("unknown setting".into());
+/// A figment error (only the file's values can fail: clap checked the others) as a
+/// [`ConfigError::Key`] naming the key and, for a bad value, the value.
+fn file_error(path: PathBuf, file: &toml::Table, err: figment::Error) -> ConfigError {
+    let key = err.path.first().cloned().unwrap_or_default();
+    let value = match file.get(&key) {
+        Some(toml::Value::String(s)) => s.clone(),
+        Some(toml::Value::Datetime(d)) => d.to_string(),
+        Some(other) => serde_json::to_string(other).unwrap_or_default(),
+        None => String::new(),
     };
-    if !arg.get_action().takes_values() {
-        // A switch (`--production`): the file may say true or false.
-        return match raw {
-            "true" | "false" => Ok(()),
-            _ => Err(format!("expected true or false, found {raw:?}")),
-        };
-    }
-    let Some(long) = arg.get_long() else {
-        return Ok(());
-    };
-    // Parse the value alone with this setting's own definition (parser, delimiter).
-    let probe = clap::Command::new("config-file").arg(arg.clone());
-    probe
-        .try_get_matches_from(["config-file".to_owned(), format!("--{long}={raw}")])
-        .map(|_| ())
-        .map_err(|e| {
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or_default();
-            first.trim_start_matches("error: ").to_owned()
-        })
-}
-
-/// A TOML value as the string clap parses: scalars as written, arrays joined with `,`.
-fn toml_to_raw(value: &toml::Value) -> Result<String, String> {
-    match value {
-        toml::Value::String(s) => Ok(s.clone()),
-        toml::Value::Integer(i) => Ok(i.to_string()),
-        toml::Value::Float(f) => Ok(f.to_string()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        toml::Value::Array(items) => items
-            .iter()
-            .map(|v| match v {
-                toml::Value::Array(_) | toml::Value::Table(_) => {
-                    Err("arrays hold plain values only".to_owned())
-                }
-                other => toml_to_raw(other),
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(|v| v.join(",")),
-        toml::Value::Table(_) | toml::Value::Datetime(_) => {
-            Err("expected a string, number, boolean or array".to_owned())
+    let (key, message) = match err.kind {
+        Kind::UnknownField(field, _) => (
+            field,
+            "unknown setting (see the settings table in README.md)".to_owned(),
+        ),
+        Kind::InvalidType(_, expected) | Kind::InvalidValue(_, expected) => {
+            (key, format!("invalid value '{value}': expected {expected}"))
         }
-    }
+        Kind::UnknownVariant(_, variants) => (
+            key,
+            format!("invalid value '{value}': expected one of {variants:?}"),
+        ),
+        other => (key, format!("invalid value '{value}': {other}")),
+    };
+    ConfigError::Key { path, key, message }
 }
 
 /// The settings table of README.md, rendered from the clap command: one Markdown row per
@@ -550,7 +529,7 @@ pub fn settings_table() -> String {
     let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
     for arg in cmd.get_arguments() {
         let id = arg.get_id().as_str();
-        if arg.is_positional() || NOT_IN_FILE[1..].contains(&id) {
+        if arg.is_positional() || NOT_SETTINGS.contains(&id) {
             continue;
         }
         let flag = arg
@@ -561,7 +540,7 @@ pub fn settings_table() -> String {
             .get_env()
             .map(|e| format!("`{}`", e.to_string_lossy()))
             .unwrap_or_else(|| "—".into());
-        let key = if NOT_IN_FILE.contains(&id) {
+        let key = if id == "config" {
             "—".to_owned()
         } else {
             format!("`{id}`")
@@ -587,4 +566,32 @@ pub fn settings_table() -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_clap_attributes() {
+        let defaults = dict(Value::serialize(Config::defaults()).unwrap());
+        let mut checked = 0;
+        for arg in Config::command().get_arguments() {
+            let written: Vec<_> = arg.get_default_values().iter().collect();
+            let value = defaults.get(arg.get_id().as_str());
+            let Some(value) = value.filter(|v| !matches!(v, Value::Empty(..))) else {
+                assert!(written.is_empty(), "{}", arg.get_id());
+                continue;
+            };
+            let written = written
+                .iter()
+                .map(|v| v.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(",");
+            assert_eq!(plain(value), written, "{}", arg.get_id());
+            checked += 1;
+        }
+        assert!(checked > 20, "{checked}");
+    }
 }

@@ -130,6 +130,36 @@ fn unknown_keys_and_bad_values_are_errors() {
         "{err}"
     );
 
+    std::fs::write(&file, "bind = \"nope\"\n").unwrap();
+    let out = run(&["--config", file.to_str().unwrap(), "show-config"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("key `bind`: invalid value 'nope'"), "{err}");
+
+    // A value as the flag takes it (a string of digits, a comma-separated list) is accepted,
+    // and show-config prints it typed.
+    std::fs::write(
+        &file,
+        "max_query_depth = \"11\"\nproduction = true\ncors_allowed_origins = \"x,y\"\n",
+    )
+    .unwrap();
+    let out = run(&["--config", file.to_str().unwrap(), "show-config"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        line(&text, "max_query_depth"),
+        "max_query_depth = 11  # file"
+    );
+    assert_eq!(line(&text, "production"), "production = true  # file");
+    assert_eq!(
+        line(&text, "cors_allowed_origins"),
+        "cors_allowed_origins = \"x,y\"  # file"
+    );
+
     std::fs::write(&file, "[server]\nbind = 1\n").unwrap();
     let out = run(&["--config", file.to_str().unwrap(), "show-config"], &[]);
     assert_eq!(out.status.code(), Some(2));

@@ -232,10 +232,9 @@ mod tests {
 
     fn gate() -> Gate {
         let limits = QueryLimits {
-            max_depth: 15,
-            max_complexity: 20_000,
             max_aliases: 2,
             max_root_fields: 3,
+            ..crate::Config::defaults().query_limits()
         };
         let rates = RateLimitConfig {
             anonymous_per_ip: 0,

@@ -28,6 +28,7 @@ fragment TypeRef on __Type {
 }"#;
 
 async fn operation_limits_refuse_before_any_sql(backend: Backend) {
+    let limits = contacts_server::Config::defaults().query_limits();
     let app = TestApp::spawn(backend).await;
     let (agent, _) = app.sign_up("owner@example.com").await;
     let refused = async |query: String, expected: &str| {
@@ -52,8 +53,14 @@ async fn operation_limits_refuse_before_any_sql(backend: Backend) {
         let close = "} } } ".repeat(k);
         format!("{{ viewer {{ contact {{ {open}id {close}}} }} }}")
     };
-    accepted(nest(4)).await; // 15 levels: the default limit
-    refused(nest(5), "QUERY_TOO_DEEP").await; // 18 levels
+    let k = (limits.max_depth - 3) / 3;
+    assert_eq!(
+        3 * k + 3,
+        limits.max_depth,
+        "nest(k) must reach the default limit"
+    );
+    accepted(nest(k)).await; // exactly the default limit
+    refused(nest(k + 1), "QUERY_TOO_DEEP").await; // 3 levels more
 
     // Complexity: page sizes multiply.
     accepted("{ contacts(first: 100) { nodes { id requests(first: 20) { totalCount nodes { id contact { id } } } } } }".into()).await;
@@ -73,8 +80,8 @@ async fn operation_limits_refuse_before_any_sql(backend: Backend) {
                 .join(" ")
         )
     };
-    accepted(aliases(30)).await;
-    refused(aliases(31), "TOO_MANY_ALIASES").await;
+    accepted(aliases(limits.max_aliases)).await;
+    refused(aliases(limits.max_aliases + 1), "TOO_MANY_ALIASES").await;
     let roots = |n: usize| {
         format!(
             "{{ {} }}",
@@ -84,8 +91,8 @@ async fn operation_limits_refuse_before_any_sql(backend: Backend) {
                 .join(" ")
         )
     };
-    accepted(roots(20)).await;
-    refused(roots(21), "TOO_MANY_ROOT_FIELDS").await;
+    accepted(roots(limits.max_root_fields)).await;
+    refused(roots(limits.max_root_fields + 1), "TOO_MANY_ROOT_FIELDS").await;
 
     // Introspection is allowed, within the same limits.
     let body = app.gql(None, INTROSPECTION, json!({})).await;
