@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::lead;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, SimpleExpr};
+use sea_orm::sea_query::{Alias, BinOper, Expr, ExprTrait, Order, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select, Value as DbValue,
@@ -715,21 +715,12 @@ async fn keyset_page(
     // Reading backward flips the direction; rows are reversed back at the end.
     let effective_desc = (dir == Direction::Desc) != backward;
     let (op, order) = if effective_desc {
-        ("<", Order::Desc)
+        (BinOper::SmallerThan, Order::Desc)
     } else {
-        (">", Order::Asc)
+        (BinOper::GreaterThan, Order::Asc)
     };
     if let Some(Position::Key { value, id }) = &cursor {
-        let v = key_value(field, value);
-        let after = RawSql::new()
-            .sql(format!("({sort} {op} "))
-            .value(v.clone())
-            .sql(format!(") OR ({sort} = "))
-            .value(v)
-            .sql(format!(r#" AND "lead"."id" {op} "#))
-            .value(*id)
-            .sql(")");
-        select = select.filter(after.into_expr(backend));
+        select = select.filter(keyset_condition(field, backend, op, (value, *id)));
     }
     if field == OrderField::Fullname {
         select = select.column_as(Expr::cust(sort), "sort_key");
@@ -786,6 +777,21 @@ async fn keyset_page(
         has_previous_page,
         prefetched,
     })
+}
+
+/// Rows strictly past the keyset position `(value, id)` in direction `op` (`<` or `>`):
+/// `(sort op value) OR (sort = value AND id op id)`.
+fn keyset_condition(
+    field: OrderField,
+    backend: DbBackend,
+    op: BinOper,
+    (value, id): (&str, Uuid),
+) -> SimpleExpr {
+    let sort = || Expr::cust(sort_sql(field, backend));
+    let v = key_value(field, value);
+    sort().binary(op, v.clone()).or(sort()
+        .eq(v)
+        .and(Expr::col((lead::Entity, lead::Column::Id)).binary(op, id)))
 }
 
 /// The bind value of a cursor's sort key.
@@ -845,6 +851,31 @@ mod tests {
         assert!(matches!(parse_search("@@").unwrap(), Some(Search::Nothing)));
         assert!(
             matches!(parse_search("Foo@X.com").unwrap(), Some(Search::Words { email_key, .. }) if email_key == "foo@x.com")
+        );
+    }
+
+    #[test]
+    fn keyset_condition_keeps_the_other_filters() {
+        // The OR of the keyset condition stays inside the AND of the tenant and status filters.
+        use sea_orm::QueryTrait;
+        let scope = ProjectScope::operator(Uuid::nil());
+        let q = ContactQuery {
+            order: Some((OrderField::Fullname, Direction::Asc)),
+            ..Default::default()
+        };
+        let prepared = prepare(DbBackend::Postgres, scope, &q).unwrap();
+        let select = prepared.select.filter(keyset_condition(
+            OrderField::Fullname,
+            DbBackend::Postgres,
+            BinOper::GreaterThan,
+            ("ann", Uuid::nil()),
+        ));
+        let sql = select.build(DbBackend::Postgres).to_string();
+        assert!(
+            sql.ends_with(
+                r#"WHERE "lead"."project_id" = '00000000-0000-0000-0000-000000000000' AND "lead"."status" IN (100) AND ((COALESCE(LOWER("lead"."fullname"), '')) > 'ann' OR ((COALESCE(LOWER("lead"."fullname"), '')) = 'ann' AND "lead"."id" > '00000000-0000-0000-0000-000000000000'))"#
+            ),
+            "{sql}"
         );
     }
 

@@ -10,7 +10,9 @@
 use std::collections::HashMap;
 
 use entity::lead;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, UnionType, WindowStatement};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, Order, Query, UnionType, WindowStatement,
+};
 use sea_orm::{ColumnTrait, ConnectionTrait, FromQueryResult, Iterable};
 use uuid::Uuid;
 
@@ -97,6 +99,55 @@ impl CursorPosition for Position {
     }
 }
 
+/// The page's groups: `SELECT "rule", "k", "n" FROM (<email groups> UNION ALL <phone
+/// groups>) AS "g"`, after `after`, biggest first, `first + 1` rows.
+fn groups_statement(
+    scope: ProjectScope,
+    first: u64,
+    after: Option<&Position>,
+) -> sea_orm::sea_query::SelectStatement {
+    // One `GROUP BY … HAVING COUNT(*) > 1` per rule, the rule and the bound a constant.
+    let groups = |rule: i32, column: lead::Column| {
+        Query::select()
+            .expr_as(Expr::Constant(rule.into()), Alias::new("rule"))
+            .expr_as(Expr::col(column), Alias::new("k"))
+            .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+            .from(lead::Entity)
+            .and_where(Expr::col(lead::Column::ProjectId).eq(scope.project_id))
+            .and_where(Expr::col(lead::Column::Status).eq(lead::LeadStatus::Normal))
+            .and_where(Expr::col(column).is_not_null())
+            .group_by_col(column)
+            .and_having(Func::count(Expr::col(Asterisk)).gt(Expr::Constant(1.into())))
+            .to_owned()
+    };
+    let mut union = groups(0, lead::Column::EmailKey);
+    union.union(UnionType::All, groups(1, lead::Column::Phone));
+    let (rule, k, n) = (
+        || Expr::col(Alias::new("rule")),
+        || Expr::col(Alias::new("k")),
+        || Expr::col(Alias::new("n")),
+    );
+    let mut query = Query::select();
+    query
+        .columns([Alias::new("rule"), Alias::new("k"), Alias::new("n")])
+        .from_subquery(union, Alias::new("g"));
+    if let Some(p) = after {
+        query.and_where(
+            n().lt(p.size).or(n().eq(p.size).and(
+                rule()
+                    .gt(p.rule)
+                    .or(rule().eq(p.rule).and(k().gt(p.key.clone()))),
+            )),
+        );
+    }
+    query
+        .order_by(Alias::new("n"), Order::Desc)
+        .order_by(Alias::new("rule"), Order::Asc)
+        .order_by(Alias::new("k"), Order::Asc)
+        .limit(first + 1);
+    query.to_owned()
+}
+
 #[derive(FromQueryResult)]
 struct GroupRow {
     rule: i32,
@@ -121,45 +172,7 @@ pub async fn page(
         });
     }
     let backend = db.get_database_backend();
-    // One `GROUP BY … HAVING COUNT(*) > 1` per rule, the rule and the bound a constant.
-    let groups = |rule: i32, column: lead::Column| {
-        Query::select()
-            .expr_as(Expr::Constant(rule.into()), Alias::new("rule"))
-            .expr_as(Expr::col(column), Alias::new("k"))
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-            .from(lead::Entity)
-            .and_where(Expr::col(lead::Column::ProjectId).eq(scope.project_id))
-            .and_where(Expr::col(lead::Column::Status).eq(lead::LeadStatus::Normal))
-            .and_where(Expr::col(column).is_not_null())
-            .group_by_col(column)
-            .and_having(Expr::cust("COUNT(*)").gt(Expr::Constant(1.into())))
-            .to_owned()
-    };
-    let mut union = groups(0, lead::Column::EmailKey);
-    union.union(UnionType::All, groups(1, lead::Column::Phone));
-    let (rule, k, n) = (
-        || Expr::col(Alias::new("rule")),
-        || Expr::col(Alias::new("k")),
-        || Expr::col(Alias::new("n")),
-    );
-    let mut query = Query::select();
-    query
-        .columns([Alias::new("rule"), Alias::new("k"), Alias::new("n")])
-        .from_subquery(union, Alias::new("g"));
-    if let Some(p) = &after {
-        query.and_where(
-            n().lt(p.size).or(n().eq(p.size).and(
-                rule()
-                    .gt(p.rule)
-                    .or(rule().eq(p.rule).and(k().gt(p.key.clone()))),
-            )),
-        );
-    }
-    query
-        .order_by(Alias::new("n"), Order::Desc)
-        .order_by(Alias::new("rule"), Order::Asc)
-        .order_by(Alias::new("k"), Order::Asc)
-        .limit(first + 1);
+    let query = groups_statement(scope, first, after.as_ref());
     let mut rows = GroupRow::find_by_statement(backend.build(&query))
         .all(db)
         .await?;
@@ -280,6 +293,25 @@ async fn members(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn groups_statement_is_one_union() {
+        let scope = ProjectScope::operator(Uuid::nil());
+        let after = Position {
+            size: 3,
+            rule: 0,
+            key: "a@x.com".into(),
+        };
+        let sql = groups_statement(scope, 20, Some(&after))
+            .to_string(sea_orm::sea_query::PostgresQueryBuilder);
+        let nil = "'00000000-0000-0000-0000-000000000000'";
+        assert_eq!(
+            sql,
+            format!(
+                r#"SELECT "rule", "k", "n" FROM (SELECT 0 AS "rule", "email_key" AS "k", COUNT(*) AS "n" FROM "lead" WHERE "project_id" = {nil} AND "status" = 100 AND "email_key" IS NOT NULL GROUP BY "email_key" HAVING COUNT(*) > 1 UNION ALL (SELECT 1 AS "rule", "phone" AS "k", COUNT(*) AS "n" FROM "lead" WHERE "project_id" = {nil} AND "status" = 100 AND "phone" IS NOT NULL GROUP BY "phone" HAVING COUNT(*) > 1)) AS "g" WHERE "n" < 3 OR ("n" = 3 AND ("rule" > 0 OR ("rule" = 0 AND "k" > 'a@x.com'))) ORDER BY "n" DESC, "rule" ASC, "k" ASC LIMIT 21"#
+            )
+        );
+    }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {

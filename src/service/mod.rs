@@ -81,7 +81,9 @@ pub fn now() -> DateTime<Utc> {
 /// placeholders, so a `?` in a string literal or PostgreSQL's jsonb `?` operator is kept as
 /// written; each value becomes the backend's own placeholder (`$n` on PostgreSQL, `?` on
 /// SQLite), numbered by sea-query across the whole statement. Text pieces must be whole SQL
-/// tokens (no value inside a string literal).
+/// tokens (no value inside a string literal); they are read with sea-query's tokenizer, which
+/// takes a backslash in a string literal as an escape (so a literal ending in `\` is not
+/// supported).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct RawSql {
     pieces: Vec<Piece>,
