@@ -3,6 +3,42 @@
 
 use sea_orm::entity::prelude::*;
 
+/// What happened to a Lead, stored as its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum EventKind {
+    /// Created (by a visitor's first request or metadata, by an agent, or by an import).
+    #[sea_orm(string_value = "CREATED")]
+    Created,
+    /// One field changed.
+    #[sea_orm(string_value = "FIELD_CHANGED")]
+    FieldChanged,
+    /// Tags were added and/or removed.
+    #[sea_orm(string_value = "TAGS_CHANGED")]
+    TagsChanged,
+    /// A new Request aggregates under the Lead.
+    #[sea_orm(string_value = "REQUEST_CREATED")]
+    RequestCreated,
+    /// Other Leads were merged into this one.
+    #[sea_orm(string_value = "MERGED")]
+    Merged,
+    /// This Lead was merged into another one.
+    #[sea_orm(string_value = "MERGED_INTO")]
+    MergedInto,
+    /// A merge this Lead took part in was undone.
+    #[sea_orm(string_value = "UNMERGED")]
+    Unmerged,
+    /// Soft-deleted.
+    #[sea_orm(string_value = "DELETED")]
+    Deleted,
+    /// Restored after a soft delete.
+    #[sea_orm(string_value = "RESTORED")]
+    Restored,
+    /// Erased (GDPR); earlier events lost their personal data.
+    #[sea_orm(string_value = "ERASED")]
+    Erased,
+}
+
 /// One event.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "lead_event")]
@@ -14,9 +50,8 @@ pub struct Model {
     pub project_id: Uuid,
     /// The Lead it happened to.
     pub lead: Uuid,
-    /// `CREATED`, `FIELD_CHANGED`, `TAGS_CHANGED`, `REQUEST_CREATED`, `MERGED`, `MERGED_INTO`,
-    /// `UNMERGED`, `DELETED`, `RESTORED` or `ERASED`.
-    pub kind: String,
+    /// What happened.
+    pub kind: EventKind,
     /// Who did it (an agent or a visitor); `None` for system changes.
     pub actor_id: Option<Uuid>,
     /// The details (a JSON object; keys depend on `kind`: `field`, `before`, `after`,

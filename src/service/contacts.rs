@@ -290,7 +290,7 @@ pub async fn erase(
         scope,
         current.id,
         actor,
-        vec![NewEvent::bare(timeline::ERASED)],
+        vec![NewEvent::bare(timeline::EventKind::Erased)],
     )
     .await?;
     if txn.get_database_backend() == DbBackend::Sqlite {

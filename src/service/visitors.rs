@@ -78,7 +78,7 @@ pub async fn create_request(
     };
     requests::insert(&txn, scope, &model).await?;
     let event = NewEvent {
-        kind: timeline::REQUEST_CREATED,
+        kind: timeline::EventKind::RequestCreated,
         data: serde_json::json!({ "requestId": model.id }),
     };
     timeline::record(&txn, scope, lead.id, Some(visitor_id), vec![event]).await?;

@@ -225,6 +225,7 @@ pub enum DuplicateRule {
 
 /// What happened to a contact (`ContactEvent.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::lead_event::EventKind")]
 pub enum ContactEventKind {
     /// Created (by a visitor's first request or capture, by an agent).
     Created,
@@ -246,24 +247,4 @@ pub enum ContactEventKind {
     Restored,
     /// Erased (GDPR): earlier events lost their details.
     Erased,
-}
-
-impl ContactEventKind {
-    /// From the stored kind (`None` for an unknown one).
-    pub fn from_stored(kind: &str) -> Option<Self> {
-        use crate::service::store::timeline as t;
-        Some(match kind {
-            t::CREATED => Self::Created,
-            t::FIELD_CHANGED => Self::FieldChanged,
-            t::TAGS_CHANGED => Self::TagsChanged,
-            t::REQUEST_CREATED => Self::RequestCreated,
-            t::MERGED => Self::Merged,
-            t::MERGED_INTO => Self::MergedInto,
-            t::UNMERGED => Self::Unmerged,
-            t::DELETED => Self::Deleted,
-            t::RESTORED => Self::Restored,
-            t::ERASED => Self::Erased,
-            _ => return None,
-        })
-    }
 }

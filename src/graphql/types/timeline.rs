@@ -1,13 +1,12 @@
 //! `ContactEvent`: one entry of a contact's timeline, and its Relay connection.
 
-use async_graphql::{ID, Json, Object, Result};
+use async_graphql::{ID, Json, Object};
 use chrono::{DateTime, Utc};
 use entity::lead_event;
 use serde_json::Value;
 
 use super::connection::PageInfo;
 use super::enums::ContactEventKind;
-use crate::error::AppError;
 use crate::service::pagination::Page;
 use crate::service::store::timeline::cursor_of;
 
@@ -40,9 +39,8 @@ impl ContactEvent {
     }
 
     /// What happened. Errors: `INTERNAL` for a kind this server does not know.
-    async fn kind(&self) -> Result<ContactEventKind> {
-        Ok(ContactEventKind::from_stored(&self.0.kind)
-            .ok_or_else(|| AppError::internal(format!("unknown event kind {}", self.0.kind)))?)
+    async fn kind(&self) -> ContactEventKind {
+        self.0.kind.into()
     }
 
     /// When (UTC, microseconds).

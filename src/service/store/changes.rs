@@ -65,7 +65,7 @@ pub async fn create(
         scope,
         model.id,
         actor,
-        vec![NewEvent::bare(timeline::CREATED)],
+        vec![NewEvent::bare(timeline::EventKind::Created)],
     )
     .await?;
     Ok(true)

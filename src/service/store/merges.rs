@@ -122,7 +122,7 @@ pub async fn apply(
     };
 
     let merged_event = NewEvent {
-        kind: timeline::MERGED,
+        kind: timeline::EventKind::Merged,
         data: json!({ "mergeId": merge_id, "contactIds": secondary_ids }),
     };
     let survivor = changes::save(
@@ -152,7 +152,7 @@ pub async fn apply(
         tomb.status = lead::LeadStatus::Merged;
         tomb.merged_into = Some(primary.id);
         let event = NewEvent {
-            kind: timeline::MERGED_INTO,
+            kind: timeline::EventKind::MergedInto,
             data: json!({ "mergeId": merge_id, "contactIds": [primary.id] }),
         };
         changes::save(
@@ -195,7 +195,7 @@ async fn record_unmerge_events(
     secondaries: &[Uuid],
 ) -> AppResult<()> {
     let event = |ids: Value| NewEvent {
-        kind: timeline::UNMERGED,
+        kind: timeline::EventKind::Unmerged,
         data: json!({ "mergeId": merge_id, "contactIds": ids }),
     };
     timeline::record(txn, scope, primary, actor, vec![event(json!(secondaries))]).await?;

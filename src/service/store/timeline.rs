@@ -25,40 +25,20 @@ use crate::service::fields::ContactField;
 use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
 use crate::service::{ProjectScope, now};
 
-/// `CREATED`: the contact was created (by a visitor's first request or metadata, by an agent,
-/// or by an import).
-pub const CREATED: &str = "CREATED";
-/// `FIELD_CHANGED`: one field changed.
-pub const FIELD_CHANGED: &str = "FIELD_CHANGED";
-/// `TAGS_CHANGED`: tags were added and/or removed.
-pub const TAGS_CHANGED: &str = "TAGS_CHANGED";
-/// `REQUEST_CREATED`: a new Request aggregates under the contact.
-pub const REQUEST_CREATED: &str = "REQUEST_CREATED";
-/// `MERGED`: other contacts were merged into this one.
-pub const MERGED: &str = "MERGED";
-/// `MERGED_INTO`: this contact was merged into another one.
-pub const MERGED_INTO: &str = "MERGED_INTO";
-/// `UNMERGED`: a merge this contact took part in was undone.
-pub const UNMERGED: &str = "UNMERGED";
-/// `DELETED`: soft-deleted.
-pub const DELETED: &str = "DELETED";
-/// `RESTORED`: restored after a soft delete.
-pub const RESTORED: &str = "RESTORED";
-/// `ERASED`: erased (GDPR); earlier events lost their personal data.
-pub const ERASED: &str = "ERASED";
+pub use entity::lead_event::EventKind;
 
 /// An event to write.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
-    /// One of the kind constants of this module.
-    pub kind: &'static str,
+    /// What happened.
+    pub kind: EventKind,
     /// Its details (a JSON object).
     pub data: Value,
 }
 
 impl NewEvent {
     /// An event without details.
-    pub fn bare(kind: &'static str) -> Self {
+    pub fn bare(kind: EventKind) -> Self {
         Self {
             kind,
             data: Value::Object(Map::new()),
@@ -94,7 +74,7 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
         .chain(structured)
         .filter(|(_, b, a)| b != a)
         .map(|(field, b, a)| NewEvent {
-            kind: FIELD_CHANGED,
+            kind: EventKind::FieldChanged,
             data: json!({ "field": field, "before": b, "after": a }),
         })
         .collect();
@@ -104,15 +84,15 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
     let removed = crate::normalize::subtract_tags(&old, &new);
     if !added.is_empty() || !removed.is_empty() {
         out.push(NewEvent {
-            kind: TAGS_CHANGED,
+            kind: EventKind::TagsChanged,
             data: json!({ "added": added, "removed": removed }),
         });
     }
     if before.status != after.status {
         match after.status {
-            lead::LeadStatus::Deleted => out.push(NewEvent::bare(DELETED)),
+            lead::LeadStatus::Deleted => out.push(NewEvent::bare(EventKind::Deleted)),
             lead::LeadStatus::Normal if before.status == lead::LeadStatus::Deleted => {
-                out.push(NewEvent::bare(RESTORED))
+                out.push(NewEvent::bare(EventKind::Restored))
             }
             _ => {}
         }
@@ -138,7 +118,7 @@ pub async fn record(
             id: Uuid::new_v4(),
             project_id: scope.project_id,
             lead,
-            kind: e.kind.to_owned(),
+            kind: e.kind,
             actor_id: actor,
             data: e.data,
             created_at: at + chrono::Duration::microseconds(i as i64),
