@@ -152,24 +152,32 @@ pub struct UpdateContactInput {
     pub country: MaybeUndefined<String>,
 }
 
+/// The text fields of a contact input, each with its [`ContactField`] (the input types list
+/// them as GraphQL fields; this is the one place that pairs them).
+macro_rules! text_fields {
+    ($input:expr) => {
+        [
+            (ContactField::Fullname, &$input.fullname),
+            (ContactField::Email, &$input.email),
+            (ContactField::Phone, &$input.phone),
+            (ContactField::Company, &$input.company),
+            (ContactField::Note, &$input.note),
+            (ContactField::Street, &$input.street),
+            (ContactField::City, &$input.city),
+            (ContactField::Region, &$input.region),
+            (ContactField::Zipcode, &$input.zipcode),
+            (ContactField::Country, &$input.country),
+        ]
+    };
+}
+
 impl CreateContactInput {
     /// The text fields as a patch (an absent field stays empty).
     pub fn fields(&self) -> ContactFields {
         let set = |v: &Option<String>| v.clone().map_or(Patch::Keep, Patch::Set);
-        [
-            (ContactField::Fullname, &self.fullname),
-            (ContactField::Email, &self.email),
-            (ContactField::Phone, &self.phone),
-            (ContactField::Company, &self.company),
-            (ContactField::Note, &self.note),
-            (ContactField::Street, &self.street),
-            (ContactField::City, &self.city),
-            (ContactField::Region, &self.region),
-            (ContactField::Zipcode, &self.zipcode),
-            (ContactField::Country, &self.country),
-        ]
-        .into_iter()
-        .fold(ContactFields::default(), |p, (f, v)| p.with(f, set(v)))
+        text_fields!(self)
+            .into_iter()
+            .fold(ContactFields::default(), |p, (f, v)| p.with(f, set(v)))
     }
 }
 
@@ -181,20 +189,9 @@ impl UpdateContactInput {
             MaybeUndefined::Null => Patch::Clear,
             MaybeUndefined::Value(v) => Patch::Set(v.clone()),
         };
-        [
-            (ContactField::Fullname, &self.fullname),
-            (ContactField::Email, &self.email),
-            (ContactField::Phone, &self.phone),
-            (ContactField::Company, &self.company),
-            (ContactField::Note, &self.note),
-            (ContactField::Street, &self.street),
-            (ContactField::City, &self.city),
-            (ContactField::Region, &self.region),
-            (ContactField::Zipcode, &self.zipcode),
-            (ContactField::Country, &self.country),
-        ]
-        .into_iter()
-        .fold(ContactFields::default(), |p, (f, v)| p.with(f, patch(v)))
+        text_fields!(self)
+            .into_iter()
+            .fold(ContactFields::default(), |p, (f, v)| p.with(f, patch(v)))
     }
 }
 
