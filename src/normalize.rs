@@ -327,6 +327,14 @@ pub fn tags(field: &'static str, values: &[String]) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
+/// The attributes stored in a row's JSON object (an empty object for a stored non-object).
+pub fn stored_attributes(value: &Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    }
+}
+
 /// The tags stored in a Lead's JSON array.
 pub fn stored_tags(value: &Value) -> Vec<String> {
     match value {

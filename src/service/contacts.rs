@@ -5,7 +5,7 @@
 
 use entity::lead;
 use sea_orm::{ConnectionTrait, DbBackend, TransactionSession, TransactionTrait};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::fields::ContactFields;
@@ -151,10 +151,7 @@ pub async fn set_attributes(
         .map(|k| normalize::attribute_key("removeKeys", k))
         .collect::<AppResult<_>>()?;
     modify(db, scope, actor, id, None, |m| {
-        let mut attrs = match &m.attributes {
-            Value::Object(map) => map.clone(),
-            _ => Map::new(),
-        };
+        let mut attrs = normalize::stored_attributes(&m.attributes);
         let mut changed = normalize::merge_attributes(&mut attrs, set);
         for key in &remove {
             changed |= attrs.remove(key).is_some();

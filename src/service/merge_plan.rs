@@ -11,7 +11,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::lead;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -305,16 +305,12 @@ pub fn plan(
     merged.additional_emails = Value::Array(additional.into_iter().map(Value::String).collect());
 
     // Attributes: primary wins, then the secondaries in order fill missing keys.
-    let object = |v: &Value| match v {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
-    };
-    let mut attributes = object(&primary.attributes);
+    let mut attributes = normalize::stored_attributes(&primary.attributes);
     let mut sources: HashMap<String, Uuid> =
         attributes.keys().map(|k| (k.clone(), primary.id)).collect();
     let mut attributes_added = Vec::new();
     for s in secondaries {
-        for (key, value) in object(&s.attributes) {
+        for (key, value) in normalize::stored_attributes(&s.attributes) {
             if !attributes.contains_key(&key) {
                 attributes_added.push(key.clone());
                 sources.insert(key.clone(), s.id);
@@ -328,7 +324,7 @@ pub fn plan(
     for key in conflict_keys {
         let values: Vec<(Uuid, Value)> = everyone
             .iter()
-            .filter_map(|m| object(&m.attributes).get(key).map(|v| (m.id, v.clone())))
+            .filter_map(|m| m.attributes.get(key).map(|v| (m.id, v.clone())))
             .collect();
         if values.iter().any(|(_, v)| *v != values[0].1) {
             attribute_conflicts.push(AttributeConflict {

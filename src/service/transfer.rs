@@ -181,10 +181,7 @@ pub async fn upsert(
         changed = true;
     }
     if let Some(patch) = row.attributes {
-        let mut attrs = match &next.attributes {
-            Value::Object(map) => map.clone(),
-            _ => Map::new(),
-        };
+        let mut attrs = normalize::stored_attributes(&next.attributes);
         if normalize::merge_attributes(&mut attrs, patch) {
             normalize::check_attributes("attributes", &attrs)?;
             next.attributes = Value::Object(attrs);

@@ -138,7 +138,7 @@ pub async fn capture_metadata(
     let mut next = current.clone();
     fields.apply(&mut next);
     if let Some(patch) = attributes {
-        let mut stored = requests::attributes_object(&current.attributes);
+        let mut stored = normalize::stored_attributes(&current.attributes);
         if normalize::merge_attributes(&mut stored, patch) {
             normalize::check_attributes("attributes", &stored)?;
             next.attributes = Value::Object(stored);

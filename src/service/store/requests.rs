@@ -10,7 +10,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
     QueryFilter, QuerySelect, Statement,
 };
-use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::service::ProjectScope;
@@ -170,13 +169,5 @@ pub fn cursor_of(row: &request::Model) -> Cursor {
     Cursor {
         created_at: row.created_at,
         id: row.id,
-    }
-}
-
-/// Converts attributes of a stored row back to a JSON object (an empty one for a non-object).
-pub fn attributes_object(value: &Value) -> Map<String, Value> {
-    match value {
-        Value::Object(map) => map.clone(),
-        _ => Map::new(),
     }
 }
