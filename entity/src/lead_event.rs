@@ -1,5 +1,6 @@
 //! `lead_event`: the timeline of a Lead (created, field changed, tags changed, request created,
-//! merged, unmerged, deleted, restored, erased), written in the same transaction as the change.
+//! merged, unmerged, deleted, restored, erased), written in the same transaction as the change;
+//! also the project's event log, ordered by `position`.
 
 use sea_orm::entity::prelude::*;
 
@@ -48,6 +49,9 @@ pub struct Model {
     pub id: Uuid,
     /// The tenant.
     pub project_id: Uuid,
+    /// Where it stands in its project's event log: from 1, strictly increasing in commit
+    /// order within the project (gaps are possible, never reordering).
+    pub position: i64,
     /// The Lead it happened to.
     pub lead: Uuid,
     /// What happened.

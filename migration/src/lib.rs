@@ -11,6 +11,7 @@ mod m20261129_000002_contact_management;
 mod m20261129_000003_merge_identity_timeline;
 mod m20261201_000004_visitor_project;
 mod m20261202_000005_search_by_project;
+mod m20261202_000006_event_log;
 
 /// The ordered list of this project's migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000003_merge_identity_timeline::Migration),
             Box::new(m20261201_000004_visitor_project::Migration),
             Box::new(m20261202_000005_search_by_project::Migration),
+            Box::new(m20261202_000006_event_log::Migration),
         ]
     }
 }

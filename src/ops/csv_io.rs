@@ -29,7 +29,7 @@ use super::describe;
 use crate::error::AppError;
 use crate::service::fields::{ContactField, Patch};
 use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
-use crate::service::{ProjectScope, begin_write};
+use crate::service::{ProjectScope, begin_write, events};
 
 /// The columns, in the order `export-csv` writes them.
 pub const COLUMNS: [&str; 16] = [
@@ -327,7 +327,7 @@ async fn write_batch(
             }
         }
     }
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     report.created += counts.0;
     report.updated += counts.1;
     report.unchanged += counts.2;

@@ -4,7 +4,7 @@
 //! project is `NOT_FOUND`, exactly like a missing one.
 
 use entity::lead;
-use sea_orm::{ConnectionTrait, DbBackend, TransactionSession, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::fields::ContactFields;
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
 use super::store::{erasure, leads, merges};
-use super::{ProjectScope, begin_write, now};
+use super::{ProjectScope, begin_write, events, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -63,7 +63,7 @@ pub async fn create(
             existing_id: existing.id,
         });
     }
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     Ok(model)
 }
 
@@ -112,7 +112,7 @@ async fn modify(
         Vec::new(),
     )
     .await?;
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     Ok(saved)
 }
 
@@ -294,7 +294,7 @@ pub async fn erase(
         txn.execute_unprepared("INSERT INTO lead_fts(lead_fts) VALUES ('optimize')")
             .await?;
     }
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     erased.ok_or_else(|| AppError::internal("erased contact missing"))
 }
 

@@ -24,7 +24,7 @@ use super::accounts::Session;
 use super::merge::{MergeInput, MergeOrigin};
 use super::store::{changes, leads, merges};
 use super::visitors::{self, MetadataInput};
-use super::{ProjectScope, begin_write, now};
+use super::{ProjectScope, begin_write, events, now};
 use crate::auth::{self, Role};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -303,7 +303,7 @@ pub async fn identify_visitor(
             identified
         });
     }
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     apply_claims(db, scope, &user, &identity).await?;
     if survivor.is_some() {
         survivor = leads::find_for_visitor(db, scope, user.id, &Default::default())

@@ -16,7 +16,7 @@
 //!   re-pointed tombstones: [`unmerge`] restores them exactly.
 
 use entity::lead;
-use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use uuid::Uuid;
 
 use super::merge_plan::{self as plan, blockers, check_shape, involved, unique_secondaries};
@@ -27,7 +27,7 @@ pub use super::merge_plan::{
 };
 
 use super::store::{leads, merges, requests};
-use super::{ProjectScope, begin_write};
+use super::{ProjectScope, begin_write, events};
 use crate::error::AppResult;
 
 /// Shows what [`merge`] would do, without writing: blockers, the surviving value of each field
@@ -83,7 +83,7 @@ pub async fn merge(
     check_shape(input)?;
     let txn = begin_write(db).await?;
     let out = merges::apply(&txn, scope, input, origin).await?;
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     Ok(out)
 }
 
@@ -101,6 +101,6 @@ pub async fn unmerge(
 ) -> AppResult<(lead::Model, Vec<lead::Model>)> {
     let txn = begin_write(db).await?;
     let out = merges::undo(&txn, scope, merge_id, actor).await?;
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     Ok(out)
 }

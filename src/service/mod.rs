@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod contact_search;
 pub mod contacts;
 pub mod duplicates;
+pub mod events;
 pub mod fields;
 pub mod identity;
 pub mod merge;

@@ -3,7 +3,7 @@
 //! the project's `auto_merge_on_email` rule.
 
 use entity::{lead, request};
-use sea_orm::{EntityTrait, TransactionSession, TransactionTrait};
+use sea_orm::{EntityTrait, TransactionTrait};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::merge::{MAX_SECONDARIES, MergeInput, MergeOrigin};
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
 use super::store::{leads, merges, requests};
-use super::{ProjectScope, begin_write, now};
+use super::{ProjectScope, begin_write, events, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -82,7 +82,7 @@ pub async fn create_request(
         data: serde_json::json!({ "requestId": model.id }),
     };
     timeline::record(&txn, scope, lead.id, Some(visitor_id), vec![event]).await?;
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     let lead = lead::Model {
         last_request_at: Some(at),
         ..lead
@@ -159,7 +159,7 @@ pub async fn capture_metadata(
     if let Some(key) = email_key {
         saved = auto_merge_on_email(&txn, scope, visitor_id, saved, &key).await?;
     }
-    txn.commit().await?;
+    events::commit(txn, scope).await?;
     Ok(saved)
 }
 

@@ -16,7 +16,8 @@ use std::collections::HashMap;
 use entity::{lead, lead_event};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -100,8 +101,53 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
     out
 }
 
-/// Writes `events` for Lead `lead` of `scope`, by `actor`, in one statement. Events of one
-/// call get consecutive microsecond timestamps from now, so their order survives.
+/// The PostgreSQL `NOTIFY` channel a commit with events rings; its payload is the project id.
+pub const NOTIFY_CHANNEL: &str = "contact_events";
+
+/// Takes `n` (≥ 1) positions of `scope`'s event log and returns the first: one upsert on the
+/// project's `event_head` row, whose lock is held until the transaction ends (so events commit
+/// in position order). On PostgreSQL the same statement queues a `NOTIFY` on
+/// [`NOTIFY_CHANNEL`], delivered at commit and dropped on rollback.
+async fn take_positions(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    n: i64,
+) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let stmt = match backend {
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO event_head (project_id, position) VALUES ($1, $2) ON CONFLICT \
+             (project_id) DO UPDATE SET position = event_head.position + EXCLUDED.position \
+             RETURNING position, pg_notify($3, $4) IS NULL AS notified",
+            [
+                scope.project_id.into(),
+                n.into(),
+                NOTIFY_CHANNEL.into(),
+                scope.project_id.to_string().into(),
+            ],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            "INSERT INTO event_head (project_id, position) VALUES (?, ?) ON CONFLICT \
+             (project_id) DO UPDATE SET position = event_head.position + excluded.position \
+             RETURNING position",
+            [scope.project_id.into(), n.into()],
+        ),
+    };
+    let row = db
+        .query_one_raw(stmt)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("event_head".into()))?;
+    let last: i64 = row.try_get("", "position")?;
+    Ok(last - n + 1)
+}
+
+/// Writes `events` for Lead `lead` of `scope`, by `actor`: two statements (the positions,
+/// then the rows). Events of one call get consecutive positions and consecutive microsecond
+/// timestamps from now, so their order survives. After the transaction commits, call
+/// [`crate::service::events::ring`] ([`crate::service::events::commit`] does) so this instance's
+/// subscribers look at once.
 pub async fn record(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
@@ -112,11 +158,13 @@ pub async fn record(
     if events.is_empty() {
         return Ok(());
     }
+    let first = take_positions(db, scope, events.len() as i64).await?;
     let at = now();
     let rows = events.into_iter().enumerate().map(|(i, e)| {
         lead_event::ActiveModel::from(lead_event::Model {
             id: Uuid::new_v4(),
             project_id: scope.project_id,
+            position: first + i as i64,
             lead,
             kind: e.kind,
             actor_id: actor,
@@ -128,6 +176,44 @@ pub async fn record(
         .exec_without_returning(db)
         .await?;
     Ok(())
+}
+
+/// The events of `scope`'s log after position `after`, oldest first, at most `limit` (one
+/// statement, the `(project_id, position)` index).
+pub async fn after(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<lead_event::Model>, DbErr> {
+    lead_event::Entity::find()
+        .filter(lead_event::Column::ProjectId.eq(scope.project_id))
+        .filter(lead_event::Column::Position.gt(after))
+        .order_by_asc(lead_event::Column::Position)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// The last position given out in `scope`'s log (0 before its first event).
+pub async fn head(db: &impl ConnectionTrait, scope: ProjectScope) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let mark = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT position FROM event_head WHERE project_id = {mark}"),
+            [scope.project_id.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "position")?,
+        None => 0,
+    })
 }
 
 /// For each Lead of `leads` (within `scope`), one page of its timeline, newest first: ONE
