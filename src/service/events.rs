@@ -18,6 +18,14 @@ use super::ProjectScope;
 static BELLS: LazyLock<Mutex<HashMap<Uuid, watch::Sender<u64>>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
+/// Bumped at every ring of any project (the webhook worker's wake-up).
+static ANY: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// A receiver that sees each later ring of any project's doorbell (rings coalesce).
+pub fn any_doorbell() -> watch::Receiver<u64> {
+    ANY.subscribe()
+}
+
 /// A receiver that sees each later ring of `project`'s doorbell (rings coalesce).
 pub fn doorbell(project: Uuid) -> watch::Receiver<u64> {
     let mut bells = BELLS.lock().unwrap_or_else(PoisonError::into_inner);
@@ -29,6 +37,7 @@ pub fn doorbell(project: Uuid) -> watch::Receiver<u64> {
 
 /// Rings `project`'s doorbell; forgets it when nobody listens any more.
 pub fn ring(project: Uuid) {
+    ANY.send_modify(|n| *n = n.wrapping_add(1));
     let mut bells = BELLS.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(bell) = bells.get(&project) {
         if bell.receiver_count() == 0 {
@@ -41,6 +50,7 @@ pub fn ring(project: Uuid) {
 
 /// Rings every doorbell (after the `LISTEN` connection was lost: notifications may be).
 pub fn ring_all() {
+    ANY.send_modify(|n| *n = n.wrapping_add(1));
     let mut bells = BELLS.lock().unwrap_or_else(PoisonError::into_inner);
     bells.retain(|_, bell| bell.receiver_count() > 0);
     for bell in bells.values() {
