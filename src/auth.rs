@@ -163,13 +163,33 @@ impl JwtKeys {
     /// Verifies a compact JWT: HS256 only, signature, `exp` (with [`LEEWAY_SECS`]).
     /// Errors: `UNAUTHENTICATED` for anything expired, forged or malformed.
     pub fn verify(&self, token: &str) -> AppResult<Caller> {
+        self.verify_until(token).map(|(caller, _)| caller)
+    }
+
+    /// As [`Self::verify`], with the token's expiry (`exp`, UTC). Errors: `UNAUTHENTICATED`.
+    pub fn verify_until(&self, token: &str) -> AppResult<(Caller, DateTime<Utc>)> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| AppError::Unauthenticated("invalid or expired token"))?;
-        Ok(Caller {
+        let expires_at = DateTime::from_timestamp(data.claims.exp, 0)
+            .ok_or(AppError::Unauthenticated("invalid or expired token"))?;
+        let caller = Caller {
             user_id: data.claims.sub,
             project_id: data.claims.pid,
             role: data.claims.role,
-        })
+        };
+        Ok((caller, expires_at))
+    }
+
+    /// A `Bearer <token>` value (scheme case-insensitive, RFC 7235 §2.1) verified, with its
+    /// expiry; `None` for anything else.
+    pub fn bearer_until(&self, value: &str) -> Option<(Caller, DateTime<Utc>)> {
+        let mut parts = value.trim().splitn(2, ' ');
+        let scheme = parts.next().unwrap_or_default();
+        let token = parts.next().unwrap_or_default().trim();
+        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+            return None;
+        }
+        self.verify_until(token).ok()
     }
 
     /// Reads an `Authorization` header value (`Bearer <token>`, scheme case-insensitive per
@@ -178,15 +198,9 @@ impl JwtKeys {
         let Some(value) = header else {
             return AuthState::Anonymous;
         };
-        let mut parts = value.trim().splitn(2, ' ');
-        let scheme = parts.next().unwrap_or_default();
-        let token = parts.next().unwrap_or_default().trim();
-        if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
-            return AuthState::Invalid;
-        }
-        match self.verify(token) {
-            Ok(caller) => AuthState::Authenticated(caller),
-            Err(_) => AuthState::Invalid,
+        match self.bearer_until(value) {
+            Some((caller, _)) => AuthState::Authenticated(caller),
+            None => AuthState::Invalid,
         }
     }
 }

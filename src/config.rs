@@ -93,6 +93,34 @@ pub struct Config {
     #[arg(long, env = "DATALOADER_DELAY_MS", default_value_t = 1)]
     pub dataloader_delay_ms: u64,
 
+    /// Seconds a WebSocket client has to send `connection_init` (closed with 4408 after).
+    #[arg(long, env = "WS_INIT_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_init_timeout_secs: u64,
+
+    /// WebSocket connections one user (token subject) may hold open on this instance at once
+    /// (closed with 4429 beyond).
+    #[arg(long, env = "WS_MAX_CONNECTIONS_PER_TOKEN", default_value_t = 8)]
+    pub ws_max_connections_per_token: usize,
+
+    /// Subscriptions one WebSocket connection may hold at once (`TOO_MANY_SUBSCRIPTIONS`
+    /// beyond).
+    #[arg(
+        long,
+        env = "WS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = 16
+    )]
+    pub ws_max_subscriptions_per_connection: usize,
+
+    /// Seconds a WebSocket client may leave a message unread before it is closed as a slow
+    /// consumer (1013); it resumes with `after:` and loses nothing.
+    #[arg(long, env = "WS_SEND_TIMEOUT_SECS", default_value_t = 10)]
+    pub ws_send_timeout_secs: u64,
+
+    /// Milliseconds between looks at a project's event log while it has subscribers, on top
+    /// of the wake-ups commits send (the safety net for a lost notification).
+    #[arg(long, env = "EVENT_POLL_MS", default_value_t = 2000)]
+    pub event_poll_ms: u64,
+
     /// Deepest selection nesting of an operation (`QUERY_TOO_DEEP` beyond).
     #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 15)]
     pub max_query_depth: usize,

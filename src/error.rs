@@ -49,11 +49,14 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// A mutation sent with GET; HTTP 405.
     MethodNotAllowed,
+    /// A WebSocket connection already holds `WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`
+    /// subscriptions.
+    TooManySubscriptions,
 }
 
 impl ErrorCode {
     /// Every code the API sends, in the README's order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::NotFound,
@@ -64,6 +67,7 @@ impl ErrorCode {
         Self::TooManyAliases,
         Self::TooManyRootFields,
         Self::RateLimited,
+        Self::TooManySubscriptions,
         Self::BadRequest,
         Self::PayloadTooLarge,
         Self::MethodNotAllowed,
@@ -91,6 +95,7 @@ impl ErrorCode {
             Self::BadRequest => "BAD_REQUEST",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::TooManySubscriptions => "TOO_MANY_SUBSCRIPTIONS",
         }
     }
 
@@ -133,6 +138,9 @@ impl ErrorCode {
                 "HTTP 413: the body is over `MAX_BODY_BYTES` (with a `Content-Length` or chunked)"
             }
             Self::MethodNotAllowed => "HTTP 405: a mutation over GET",
+            Self::TooManySubscriptions => {
+                "a subscription over the connection's cap (`WS_MAX_SUBSCRIPTIONS_PER_CONNECTION`): complete one first"
+            }
             Self::PersistedQueryNotFound => {
                 "an APQ hash the server does not know yet: resend with the query"
             }
@@ -372,6 +380,9 @@ pub enum AppError {
         /// Seconds until a retry can succeed.
         retry_after_secs: u64,
     },
+    /// `TOO_MANY_SUBSCRIPTIONS`: the connection already holds this many.
+    #[error("this connection already holds {0} subscriptions")]
+    TooManySubscriptions(usize),
     /// `INTERNAL`: the source is logged, the client sees only "internal error".
     #[error("internal error")]
     Internal(String),
@@ -402,6 +413,7 @@ impl AppError {
                 ErrorCode::Conflict
             }
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::TooManySubscriptions(_) => ErrorCode::TooManySubscriptions,
             Self::Blocked { reason, .. } => reason.code(),
             Self::Internal(_) => ErrorCode::Internal,
         }
@@ -551,12 +563,13 @@ mod tests {
             | ErrorCode::PersistedQueryNotFound
             | ErrorCode::BadRequest
             | ErrorCode::PayloadTooLarge
-            | ErrorCode::MethodNotAllowed => ErrorCode::ALL.iter().position(|x| *x == c),
+            | ErrorCode::MethodNotAllowed
+            | ErrorCode::TooManySubscriptions => ErrorCode::ALL.iter().position(|x| *x == c),
         };
         for code in ErrorCode::ALL {
             assert!(index(code).is_some());
         }
-        assert_eq!(ErrorCode::ALL.len(), 16);
+        assert_eq!(ErrorCode::ALL.len(), 17);
         let reason = |r: BlockReason| match r {
             BlockReason::SelfMerge
             | BlockReason::DuplicateId

@@ -44,6 +44,7 @@ pub struct Application {
     http: HttpSettings,
     db: db::Db,
     local_addr: SocketAddr,
+    ws: Arc<crate::http::ws::WsSettings>,
 }
 
 impl Application {
@@ -75,7 +76,17 @@ impl Application {
             visitor_ttl_secs: config.visitor_token_ttl_secs,
         };
         let rate_limits = Arc::new(RateLimits::new(config.rate_limits()));
-        let schema = build_schema(db.clone(), issuer, rate_limits.clone());
+        let feeds = Arc::new(crate::events::Feeds::new(
+            db.read.clone(),
+            Duration::from_millis(config.event_poll_ms.max(10)),
+        ));
+        let schema = build_schema(db.clone(), issuer, rate_limits.clone(), feeds);
+        let ws = Arc::new(crate::http::ws::WsSettings::new(
+            Duration::from_secs(config.ws_init_timeout_secs.max(1)),
+            Duration::from_secs(config.ws_send_timeout_secs.max(1)),
+            config.ws_max_connections_per_token.max(1),
+            config.ws_max_subscriptions_per_connection.max(1),
+        ));
         let client_ip_header = config
             .trusted_client_ip_header
             .as_deref()
@@ -90,6 +101,7 @@ impl Application {
             db: db.clone(),
             batch_delay: Duration::from_millis(config.dataloader_delay_ms),
             metrics: Arc::new(Metrics::new()?),
+            ws: ws.clone(),
         };
         let router = crate::http::router(&config, state)?;
         let listener = TcpListener::bind(config.bind).await?;
@@ -107,6 +119,7 @@ impl Application {
             http,
             db,
             local_addr,
+            ws,
         })
     }
 
@@ -137,8 +150,16 @@ impl Application {
             self.rate_limits.clone(),
             crate::ratelimit::PRUNE_INTERVAL,
         ));
+        let listening = tokio::spawn(crate::events::listen::run(self.db.read.clone()));
+        let ws = self.ws.clone();
+        let shutdown = async move {
+            shutdown.await;
+            // WebSockets are upgraded out of hyper's graceful watch: close them now.
+            ws.closing.send_replace(true);
+        };
         crate::http::serve(self.listener, self.router, self.http, shutdown).await;
         pruning.abort();
+        listening.abort();
         if let Err(err) = self.db.close().await {
             tracing::warn!("closing the database pools: {err}");
         }

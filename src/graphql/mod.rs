@@ -11,4 +11,5 @@ pub mod nesting;
 pub mod prepare;
 pub mod query;
 pub mod schema;
+pub mod subscription;
 pub mod types;

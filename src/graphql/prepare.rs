@@ -53,6 +53,8 @@ pub struct Operation {
     pub name: Option<String>,
     /// Whether it is a mutation.
     pub is_mutation: bool,
+    /// Whether it is a subscription.
+    pub is_subscription: bool,
     /// Its root fields (a fragment spread at the root counts as one).
     pub root_fields: usize,
 }
@@ -220,6 +222,7 @@ fn operation(doc: &ExecutableDocument, name: Option<&str>) -> Option<Operation> 
     Some(Operation {
         name,
         is_mutation: op.node.ty == OperationType::Mutation,
+        is_subscription: op.node.ty == OperationType::Subscription,
         root_fields: count_fields(&op.node.selection_set.node),
     })
 }

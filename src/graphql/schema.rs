@@ -1,19 +1,21 @@
 //! Schema construction: without data for SDL export, with data for serving.
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{Schema, SchemaBuilder};
 
 use std::sync::Arc;
 
 use super::limits::MAX_RECURSION;
 use super::mutation::Mutation;
 use super::query::Query;
+use super::subscription::Subscription;
 use crate::auth::{Caller, IssuedToken, JwtKeys, Role};
 use crate::db::{Db, Writer};
 use crate::error::AppResult;
+use crate::events::Feeds;
 use crate::ratelimit::RateLimits;
 
 /// The executable schema type.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Issues tokens with the configured lifetimes (agents and visitors differ).
 #[derive(Clone, Debug)]
@@ -39,16 +41,22 @@ impl TokenIssuer {
 }
 
 /// The schema builder with no data attached: enough to export SDL.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation::default(), EmptySubscription)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query, Mutation::default(), Subscription)
 }
 
 /// The executable schema over `db`, issuing tokens with `issuer`. It enforces no depth or
 /// complexity limit: `super::prepare` checks every limit before it executes a request (its
 /// fragment recursion bound is also async-graphql's, [`MAX_RECURSION`]).
 /// Resolvers find the reader as `ctx.data::<DatabaseConnection>()` and the writer as
-/// `ctx.data::<Writer>()` (the same pool unless `db` is split, see [`Db`]).
-pub fn build_schema(db: Db, issuer: TokenIssuer, rate_limits: Arc<RateLimits>) -> AppSchema {
+/// `ctx.data::<Writer>()` (the same pool unless `db` is split, see [`Db`]); subscriptions
+/// find the event feeds as `ctx.data::<Arc<Feeds>>()`.
+pub fn build_schema(
+    db: Db,
+    issuer: TokenIssuer,
+    rate_limits: Arc<RateLimits>,
+    feeds: Arc<Feeds>,
+) -> AppSchema {
     // No `.extension(..)`: any extension sends every field through async-graphql's per-field
     // hook chain. What extensions would do runs once per request in `super::prepare`.
     schema_builder()
@@ -56,6 +64,7 @@ pub fn build_schema(db: Db, issuer: TokenIssuer, rate_limits: Arc<RateLimits>) -
         .data(Writer(db.write))
         .data(issuer)
         .data(rate_limits)
+        .data(feeds)
         .limit_recursive_depth(MAX_RECURSION)
         .finish()
 }

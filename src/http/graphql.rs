@@ -19,6 +19,30 @@ use crate::graphql::guards;
 use crate::graphql::loaders::Loaders;
 use crate::ratelimit::ClientIp;
 
+/// Gives every error of `response` an `extensions.code`: async-graphql's own errors carry
+/// none, so the registry's one classifier ([`classify_uncoded`]) gives it; an uncoded
+/// resolver error is logged and becomes "internal error". Over HTTP and WebSocket alike.
+pub(super) fn give_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            // async-graphql's own errors carry no code: the registry's one classifier gives it.
+            let code = classify_uncoded(&error.message, !error.path.is_empty());
+            if code == ErrorCode::Internal {
+                tracing::error!(message = %error.message, "uncoded resolver error");
+                error.message = "internal error".into();
+            }
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", code.as_str());
+        }
+    }
+}
+
 /// Whether a POST's `Content-Type` is `application/json` (parameters such as `charset`
 /// allowed). GraphQL over HTTP makes JSON the one body every server must accept; refusing
 /// the rest (`text/plain`, forms, multipart, none at all) also keeps browsers from sending
@@ -149,24 +173,7 @@ async fn graphql_handler(
             async_graphql::Value::String(id.to_owned()),
         );
     }
-    for error in &mut response.errors {
-        let has_code = error
-            .extensions
-            .as_ref()
-            .is_some_and(|e| e.get("code").is_some());
-        if !has_code {
-            // async-graphql's own errors carry no code: the registry's one classifier gives it.
-            let code = classify_uncoded(&error.message, !error.path.is_empty());
-            if code == ErrorCode::Internal {
-                tracing::error!(message = %error.message, "uncoded resolver error");
-                error.message = "internal error".into();
-            }
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", code.as_str());
-        }
-    }
+    give_codes(&mut response);
     // A request that failed before execution (parse, validation, limits) has no `data` entry
     // (GraphQL spec §7.1.2: "If an error was raised before execution begins, the data entry
     // should not be present").
@@ -249,6 +256,9 @@ pub(super) async fn graphql_get(
     headers: HeaderMap,
     request: axum::extract::Request,
 ) -> axum::response::Response {
+    if super::ws::is_upgrade(&request) {
+        return super::ws::upgrade(state, request).await;
+    }
     let query = request.uri().query().unwrap_or_default();
     let executes = query
         .split('&')

@@ -1,6 +1,7 @@
 //! The HTTP layer, one job per file: `router` (routes and layers), `graphql` (the GraphQL
 //! handler over GET and POST), `refusal` (HTTP-level refusals in the GraphQL shape), `serve`
-//! (the HTTP/1 accept loop with its header-read timeout and graceful shutdown).
+//! (the HTTP/1 accept loop with its header-read timeout and graceful shutdown), `ws` (GraphQL
+//! subscriptions over WebSocket).
 //! [`crate::startup`] assembles them.
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ mod graphql;
 mod refusal;
 mod router;
 mod serve;
+pub mod ws;
 
 pub(crate) use router::router;
 pub(crate) use serve::{HttpSettings, serve};
@@ -42,4 +44,6 @@ pub(crate) struct AppState {
     pub(crate) batch_delay: Duration,
     /// The Prometheus registry.
     pub(crate) metrics: Arc<Metrics>,
+    /// WebSocket limits, open connections, the shutdown signal.
+    pub(crate) ws: Arc<ws::WsSettings>,
 }

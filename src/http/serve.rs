@@ -33,7 +33,10 @@ pub(crate) async fn serve(
     http: HttpSettings,
     shutdown: impl Future<Output = ()>,
 ) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // hyper-util's `GracefulShutdown` does not watch upgradeable connections (WebSockets):
+    // the same mechanism by hand. Each connection holds a receiver; shutdown sends, then
+    // waits for every receiver to be dropped.
+    let (stop, stopped) = tokio::sync::watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -60,17 +63,30 @@ pub(crate) async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(http.header_read_timeout)
             .max_buf_size(http.max_header_bytes);
-        let conn = builder.serve_connection(TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            if let Err(err) = conn.await {
+            let mut conn = std::pin::pin!(conn);
+            let ended = tokio::select! {
+                ended = conn.as_mut() => ended,
+                _ = stopped.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(err) = ended {
                 tracing::debug!("connection from {peer} ended: {err}");
             }
+            drop(stopped);
         });
     }
     // Stop listening now: new connections are refused while in-flight requests finish.
     drop(listener);
-    if tokio::time::timeout(http.request_timeout, graceful.shutdown())
+    drop(stopped);
+    let _ = stop.send(());
+    if tokio::time::timeout(http.request_timeout, stop.closed())
         .await
         .is_err()
     {

@@ -30,6 +30,7 @@ mod schema;
 mod search;
 mod serving;
 mod shutdown;
+mod subscriptions;
 mod tenancy;
 mod timeline;
 mod validation;

@@ -14,6 +14,8 @@ pub enum Backend {
     Postgres,
 }
 
+pub mod ws;
+
 /// Defines `mod $name { sqlite, postgres }` running `async fn $name(Backend)` on each.
 #[allow(unused_macros)]
 macro_rules! db_test {

@@ -38,6 +38,17 @@ impl ContactEvent {
         ID(self.0.id.to_string())
     }
 
+    /// Where it stands in its project's event log (decimal digits of a 64-bit integer,
+    /// increasing in commit order): `contactEvents(after:)` resumes after it.
+    async fn position(&self) -> String {
+        self.0.position.to_string()
+    }
+
+    /// The contact it happened to.
+    async fn contact_id(&self) -> ID {
+        ID(self.0.lead.to_string())
+    }
+
     /// What happened. Errors: `INTERNAL` for a kind this server does not know.
     async fn kind(&self) -> ContactEventKind {
         self.0.kind.into()
