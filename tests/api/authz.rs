@@ -190,6 +190,49 @@ async fn site_token(app: &TestApp, owner: &str, n: usize) -> String {
     .unwrap()
 }
 
+/// Subscriptions (over WebSocket, `after: "0"`: each caller's project has events, and each
+/// visitor a request of its own), outcome per caller: `OK` (an event), a code, or `4403` (the
+/// socket refused at `connection_init`).
+const SUBSCRIPTIONS: &[(&str, &str, [&str; 9])] = &[
+    (
+        "contactEvents",
+        "subscription { contactEvents(after: \"0\") { id position contactId kind at actorId field before after tagsAdded tagsRemoved requestId mergeId contactIds } }",
+        [CL, CL, CL, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "visitorEvents",
+        "subscription { visitorEvents(after: \"0\") { position kind at requestId } }",
+        [CL, CL, CL, OK, OK, FB, FB, FB, FB],
+    ),
+];
+const CL: &str = "4403";
+
+/// What `doc` gives `token` over a WebSocket on `app`.
+async fn subscription_outcome(app: &TestApp, token: Option<&str>, doc: &str) -> String {
+    use crate::support::ws::{Next, TRANSPORT_WS, Ws};
+    let mut ws = Ws::connect(&app.base, TRANSPORT_WS).await;
+    let payload = match token {
+        Some(t) => json!({ "Authorization": format!("Bearer {t}") }),
+        None => json!({}),
+    };
+    match ws.init(payload).await {
+        Next::Message(m) if m["type"] == "connection_ack" => {}
+        Next::Closed(code, _) => return code.to_string(),
+        other => return format!("{other:?}"),
+    }
+    ws.subscribe("1", doc, json!({})).await;
+    let message = ws.message().await;
+    let error = match message["type"].as_str() {
+        Some("next") => &message["payload"]["errors"][0],
+        _ => &message["payload"][0],
+    };
+    match error["extensions"]["code"].as_str() {
+        Some(code) => code.to_owned(),
+        None if message["type"] == "next" => OK.to_owned(),
+        None => format!("{message}"),
+    }
+}
+
 fn token_with(secret: &[u8], exp_offset: i64, project: &str) -> String {
     let now = chrono::Utc::now().timestamp();
     jsonwebtoken::encode(
@@ -214,6 +257,9 @@ async fn authorization_matrix(backend: Backend) {
     let (visitor, _) = app.visitor(&project_a).await;
     let (other_agent, project_b) = app.sign_up("owner-b@example.com").await;
     let (other_visitor, _) = app.visitor(&project_b).await;
+    // Events in both projects, and a request of each visitor (for the subscriptions).
+    app.create_request(&visitor, "hello").await;
+    app.create_request(&other_visitor, "hello").await;
     let tokens: [Option<String>; 9] = [
         None,
         Some(token_with(TEST_SECRET.as_bytes(), -3600, &project_a)),
@@ -234,17 +280,21 @@ async fn authorization_matrix(backend: Backend) {
     let schema = app
         .ok(
             None,
-            "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }",
             json!({}),
         )
         .await;
     let mut ops = BTreeSet::new();
-    for root in ["queryType", "mutationType"] {
+    for root in ["queryType", "mutationType", "subscriptionType"] {
         for f in schema["__schema"][root]["fields"].as_array().unwrap() {
             ops.insert(f["name"].as_str().unwrap().to_owned());
         }
     }
-    let rows: BTreeSet<String> = TABLE.iter().map(|(op, ..)| (*op).to_owned()).collect();
+    let rows: BTreeSet<String> = TABLE
+        .iter()
+        .chain(SUBSCRIPTIONS)
+        .map(|(op, ..)| (*op).to_owned())
+        .collect();
     assert_eq!(
         ops, rows,
         "every operation needs a row in the authorization table"
@@ -261,13 +311,16 @@ async fn authorization_matrix(backend: Backend) {
         .await;
     let selected: BTreeSet<&str> = TABLE
         .iter()
+        .chain(SUBSCRIPTIONS)
         .flat_map(|(_, doc, _)| doc.split(|c: char| !(c.is_alphanumeric() || c == '_')))
         .filter(|w| !w.is_empty())
         .collect();
     let mut unselected = Vec::new();
     for t in types["__schema"]["types"].as_array().unwrap() {
         let name = t["name"].as_str().unwrap();
-        if t["kind"] != "OBJECT" || name.starts_with("__") || name == "Query" || name == "Mutation"
+        if t["kind"] != "OBJECT"
+            || name.starts_with("__")
+            || ["Query", "Mutation", "Subscription"].contains(&name)
         {
             continue;
         }
@@ -335,6 +388,18 @@ async fn authorization_matrix(backend: Backend) {
             if outcome != expected[i] {
                 failures.push(format!(
                     "{op} as {caller}: expected {}, got {outcome}: {body}",
+                    expected[i]
+                ));
+            }
+        }
+    }
+    for (op, doc, expected) in SUBSCRIPTIONS {
+        for (i, caller) in CALLERS.iter().enumerate() {
+            n += 1;
+            let outcome = subscription_outcome(&app, tokens[i].as_deref(), doc).await;
+            if outcome != expected[i] {
+                failures.push(format!(
+                    "{op} as {caller}: expected {}, got {outcome}",
                     expected[i]
                 ));
             }
