@@ -46,17 +46,21 @@ impl Instance {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
+        // Owned at once, so a panic below still kills and reaps it (Drop).
+        let instance = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let client = reqwest::Client::new();
         for _ in 0..200 {
-            if let Ok(r) = client.get(format!("{base}/ready")).send().await
+            if let Ok(r) = client.get(format!("{}/ready", instance.base)).send().await
                 && r.status().is_success()
             {
-                return Self { child, base };
+                return instance;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("the server on {base} did not become ready");
+        panic!("the server on {} did not become ready", instance.base);
     }
 
     async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
