@@ -44,6 +44,8 @@ pub struct Application {
     http: HttpSettings,
     db: db::Db,
     local_addr: SocketAddr,
+    /// The webhook worker's database handle (own pool?) and settings.
+    webhooks: (sea_orm::DatabaseConnection, bool, crate::webhooks::Settings),
 }
 
 impl Application {
@@ -75,7 +77,11 @@ impl Application {
             visitor_ttl_secs: config.visitor_token_ttl_secs,
         };
         let rate_limits = Arc::new(RateLimits::new(config.rate_limits()));
-        let schema = build_schema(db.clone(), issuer, rate_limits.clone());
+        let webhooks = crate::webhooks::Settings::of(&config);
+        let policy = crate::webhooks::Policy {
+            allow_private: webhooks.allow_private,
+        };
+        let schema = build_schema(db.clone(), issuer, rate_limits.clone(), policy);
         let client_ip_header = config
             .trusted_client_ip_header
             .as_deref()
@@ -92,6 +98,7 @@ impl Application {
             metrics: Arc::new(Metrics::new()?),
         };
         let router = crate::http::router(&config, state)?;
+        let (webhook_db, own_webhook_db) = crate::webhooks::connect(&config, &db).await?;
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         let http = HttpSettings {
@@ -107,6 +114,7 @@ impl Application {
             http,
             db,
             local_addr,
+            webhooks: (webhook_db, own_webhook_db, webhooks),
         })
     }
 
@@ -122,8 +130,9 @@ impl Application {
 
     /// Serves HTTP/1.1 (`crate::http::serve`) until `shutdown` resolves, then closes the
     /// listening socket (new connections are refused), lets in-flight requests finish (for at
-    /// most the request timeout; idle keep-alive connections are closed) and closes the
-    /// database pools. Prunes the rate limiters' keys meanwhile.
+    /// most the request timeout; idle keep-alive connections are closed), stops the webhook
+    /// worker (`crate::webhooks`, running meanwhile) and closes the database pools. Prunes
+    /// the rate limiters' keys meanwhile.
     ///
     /// Each connection must send its request head within `HEADER_READ_TIMEOUT_SECS` and in at
     /// most `MAX_HEADER_BYTES` (hyper then answers 408 / 431 or closes the connection), so slow
@@ -137,8 +146,12 @@ impl Application {
             self.rate_limits.clone(),
             crate::ratelimit::PRUNE_INTERVAL,
         ));
+        let (hook_db, own, settings) = self.webhooks;
+        let worker =
+            crate::webhooks::spawn(hook_db, own, settings).map_err(std::io::Error::other)?;
         crate::http::serve(self.listener, self.router, self.http, shutdown).await;
         pruning.abort();
+        worker.stop(Duration::from_secs(5)).await;
         if let Err(err) = self.db.close().await {
             tracing::warn!("closing the database pools: {err}");
         }

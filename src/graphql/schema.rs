@@ -48,7 +48,12 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 /// fragment recursion bound is also async-graphql's, [`MAX_RECURSION`]).
 /// Resolvers find the reader as `ctx.data::<DatabaseConnection>()` and the writer as
 /// `ctx.data::<Writer>()` (the same pool unless `db` is split, see [`Db`]).
-pub fn build_schema(db: Db, issuer: TokenIssuer, rate_limits: Arc<RateLimits>) -> AppSchema {
+pub fn build_schema(
+    db: Db,
+    issuer: TokenIssuer,
+    rate_limits: Arc<RateLimits>,
+    webhooks: crate::webhooks::Policy,
+) -> AppSchema {
     // No `.extension(..)`: any extension sends every field through async-graphql's per-field
     // hook chain. What extensions would do runs once per request in `super::prepare`.
     schema_builder()
@@ -56,6 +61,7 @@ pub fn build_schema(db: Db, issuer: TokenIssuer, rate_limits: Arc<RateLimits>) -
         .data(Writer(db.write))
         .data(issuer)
         .data(rate_limits)
+        .data(webhooks)
         .limit_recursive_depth(MAX_RECURSION)
         .finish()
 }

@@ -8,6 +8,7 @@ pub mod merge;
 pub mod node;
 pub mod request;
 pub mod timeline;
+pub mod webhook;
 
 pub use account::{AuthPayload, ProjectObject, UserObject, Viewer};
 pub use connection::PageInfo;
