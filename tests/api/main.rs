@@ -33,3 +33,4 @@ mod shutdown;
 mod tenancy;
 mod timeline;
 mod validation;
+mod webhooks;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use entity::{webhook, webhook_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
     QueryOrder, Statement, Value,
 };
 use uuid::Uuid;
@@ -75,7 +75,7 @@ pub async fn list(
 /// whether the row still existed.
 pub async fn save(db: &impl ConnectionTrait, row: webhook::Model) -> Result<bool, DbErr> {
     let result = webhook::Entity::update_many()
-        .set(webhook::ActiveModel::from(row.clone()))
+        .set(webhook::ActiveModel::from(row.clone()).reset_all())
         .filter(webhook::Column::Id.eq(row.id))
         .filter(webhook::Column::ProjectId.eq(row.project_id))
         .exec(db)
