@@ -869,3 +869,61 @@ async fn kill_9_mid_delivery_then_delivered_after_restart(backend: Backend) {
     );
 }
 db_test!(kill_9_mid_delivery_then_delivered_after_restart);
+
+/// Two server instances over one database: every event is delivered once, by one of them,
+/// in order.
+async fn two_instances_deliver_each_event_once(backend: Backend) {
+    contacts_server::telemetry::init();
+    let db = TestDb::new(backend).await;
+    let receiver = Receiver::start().await;
+    let mut bases = Vec::new();
+    for _ in 0..2 {
+        let mut config = Config::defaults();
+        config.database_url = db.url.clone();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.jwt_secret = Some(TEST_SECRET.into());
+        config.db_max_connections = 4;
+        config.rate_limit_mutations_per_min = 0;
+        config.rate_limit_sign_in_per_min = 0;
+        fast(&mut config);
+        let app = contacts_server::Application::build(config).await.unwrap();
+        bases.push(format!("http://{}", app.local_addr()));
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+    }
+    let signed = post(
+        &bases[0],
+        None,
+        "mutation { signUp(input: { email: \"two@example.com\", password: \"correct horse\", projectName: \"T\" }) { token } }",
+        json!({}),
+    )
+    .await;
+    let token = signed["signUp"]["token"].as_str().unwrap().to_owned();
+    post(
+        &bases[1],
+        Some(&token),
+        CREATE,
+        json!({ "i": { "url": receiver.url, "events": ["CONTACT_CREATED"] } }),
+    )
+    .await;
+    let mut expected = Vec::new();
+    for i in 0..30 {
+        let made = post(
+            &bases[i % 2],
+            Some(&token),
+            "mutation($n: String!) { createContact(input: { fullname: $n }) { id } }",
+            json!({ "n": format!("C{i}") }),
+        )
+        .await;
+        expected.push(made["createContact"]["id"].clone());
+    }
+    let got = receiver.wait_accepted(30, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let all = receiver.hits();
+    assert_eq!(all.len(), 30, "an event was delivered twice or more");
+    let ids: Vec<Value> = got
+        .iter()
+        .map(|h| h.json()["data"]["contactId"].clone())
+        .collect();
+    assert_eq!(ids, expected, "in log order");
+}
+db_test!(two_instances_deliver_each_event_once);
