@@ -318,6 +318,27 @@ pub async fn update(
     Ok(row)
 }
 
+/// Gives endpoint `id` of `scope` a new signing secret (effective from its next attempt) and
+/// returns it, with the secret to show the caller this once. Errors: `NOT_FOUND` (unknown,
+/// or another project's), `INTERNAL`.
+pub async fn rotate_secret(
+    db: &impl TransactionTrait,
+    scope: ProjectScope,
+    id: Uuid,
+) -> AppResult<webhook::Model> {
+    let txn = begin_write(db).await?;
+    let mut row = store::find(&txn, scope, id)
+        .await?
+        .ok_or(AppError::NotFound("webhook"))?;
+    row.secret = new_secret();
+    row.updated_at = now();
+    if !store::save(&txn, row.clone()).await? {
+        return Err(AppError::NotFound("webhook"));
+    }
+    txn.commit().await?;
+    Ok(row)
+}
+
 /// Deletes endpoint `id` of `scope` and its delivery records. Errors: `NOT_FOUND` (unknown,
 /// or another project's), `INTERNAL`.
 pub async fn delete(db: &impl TransactionTrait, scope: ProjectScope, id: Uuid) -> AppResult<()> {

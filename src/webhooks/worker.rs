@@ -24,6 +24,10 @@ use crate::service::{ProjectScope, now};
 /// Endpoints delivered to at once by one instance.
 pub const CONCURRENCY: usize = 16;
 
+/// How long the worker waits after a doorbell ring before claiming, so that a burst of
+/// commits costs one claim.
+const WAKE_COALESCE: Duration = Duration::from_millis(10);
+
 /// Events read from the log per statement.
 const PAGE: u64 = 100;
 
@@ -120,6 +124,9 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
             _ = stopped.changed() => break,
             Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
             changed = doorbell.changed() => {
+                // Coalesce a burst of commits into one claim.
+                tokio::time::sleep(WAKE_COALESCE).await;
+                doorbell.borrow_and_update();
                 if changed.is_err() {
                     tokio::time::sleep(ctx.settings.poll_interval).await;
                 }

@@ -175,6 +175,11 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
         [UN, UN, UN, FB, FB, FB, OK, OK, NF],
     ),
     (
+        "rotateWebhookSecret",
+        "mutation($webhook: ID!) { rotateWebhookSecret(id: $webhook) { secret webhook { id } } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
         "deleteWebhook",
         "mutation($webhook: ID!) { deleteWebhook(id: $webhook) { deletedWebhookId } }",
         [UN, UN, UN, FB, FB, FB, OK, OK, NF],

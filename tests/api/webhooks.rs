@@ -927,3 +927,42 @@ async fn two_instances_deliver_each_event_once(backend: Backend) {
     assert_eq!(ids, expected, "in log order");
 }
 db_test!(two_instances_deliver_each_event_once);
+
+/// `rotateWebhookSecret`: the next deliveries are signed with the new secret only.
+async fn a_rotated_secret_signs_the_next_deliveries(backend: Backend) {
+    let app = TestApp::spawn_with(backend, fast).await;
+    let receiver = Receiver::start().await;
+    let (owner, _) = app.sign_up("rotate-owner@example.com").await;
+    let (id, old) = create_hook(&app, &owner, &receiver.url, &["CONTACT_CREATED"]).await;
+    let rotated = app
+        .ok(
+            Some(&owner),
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret webhook { id } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let new = rotated["rotateWebhookSecret"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(new.starts_with("whsec_") && new != old);
+    app.create_contact(&owner, json!({ "fullname": "Rotated" }))
+        .await;
+    let got = receiver.wait_accepted(1, Duration::from_secs(20)).await;
+    verify_with_reference(&new, &got);
+    let stale = standardwebhooks::Webhook::new(&old).unwrap();
+    assert!(
+        stale
+            .verify(got[0].body.as_bytes(), &got[0].headers)
+            .is_err()
+    );
+    let body = app
+        .gql(
+            Some(&owner),
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+            json!({ "id": uuid::Uuid::new_v4().to_string() }),
+        )
+        .await;
+    assert_eq!(code(&body), "NOT_FOUND");
+}
+db_test!(a_rotated_secret_signs_the_next_deliveries);

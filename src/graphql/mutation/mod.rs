@@ -12,7 +12,9 @@ pub use accounts::AccountMutation;
 pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
 pub use merge::{MergeMutation, ProjectSecretPayload};
 pub use visitor::{IdentifyVisitorPayload, VisitorMutation};
-pub use webhooks::{CreateWebhookPayload, DeleteWebhookPayload, WebhookMutation};
+pub use webhooks::{
+    CreateWebhookPayload, DeleteWebhookPayload, RotateWebhookSecretPayload, WebhookMutation,
+};
 
 /// The root mutation type.
 #[derive(Default, MergedObject)]

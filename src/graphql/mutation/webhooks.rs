@@ -41,6 +41,16 @@ pub struct CreateWebhookPayload {
     pub secret: String,
 }
 
+/// What `rotateWebhookSecret` returns.
+#[derive(SimpleObject)]
+pub struct RotateWebhookSecretPayload {
+    /// The endpoint.
+    pub webhook: Webhook,
+    /// Its new signing secret (`whsec_` + base64), used from the next attempt on; the old
+    /// one stops working at once. Shown this once.
+    pub secret: String,
+}
+
 /// What `deleteWebhook` returns.
 #[derive(SimpleObject)]
 pub struct DeleteWebhookPayload {
@@ -106,6 +116,25 @@ impl WebhookMutation {
         };
         let row = webhooks::update(db, scope, id, patch, policy.allow_private).await?;
         Ok(Webhook::new(row, None))
+    }
+
+    /// Replaces an endpoint's signing secret; attempts from now on are signed with the new
+    /// one (returned this once). Errors: `UNAUTHENTICATED`, `FORBIDDEN` (AGENT or visitor),
+    /// `BAD_USER_INPUT` (`id`), `NOT_FOUND` (unknown or another project's endpoint).
+    async fn rotate_webhook_secret(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The endpoint.")] id: ID,
+    ) -> Result<RotateWebhookSecretPayload> {
+        let (_, scope) = guards::require_admin(ctx)?;
+        let id = normalize::uuid("id", &id)?;
+        let db = &ctx.data::<Writer>()?.0;
+        let row = webhooks::rotate_secret(db, scope, id).await?;
+        let secret = row.secret.clone();
+        Ok(RotateWebhookSecretPayload {
+            webhook: Webhook::new(row, None),
+            secret,
+        })
     }
 
     /// Deletes an endpoint and its delivery records; nothing more is sent to it.
