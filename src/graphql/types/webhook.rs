@@ -73,8 +73,10 @@ pub struct Webhook {
     pub created_at: DateTime<Utc>,
     /// Last changed (UTC).
     pub updated_at: DateTime<Utc>,
+    /// The endpoint's id (for reading its attempts).
     #[graphql(skip)]
     pub model_id: uuid::Uuid,
+    /// Its attempts, newest first, when the `webhooks` query read them for every endpoint.
     #[graphql(skip)]
     pub prefetched: Option<Vec<webhook_delivery::Model>>,
 }
