@@ -50,6 +50,14 @@ if [ -z "${CONTACTS_TEST_PG_URL:-}" ]; then
   export CONTACTS_TEST_PG_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 fi
 
+# The webhook tests verify signatures with the reference implementation (PyPI's
+# standardwebhooks): install it when absent.
+if ! python3 -c 'import standardwebhooks' >/dev/null 2>&1; then
+  echo "==> installing the standardwebhooks Python package (webhook signature reference)"
+  python3 -m pip install --quiet standardwebhooks==1.1.0 \
+    || python3 -m pip install --quiet --break-system-packages standardwebhooks==1.1.0
+fi
+
 echo "==> cargo test (SQLite and PostgreSQL at ${CONTACTS_TEST_PG_URL%%@*}@...)"
 rc=0
 cargo test --workspace "$@" || rc=$?

@@ -189,6 +189,45 @@ pub struct Config {
     /// from the public internet (reverse proxy rule) or turn it off.
     #[arg(long, env = "METRICS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub metrics_enabled: bool,
+
+    /// Milliseconds between the webhook worker's looks for due endpoints when no commit of
+    /// this instance woke it (the safety net of the doorbell; a missed wake-up costs latency).
+    #[arg(long, env = "WEBHOOK_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub webhook_poll_interval_ms: u64,
+
+    /// Milliseconds a webhook delivery may take to connect to the endpoint.
+    #[arg(long, env = "WEBHOOK_CONNECT_TIMEOUT_MS", default_value_t = 5000)]
+    pub webhook_connect_timeout_ms: u64,
+
+    /// Milliseconds a webhook delivery may take in all (connect, send, the answer's status
+    /// and body); past it the attempt fails and is retried.
+    #[arg(long, env = "WEBHOOK_RESPONSE_TIMEOUT_MS", default_value_t = 10_000)]
+    pub webhook_response_timeout_ms: u64,
+
+    /// Consecutive failed attempts after which a webhook endpoint is disabled (an admin
+    /// re-enables it with `updateWebhook(enabled: true)`).
+    #[arg(long, env = "WEBHOOK_MAX_FAILURES", default_value_t = 10)]
+    pub webhook_max_failures: u32,
+
+    /// Base of the webhook retry backoff, in milliseconds: after the n-th consecutive
+    /// failure the next attempt waits a random time in [0, min(cap, base × 2^(n-1))] (full
+    /// jitter).
+    #[arg(long, env = "WEBHOOK_BACKOFF_BASE_MS", default_value_t = 1000)]
+    pub webhook_backoff_base_ms: u64,
+
+    /// Cap of the webhook retry backoff, in milliseconds.
+    #[arg(long, env = "WEBHOOK_BACKOFF_CAP_MS", default_value_t = 3_600_000)]
+    pub webhook_backoff_cap_ms: u64,
+
+    /// Let webhooks reach loopback, private (RFC 1918, fc00::/7), link-local (including the
+    /// 169.254.169.254 metadata address), CGNAT, unspecified and broadcast addresses. Off:
+    /// such destinations are refused (SSRF guard). Turn on only for tests or a trusted network.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_DESTINATIONS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private_destinations: bool,
+
+    /// Delivery attempts kept per webhook endpoint (older ones are pruned by the worker).
+    #[arg(long, env = "WEBHOOK_DELIVERIES_KEPT", default_value_t = 50)]
+    pub webhook_deliveries_kept: u32,
 }
 
 /// Subcommands of the binary.

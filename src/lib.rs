@@ -21,6 +21,7 @@ pub mod ratelimit;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;
 
 pub use config::Config;
 pub use graphql::schema::{AppSchema, build_schema, schema_sdl};

@@ -45,6 +45,8 @@ pub struct Application {
     db: db::Db,
     local_addr: SocketAddr,
     ws: Arc<crate::http::ws::WsSettings>,
+    /// The webhook worker's database handle, whether that pool is its own, its settings.
+    webhooks: (sea_orm::DatabaseConnection, bool, crate::webhooks::Settings),
 }
 
 impl Application {
@@ -76,11 +78,15 @@ impl Application {
             visitor_ttl_secs: config.visitor_token_ttl_secs,
         };
         let rate_limits = Arc::new(RateLimits::new(config.rate_limits()));
+        let webhooks = crate::webhooks::Settings::of(&config);
+        let policy = crate::webhooks::Policy {
+            allow_private: webhooks.allow_private,
+        };
         let feeds = Arc::new(crate::events::Feeds::new(
             db.read.clone(),
             Duration::from_millis(config.event_poll_ms.max(10)),
         ));
-        let schema = build_schema(db.clone(), issuer, rate_limits.clone(), feeds);
+        let schema = build_schema(db.clone(), issuer, rate_limits.clone(), feeds, policy);
         let ws = Arc::new(crate::http::ws::WsSettings::new(
             Duration::from_secs(config.ws_init_timeout_secs.max(1)),
             Duration::from_secs(config.ws_send_timeout_secs.max(1)),
@@ -104,6 +110,7 @@ impl Application {
             ws: ws.clone(),
         };
         let router = crate::http::router(&config, state)?;
+        let (webhook_db, own_webhook_db) = crate::webhooks::connect(&config, &db).await?;
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         let http = HttpSettings {
@@ -120,6 +127,7 @@ impl Application {
             db,
             local_addr,
             ws,
+            webhooks: (webhook_db, own_webhook_db, webhooks),
         })
     }
 
@@ -135,8 +143,9 @@ impl Application {
 
     /// Serves HTTP/1.1 (`crate::http::serve`) until `shutdown` resolves, then closes the
     /// listening socket (new connections are refused), lets in-flight requests finish (for at
-    /// most the request timeout; idle keep-alive connections are closed) and closes the
-    /// database pools. Prunes the rate limiters' keys meanwhile.
+    /// most the request timeout; idle keep-alive connections are closed), stops the webhook
+    /// worker (`crate::webhooks`, running meanwhile) and closes the database pools. Prunes
+    /// the rate limiters' keys meanwhile.
     ///
     /// Each connection must send its request head within `HEADER_READ_TIMEOUT_SECS` and in at
     /// most `MAX_HEADER_BYTES` (hyper then answers 408 / 431 or closes the connection), so slow
@@ -151,6 +160,9 @@ impl Application {
             crate::ratelimit::PRUNE_INTERVAL,
         ));
         let listening = tokio::spawn(crate::events::listen::run(self.db.read.clone()));
+        let (hook_db, own, settings) = self.webhooks;
+        let worker =
+            crate::webhooks::spawn(hook_db, own, settings).map_err(std::io::Error::other)?;
         let ws = self.ws.clone();
         let shutdown = async move {
             shutdown.await;
@@ -160,6 +172,7 @@ impl Application {
         crate::http::serve(self.listener, self.router, self.http, shutdown).await;
         pruning.abort();
         listening.abort();
+        worker.stop(Duration::from_secs(5)).await;
         if let Err(err) = self.db.close().await {
             tracing::warn!("closing the database pools: {err}");
         }

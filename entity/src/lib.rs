@@ -11,3 +11,5 @@ pub mod project;
 pub mod project_member;
 pub mod request;
 pub mod user;
+pub mod webhook;
+pub mod webhook_delivery;

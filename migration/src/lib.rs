@@ -12,6 +12,7 @@ mod m20261129_000003_merge_identity_timeline;
 mod m20261201_000004_visitor_project;
 mod m20261202_000005_search_by_project;
 mod m20261202_000006_event_log;
+mod m20261202_000007_webhooks;
 
 /// The ordered list of this project's migrations.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_visitor_project::Migration),
             Box::new(m20261202_000005_search_by_project::Migration),
             Box::new(m20261202_000006_event_log::Migration),
+            Box::new(m20261202_000007_webhooks::Migration),
         ]
     }
 }

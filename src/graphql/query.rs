@@ -212,4 +212,11 @@ impl Query {
         let page = duplicates::page(db, scope, first, after.as_deref()).await?;
         Ok(DuplicateGroupConnection::new(page, after.is_some()))
     }
+
+    /// The project's webhook endpoints, oldest first, each with its status and recent
+    /// delivery attempts. OWNER or ADMIN only.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (AGENT or visitor).
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<super::types::webhook::Webhook>> {
+        super::types::webhook::list(ctx).await
+    }
 }

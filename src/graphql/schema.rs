@@ -56,6 +56,7 @@ pub fn build_schema(
     issuer: TokenIssuer,
     rate_limits: Arc<RateLimits>,
     feeds: Arc<Feeds>,
+    webhooks: crate::webhooks::Policy,
 ) -> AppSchema {
     // No `.extension(..)`: any extension sends every field through async-graphql's per-field
     // hook chain. What extensions would do runs once per request in `super::prepare`.
@@ -65,6 +66,7 @@ pub fn build_schema(
         .data(issuer)
         .data(rate_limits)
         .data(feeds)
+        .data(webhooks)
         .limit_recursive_depth(MAX_RECURSION)
         .finish()
 }

@@ -26,6 +26,7 @@ pub mod prefetch;
 pub mod store;
 pub mod transfer;
 pub mod visitors;
+pub mod webhooks;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;

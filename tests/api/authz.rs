@@ -160,6 +160,31 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
         [UN, UN, UN, FB, FB, FB, OK, OK, OK],
     ),
     (
+        "webhooks",
+        "query { webhooks { id url events enabled status disabledReason consecutiveFailures deliveredPosition nextAttemptAt createdAt updatedAt recentDeliveries(first: 5) { id position eventType attempt success statusCode error durationMs deliveredAt } } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, OK],
+    ),
+    (
+        "createWebhook",
+        "mutation { createWebhook(input: { url: \"https://hooks.invalid/a\", events: [CONTACT_CREATED] }) { secret webhook { id } } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, OK],
+    ),
+    (
+        "updateWebhook",
+        "mutation($webhook: ID!) { updateWebhook(id: $webhook, input: { enabled: true }) { id } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "rotateWebhookSecret",
+        "mutation($webhook: ID!) { rotateWebhookSecret(id: $webhook) { secret webhook { id } } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "deleteWebhook",
+        "mutation($webhook: ID!) { deleteWebhook(id: $webhook) { deletedWebhookId } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
         "signInWithCustomToken",
         "mutation($project: ID!, $site: String!) { signInWithCustomToken(input: { projectId: $project, token: $site }) { token } }",
         [OK; 9],
@@ -365,6 +390,16 @@ async fn authorization_matrix(backend: Backend) {
                         .await;
                     vars["merge"] = merged["mergeContacts"]["mergeId"].clone();
                 }
+            }
+            if doc.contains("$webhook:") {
+                let created = app
+                    .ok(
+                        Some(&owner),
+                        "mutation { createWebhook(input: { url: \"https://hooks.invalid/m\", events: [CONTACT_UPDATED] }) { webhook { id } } }",
+                        json!({}),
+                    )
+                    .await;
+                vars["webhook"] = created["createWebhook"]["webhook"]["id"].clone();
             }
             if doc.contains("$site:") {
                 vars["site"] = json!(site_token(&app, &owner, n).await);

@@ -15,9 +15,10 @@ async fn statements_for(app: &TestApp, token: &str) -> (usize, usize) {
 }
 
 async fn nested_lists_cost_constant_statements(backend: Backend) {
-    // Tests run in parallel on 2 cores in a debug build: give the batch window slack so that
-    // CPU contention cannot split a batch (production default: 1 ms).
-    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 30).await;
+    // Tests run in parallel on 2 cores in a debug build (beside servers, receivers and
+    // processes of other tests): give the batch window slack so that CPU contention cannot
+    // split a batch (production default: 1 ms).
+    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 100).await;
     let (agent, project) = app.sign_up("owner@example.com").await;
     let mut visitors = Vec::new();
     for _ in 0..3 {
@@ -48,7 +49,7 @@ const WITH_HISTORY: &str =
     "{ contacts(first: 100) { nodes { id mergedFrom timeline(first: 5) { nodes { kind } } } } }";
 
 async fn timeline_and_merged_from_cost_constant_statements(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 30).await;
+    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 100).await;
     let (agent, project) = app.sign_up("owner@example.com").await;
     let mut counts = Vec::new();
     for round in [3, 37] {
@@ -143,7 +144,7 @@ db_test!(lists_prime_nested_requests);
 /// one for 1, 20 and 100 contacts; the answers match the DataLoader path's (an aliased
 /// second `requests` page, which the planner leaves to the loaders).
 async fn reads_cost_one_statement(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 30).await;
+    let app = TestApp::spawn_with(backend, |c| c.dataloader_delay_ms = 100).await;
     let (agent, project) = app.sign_up("owner@example.com").await;
     let mut visitor = String::new();
     for i in 0..100 {

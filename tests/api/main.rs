@@ -34,3 +34,4 @@ mod subscriptions;
 mod tenancy;
 mod timeline;
 mod validation;
+mod webhooks;

@@ -4,6 +4,7 @@ mod accounts;
 mod contacts;
 mod merge;
 mod visitor;
+mod webhooks;
 
 use async_graphql::MergedObject;
 
@@ -11,6 +12,9 @@ pub use accounts::AccountMutation;
 pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
 pub use merge::{MergeMutation, ProjectSecretPayload};
 pub use visitor::{IdentifyVisitorPayload, VisitorMutation};
+pub use webhooks::{
+    CreateWebhookPayload, DeleteWebhookPayload, RotateWebhookSecretPayload, WebhookMutation,
+};
 
 /// The root mutation type.
 #[derive(Default, MergedObject)]
@@ -19,4 +23,5 @@ pub struct Mutation(
     VisitorMutation,
     ContactMutation,
     MergeMutation,
+    WebhookMutation,
 );

@@ -9,6 +9,7 @@ pub mod node;
 pub mod request;
 pub mod timeline;
 pub mod visitor_event;
+pub mod webhook;
 
 pub use account::{AuthPayload, ProjectObject, UserObject, Viewer};
 pub use connection::PageInfo;

@@ -9,3 +9,4 @@ pub mod leads;
 pub mod merges;
 pub mod requests;
 pub mod timeline;
+pub mod webhooks;
