@@ -7,7 +7,8 @@
 //      second contact: the example must print `resuming after <last position>` and then
 //      that contact's CREATED event (replayed from the log by `after:`, since it committed
 //      before the example was back), with every position printed once, in increasing order;
-//   3. SIGINT: the example must exit 0 with `stopped after <its last position>`.
+//   3. SIGINT: the example must exit 0 with `stopped after <its last position>`;
+//   4. with a forged token it must give up at once: exit 1 naming the 4403 close.
 // Exits non-zero with the example's and the server's output on any failure.
 //
 //   CONTACTS_SERVER_BIN=... EXAMPLE_JS=... node scripts/subscribe-check.mjs
@@ -162,6 +163,14 @@ async function main() {
     check(code === 0, `the example exits 0 on SIGINT (got ${code})`);
     const last = positions[positions.length - 1];
     check(example.lines.includes(`stopped after ${last}`), `"stopped after ${last}" printed`);
+
+    // 4. A bad token is fatal (4403), not retried.
+    const forged = run(process.execPath, [EXAMPLE_JS], { CONTACTS_URL: base, CONTACTS_TOKEN: 'forged', CONTACTS_RETRY_MS: '100' });
+    const timer = setTimeout(() => forged.child.kill('SIGKILL'), WAIT_MS);
+    const refused = await forged.exited;
+    clearTimeout(timer);
+    check(refused.code === 1 && /closed 4403/.test(forged.output()), `a forged token: exit 1 with 4403 (got ${JSON.stringify(refused)}: ${forged.output()})`);
+    check(!forged.lines.some((l) => l.startsWith('disconnected')), `a forged token is not retried: ${forged.output()}`);
     console.log(`typescript client: subscription example ok, ${positions.length} events (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } catch (err) {
     console.error(`typescript client: FAILED: subscription example: ${err.stack || err}`);

@@ -79,6 +79,8 @@ function isSocketError(err: unknown): err is { message: string } {
 function describe(err: unknown): string {
   if (isCloseEvent(err)) return `closed ${err.code} ${err.reason}`.trim();
   if (isSocketError(err)) return `socket error: ${err.message}`;
+  // graphql-ws rejects with the server's `error` message payload: an array of GraphQL errors.
+  if (Array.isArray(err)) return `GraphQL errors: ${JSON.stringify(err)}`;
   return String(err);
 }
 
