@@ -2,8 +2,10 @@
 //! it loads from `GET /graphiql/assets/{version}/{file}`, all embedded in the binary at
 //! compile time (no CDN: the page works offline).
 //!
-//! The vendored GraphiQL and React builds live in `assets/graphiql/` (refreshed by its
-//! `vendor.sh`); the page mounts GraphiQL with the example tabs of [`EXAMPLES`] preloaded.
+//! The vendored GraphiQL, React and graphql-ws builds live in `assets/graphiql/` (refreshed by
+//! its `vendor.sh`); the page mounts GraphiQL with the example tabs of [`EXAMPLES`] preloaded,
+//! queries and mutations over HTTP and subscriptions over a WebSocket to `/graphql`
+//! (graphql-ws, the Headers editor's `Authorization` in `connection_init`).
 
 use std::sync::LazyLock;
 
@@ -14,8 +16,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 /// The page's Content-Security-Policy for one response: scripts, styles and requests from
-/// this origin only (fonts and icons also as `data:` URLs, which the GraphiQL stylesheet
-/// embeds); no inline scripts, no `eval`, no framing. The one inline style allowed is the
+/// this origin only (`connect-src 'self'` covers the page's own `ws:`/`wss:` origin too,
+/// which GraphiQL's subscriptions use; fonts and icons also as `data:` URLs, which the
+/// GraphiQL stylesheet embeds); no inline scripts, no `eval`, no framing. The one inline style allowed is the
 /// `<style>` element GraphiQL's dialogs add for their scroll lock, which carries `nonce` (a
 /// fresh random value per response; `init.js` hands it to GraphiQL).
 pub fn content_security_policy(nonce: &str) -> String {
@@ -59,6 +62,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/graphiql/graphiql.min.css"),
     },
     Asset {
+        name: "graphql-ws.min.js",
+        content_type: JS,
+        body: include_bytes!("../assets/graphiql/graphql-ws.min.js"),
+    },
+    Asset {
         name: "init.js",
         content_type: JS,
         body: include_bytes!("../assets/graphiql/init.js"),
@@ -91,8 +99,10 @@ const VISITOR_HEADERS: &str = "{\n  \"Authorization\": \"Bearer <visitor token>\
 
 /// The example tabs, in the order of the README's product scenario: an agent signs up, a
 /// visitor signs in anonymously, starts a request and leaves its details, the agent searches
-/// by email and opens the contact, the visitor reads its own contact. A test runs them all
-/// against the real schema (`tests/api/graphiql.rs`), so they cannot drift from it.
+/// by email and opens the contact, the visitor reads its own contact, and the agent watches
+/// the project's contact events live (a subscription, which the page runs over a WebSocket).
+/// A test runs them all against the real server (`tests/api/graphiql.rs`; the subscription
+/// over a WebSocket as the page sends it), so they cannot drift from the schema.
 pub const EXAMPLES: &[Example] = &[
     Example {
         file: "1-sign-up.graphql",
@@ -136,6 +146,12 @@ pub const EXAMPLES: &[Example] = &[
         variables: "",
         headers: VISITOR_HEADERS,
     },
+    Example {
+        file: "8-contact-events.graphql",
+        query: include_str!("../assets/graphiql/examples/8-contact-events.graphql"),
+        variables: "{\n  \"after\": \"0\"\n}",
+        headers: AGENT_HEADERS,
+    },
 ];
 
 /// The assets' version: a hash of every asset's name and bytes, so each build that changes
@@ -174,8 +190,9 @@ pub fn assets_base() -> String {
     format!("/graphiql/assets/{}", *VERSION)
 }
 
-/// The GraphiQL page's HTML (endpoint `/graphql`, the header editor on, the [`EXAMPLES`]
-/// as tabs), with `nonce` as the style nonce of [`content_security_policy`].
+/// The GraphiQL page's HTML (endpoint `/graphql` over HTTP and WebSocket, the header editor
+/// on, the [`EXAMPLES`] as tabs), with `nonce` as the style nonce of
+/// [`content_security_policy`].
 pub fn page_html(nonce: &str) -> String {
     PAGE.replace("{{nonce}}", nonce)
 }

@@ -3,7 +3,11 @@
 # missing or was installed from another package-lock.json), regenerate src/gql/ from
 # ../../schema.graphql and operations/*.graphql (codegen validates every operation against
 # the schema), check that the operations cover every root field of the schema, then
-# type-check the client and the example with `tsc --noEmit`. Exits non-zero on any failure.
+# type-check the client and the examples with `tsc --noEmit`; then compile them (tsc, into a
+# temp dir here, so Node finds node_modules and `"type": "module"`) and run the subscription
+# example against the real server (scripts/subscribe-check.mjs: live event, a server restart,
+# resume with `after:`). The server is $CONTACTS_SERVER_BIN when set, else `cargo build`
+# (debug, whatever CARGO_TARGET_DIR says). Exits non-zero on any failure.
 #
 #   bash clients/typescript/check.sh
 set -euo pipefail
@@ -39,5 +43,22 @@ node scripts/coverage.mjs || fail "operations/ misses root fields of ../../schem
 echo "typescript client: tsc --noEmit"
 node_modules/.bin/tsc --noEmit -p tsconfig.json || fail "tsc --noEmit (see above)"
 
+echo "typescript client: tsc (compile) + run the subscription example against the server"
+if [ -z "${CONTACTS_SERVER_BIN:-}" ]; then
+  # The binary's path as cargo reports it (whatever target dir is configured).
+  CONTACTS_SERVER_BIN=$(cd ../.. && cargo build --bin contacts-server --message-format=json-render-diagnostics \
+    | node -e 'let out = ""; process.stdin.on("data", (d) => (out += d)).on("end", () => {
+        for (const line of out.split("\n")) {
+          try { const m = JSON.parse(line); if (m.executable && m.target?.name === "contacts-server") console.log(m.executable); } catch {}
+        }
+      })') || fail "cargo build"
+  [ -x "$CONTACTS_SERVER_BIN" ] || fail "cargo build did not report the contacts-server binary"
+fi
+build=$(mktemp -d "$PWD/.build.XXXXXX")
+trap 'rm -rf "$build"' EXIT
+node_modules/.bin/tsc -p tsconfig.json --noEmit false --outDir "$build" || fail "tsc (compile, see above)"
+CONTACTS_SERVER_BIN=$CONTACTS_SERVER_BIN EXAMPLE_JS="$build/subscribe-example.js" node scripts/subscribe-check.mjs \
+  || fail "the subscription example against the server (see above)"
+
 n=$(cat operations/*.graphql | grep -cE '^(query|mutation|subscription)\b')
-echo "typescript client: $n operations, codegen + tsc ok ($((SECONDS - start)) s)"
+echo "typescript client: $n operations, codegen + tsc ok, subscription example ran ($((SECONDS - start)) s)"

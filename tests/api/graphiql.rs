@@ -10,6 +10,7 @@ use contacts_server::graphiql::{EXAMPLES, Example, assets_base};
 use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp, db_test};
+use crate::support::ws::{Next, TRANSPORT_WS, Ws};
 
 /// Runs an example as GraphiQL would send it: its query, its variables and headers with the
 /// `<...>` placeholders replaced by `values`. Returns the response body.
@@ -42,6 +43,29 @@ async fn run_example(app: &TestApp, example: &Example, values: &[(&str, &str)]) 
         example.file
     );
     body["data"].clone()
+}
+
+/// Runs a subscription example as the page does (`assets/graphiql/init.js`): a
+/// graphql-transport-ws socket to `/graphql` whose `connection_init` payload is the tab's
+/// `Authorization` header, then the tab's operation and variables (placeholders filled in).
+/// Returns the socket, the subscription started (its events: [`Ws::payload`]).
+async fn subscribe_example(app: &TestApp, example: &Example, values: &[(&str, &str)]) -> Ws {
+    let fill = |text: &str| {
+        values
+            .iter()
+            .fold(text.to_owned(), |text, (k, v)| text.replace(k, v))
+    };
+    let headers: Value = serde_json::from_str(&fill(example.headers)).unwrap();
+    let authorization = headers["Authorization"].as_str().unwrap().to_owned();
+    assert!(!authorization.contains('<'), "{authorization}");
+    let variables: Value = serde_json::from_str(&fill(example.variables)).unwrap();
+    let mut ws = Ws::connect(&app.base, TRANSPORT_WS).await;
+    match ws.init(json!({ "Authorization": authorization })).await {
+        Next::Message(m) => assert_eq!(m["type"], "connection_ack", "{m}"),
+        other => panic!("{}: expected connection_ack, got {other:?}", example.file),
+    }
+    ws.subscribe("1", example.query, variables).await;
+    ws
 }
 
 fn example(file: &str) -> &'static Example {
@@ -117,6 +141,31 @@ async fn graphiql_examples_run_as_the_scenario(backend: Backend) {
     let viewer = run_example(&app, example("7-viewer.graphql"), &visitor_values).await;
     assert_eq!(viewer["viewer"]["role"], "GUEST");
     assert_eq!(viewer["viewer"]["contact"]["fullname"], "Andrea Sponziello");
+
+    // The live tab (a subscription, over a WebSocket as the page runs it): `after: "0"`
+    // replays the scenario's events from the log, the visitor's contact created first.
+    let live = example("8-contact-events.graphql");
+    let doc = async_graphql::parser::parse_query(live.query).unwrap();
+    assert!(
+        doc.operations
+            .iter()
+            .all(|(_, op)| op.node.ty == async_graphql::parser::types::OperationType::Subscription),
+        "{} is a subscription",
+        live.file
+    );
+    let mut ws = subscribe_example(&app, live, &agent_values).await;
+    let first = ws.payload().await;
+    assert!(first.get("errors").is_none(), "{first:#}");
+    let replayed = &first["data"]["contactEvents"];
+    assert_eq!(replayed["kind"], "CREATED", "{first:#}");
+    assert_eq!(replayed["contactId"], contact.as_str());
+    let opened = ws.payload().await;
+    assert_eq!(opened["data"]["contactEvents"]["kind"], "REQUEST_CREATED");
+    assert_eq!(
+        opened["data"]["contactEvents"]["requestId"],
+        created["createRequest"]["request"]["id"]
+    );
+    ws.close().await;
 }
 db_test!(graphiql_examples_run_as_the_scenario);
 
@@ -172,7 +221,7 @@ async fn graphiql_page_and_assets_are_self_hosted() {
     // Nothing from another host; no inline script; the example tabs embedded as JSON data.
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//unpkg"));
     let scripts: Vec<&str> = html.split("<script").skip(1).collect();
-    assert_eq!(scripts.len(), 5, "{html}");
+    assert_eq!(scripts.len(), 6, "{html}");
     let data = scripts
         .iter()
         .find(|s| s.contains("type=\"application/json\""))
@@ -204,7 +253,7 @@ async fn graphiql_page_and_assets_are_self_hosted() {
     let base = assets_base();
     let mut urls: Vec<&str> = html.split(['"']).filter(|s| s.starts_with(&base)).collect();
     urls.sort_unstable();
-    assert_eq!(urls.len(), 6, "{urls:?}");
+    assert_eq!(urls.len(), 7, "{urls:?}");
     for url in urls {
         let file = url.rsplit('/').next().unwrap();
         let resp = client

@@ -9,7 +9,11 @@
 //     runs signInAnonymously with that project id, the visitor token goes into the Headers
 //     editor of the VisitorCreateRequest and VisitorViewer tabs, both run, and the result
 //     pane shows the visitor's own data (role GUEST, its user id, its request);
-//   - the page requested nothing outside localhost, broke no Content-Security-Policy rule
+//   - the AgentContactEvents tab (a subscription) runs over a WebSocket to the same
+//     /graphql, with the agent token of the Headers editor in connection_init's payload:
+//     it replays the log (`after: "0"`, the visitor's request shows), then a contact created
+//     over HTTP from this script shows live in the result pane (its id, kind CREATED);
+//   - the page requested nothing outside localhost (WebSockets included), broke no Content-Security-Policy rule
 //     and threw no error.
 // Saves a screenshot ($ARTIFACTS_DIR/graphiql.png, graphiql-failure.png on failure) and ends
 // with `browser: N passed, N failed`.
@@ -167,6 +171,15 @@ async function main() {
     page.on('response', (resp) => {
       if (resp.status() >= 400) problems.push(`HTTP ${resp.status()} for ${resp.url()}`);
     });
+    const sockets = [];
+    page.on('websocket', (ws) => {
+      const socket = { url: ws.url(), sent: [], received: [] };
+      sockets.push(socket);
+      const url = new URL(ws.url());
+      if (!LOCAL_HOSTS.has(url.hostname)) outside.push(url.href);
+      ws.on('framesent', (f) => socket.sent.push(String(f.payload)));
+      ws.on('framereceived', (f) => socket.received.push(String(f.payload)));
+    });
     page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} (${req.failure()?.errorText})`));
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (e) =>
@@ -188,7 +201,7 @@ async function main() {
     check(schemaBody.data?.__schema?.queryType?.name === 'Query', `introspection result: ${JSON.stringify(schemaBody).slice(0, 300)}`);
     await page.waitForSelector('.graphiql-container .graphiql-execute-button');
     const titles = await page.locator('.graphiql-tab').allInnerTexts();
-    const expected = ['AgentSignUp', 'VisitorSignIn', 'VisitorCreateRequest', 'VisitorCaptureMetadata', 'AgentSearchByEmail', 'AgentContactDetail', 'VisitorViewer'];
+    const expected = ['AgentSignUp', 'VisitorSignIn', 'VisitorCreateRequest', 'VisitorCaptureMetadata', 'AgentSearchByEmail', 'AgentContactDetail', 'VisitorViewer', 'AgentContactEvents'];
     for (const name of expected) {
       check(titles.some((t) => t.includes(name)), `a tab "${name}" among ${JSON.stringify(titles)}`);
     }
@@ -199,7 +212,8 @@ async function main() {
     const docs = page.locator('.graphiql-doc-explorer');
     await docs.getByText('Query', { exact: true }).first().waitFor();
     await docs.getByText('Mutation', { exact: true }).first().waitFor();
-    log('docs explorer shows Query and Mutation');
+    await docs.getByText('Subscription', { exact: true }).first().waitFor();
+    log('docs explorer shows Query, Mutation and Subscription');
 
     // 3. An agent signs up over HTTP: the project the visitor signs in to.
     const signUp = await gql(
@@ -245,6 +259,43 @@ async function main() {
       check(shown.includes(text), `the result pane shows ${text}: ${shown.slice(0, 500)}`);
     }
     log('viewer in the page shows the visitor (GUEST, its user id, its request)');
+
+    // 7. The live tab: contactEvents over a WebSocket, the agent token in the Headers editor.
+    const agentToken = signUp.signUp.token;
+    const requestId = created.data.createRequest.request.id;
+    await openTab(page, 'AgentContactEvents');
+    await setEditor(page, 'Headers', JSON.stringify({ Authorization: `Bearer ${agentToken}` }, null, 2));
+    const pane = () => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue();
+    await page.evaluate(() => document.querySelector('.result-window .CodeMirror').CodeMirror.setValue(''));
+    await page.click('.graphiql-execute-button');
+    // The replay (`after: "0"`) reaches the visitor's request: the subscription is live now.
+    await page.waitForFunction((id) => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue().includes(id), requestId).catch(async (err) => {
+      throw new Error(`the replay did not show request ${requestId}: ${err.message}; pane: ${await page.evaluate(pane)}`);
+    });
+    const made = await gql(server.base, 'mutation($input: CreateContactInput!) { createContact(input: $input) { id } }', { input: { fullname: 'Live Contact' } }, agentToken);
+    const liveId = made.createContact.id;
+    await page.waitForFunction((id) => document.querySelector('.result-window .CodeMirror').CodeMirror.getValue().includes(id), liveId).catch(async (err) => {
+      throw new Error(`the live event of ${liveId} did not show: ${err.message}; pane: ${await page.evaluate(pane)}`);
+    });
+    const live = JSON.parse(await page.evaluate(pane));
+    check(!live.errors, `contactEvents errors: ${JSON.stringify(live.errors)}`);
+    check(live.data?.contactEvents?.kind === 'CREATED' && live.data.contactEvents.contactId === liveId, `the live event: ${JSON.stringify(live)}`);
+    const shownLive = await page.locator('.result-window').innerText();
+    check(shownLive.includes(liveId) && shownLive.includes('CREATED'), `the result pane shows the event: ${shownLive.slice(0, 500)}`);
+    // It came over a same-origin WebSocket, authenticated by the Headers editor's token.
+    const wsUrl = server.base.replace('http://', 'ws://') + '/graphql';
+    const socket = sockets.find((s) => s.url === wsUrl);
+    check(socket, `a WebSocket to ${wsUrl}: ${JSON.stringify(sockets.map((s) => s.url))}`);
+    const init = socket.sent.map((f) => JSON.parse(f)).find((m) => m.type === 'connection_init');
+    check(init?.payload?.Authorization === `Bearer ${agentToken}`, `connection_init carries the agent token: ${JSON.stringify(init)}`);
+    check(socket.received.some((f) => f.includes(liveId)), 'the event arrived on that socket');
+    // The stop button ends the subscription (the socket's `complete`).
+    await page.click('.graphiql-execute-button');
+    for (let i = 0; i < 100 && !socket.sent.some((f) => JSON.parse(f).type === 'complete'); i += 1) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    check(socket.sent.some((f) => JSON.parse(f).type === 'complete'), 'the stop button sent `complete`');
+    log(`subscription in the page: the live event CREATED ${liveId} shown, over ${wsUrl}`);
 
     // The settings dialog opens and closes (its scroll lock injects a <style> element, which
     // a stricter style-src would refuse).
