@@ -79,6 +79,8 @@ fn budget(ctx: &Context<'_>) -> AppResult<Option<Held>> {
 #[derive(Default)]
 pub struct Subscription;
 
+/// The root subscription type: live events over WebSocket at `/graphql`
+/// (`graphql-transport-ws` or the legacy `graphql-ws`; the token in `connection_init`).
 #[Subscription]
 impl Subscription {
     /// Agents: the events of their project's contacts, oldest first: those after `after` (a
@@ -90,8 +92,13 @@ impl Subscription {
     async fn contact_events(
         &self,
         ctx: &Context<'_>,
-        kinds: Option<Vec<ContactEventKind>>,
-        contact_id: Option<ID>,
+        #[graphql(desc = "Only these kinds (all when absent).")] kinds: Option<
+            Vec<ContactEventKind>,
+        >,
+        #[graphql(desc = "Only this contact's events.")] contact_id: Option<ID>,
+        #[graphql(
+            desc = "Replay from the log every event after this `position` (decimal digits), then go live; only new events when absent."
+        )]
         after: Option<String>,
     ) -> Result<impl Stream<Item = async_graphql::Result<ContactEvent>> + use<>, AppError> {
         let (_, scope) = guards::require_agent(ctx)?;
@@ -128,6 +135,9 @@ impl Subscription {
     async fn visitor_events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Replay every own event after this `position` (decimal digits), then go live; only new events when absent."
+        )]
         after: Option<String>,
     ) -> Result<impl Stream<Item = async_graphql::Result<VisitorEvent>> + use<>, AppError> {
         let (caller, scope) = guards::require_visitor(ctx)?;
