@@ -81,7 +81,7 @@ DO $$ DECLARE r record; BEGIN
     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname); END LOOP;
   FOR r IN SELECT * FROM saved_ix LOOP EXECUTE format('DROP INDEX %s', r.name); END LOOP;
 END $$;
-TRUNCATE lead_event, lead_merge, request, lead, project_member, "user", project;
+TRUNCATE webhook_delivery, webhook, event_head, lead_event, lead_merge, request, lead, project_member, "user", project;
 
 INSERT INTO project (id, name, created_at)
 SELECT bench.uid('project', p), CASE WHEN p = :projects THEN 'Bench writes' ELSE 'Bench project ' || p END,
