@@ -126,6 +126,20 @@ impl RawSql {
     /// placeholder mark escaped (doubled) outside literals, so sea-query binds exactly the
     /// values given and writes the text back unchanged.
     pub(crate) fn into_expr(self, backend: sea_orm::DbBackend) -> sea_orm::sea_query::SimpleExpr {
+        let (template, values) = self.render(backend, true);
+        sea_orm::sea_query::Expr::cust_with_values(template, values)
+    }
+
+    /// A whole statement for `backend` (an `UPDATE … RETURNING`, an upsert): the text as
+    /// written, each value as the backend's placeholder.
+    pub(crate) fn into_statement(self, backend: sea_orm::DbBackend) -> sea_orm::Statement {
+        let (sql, values) = self.render(backend, false);
+        sea_orm::Statement::from_sql_and_values(backend, sql, values)
+    }
+
+    /// The SQL text and its values for `backend`; with `escape`, the backend's placeholder
+    /// mark in text pieces is doubled for sea-query's `cust_with_values`.
+    fn render(self, backend: sea_orm::DbBackend, escape: bool) -> (String, Vec<sea_orm::Value>) {
         use sea_orm::sea_query::{Token, Tokenizer};
         let (mark, numbered) = match backend {
             sea_orm::DbBackend::Postgres => ("$", true),
@@ -142,14 +156,18 @@ impl RawSql {
                     if after_value && text.starts_with(joins) {
                         template.push(' ');
                     }
-                    for token in Tokenizer::new(&text).iter() {
-                        match token {
-                            Token::Punctuation(p) if p == mark => {
-                                template.push_str(mark);
-                                template.push_str(mark);
+                    if escape {
+                        for token in Tokenizer::new(&text).iter() {
+                            match token {
+                                Token::Punctuation(p) if p == mark => {
+                                    template.push_str(mark);
+                                    template.push_str(mark);
+                                }
+                                other => template.push_str(other.as_str()),
                             }
-                            other => template.push_str(other.as_str()),
                         }
+                    } else {
+                        template.push_str(&text);
                     }
                     after_value = false;
                 }
@@ -166,7 +184,7 @@ impl RawSql {
                 }
             }
         }
-        sea_orm::sea_query::Expr::cust_with_values(template, values)
+        (template, values)
     }
 }
 

@@ -17,14 +17,14 @@ use entity::{lead, lead_event};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::service::fields::ContactField;
 use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
-use crate::service::{ProjectScope, now};
+use crate::service::{ProjectScope, RawSql, now};
 
 pub use entity::lead_event::EventKind;
 
@@ -114,27 +114,24 @@ async fn take_positions(
     n: i64,
 ) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
-    let stmt = match backend {
-        DbBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO event_head (project_id, position) VALUES ($1, $2) ON CONFLICT \
-             (project_id) DO UPDATE SET position = event_head.position + EXCLUDED.position \
-             RETURNING position, pg_notify($3, $4) IS NULL AS notified",
-            [
-                scope.project_id.into(),
-                n.into(),
-                NOTIFY_CHANNEL.into(),
-                scope.project_id.to_string().into(),
-            ],
-        ),
-        _ => Statement::from_sql_and_values(
-            backend,
-            "INSERT INTO event_head (project_id, position) VALUES (?, ?) ON CONFLICT \
-             (project_id) DO UPDATE SET position = event_head.position + excluded.position \
-             RETURNING position",
-            [scope.project_id.into(), n.into()],
-        ),
-    };
+    let mut sql = RawSql::new()
+        .sql("INSERT INTO event_head (project_id, position) VALUES (")
+        .value(scope.project_id)
+        .sql(", ")
+        .value(n)
+        .sql(
+            ") ON CONFLICT (project_id) DO UPDATE SET position = event_head.position + \
+             excluded.position RETURNING position",
+        );
+    if backend == DbBackend::Postgres {
+        sql = sql
+            .sql(", pg_notify(")
+            .value(NOTIFY_CHANNEL)
+            .sql(", ")
+            .value(scope.project_id.to_string())
+            .sql(") IS NULL AS notified");
+    }
+    let stmt = sql.into_statement(backend);
     let row = db
         .query_one_raw(stmt)
         .await?
@@ -197,19 +194,11 @@ pub async fn after(
 
 /// The last position given out in `scope`'s log (0 before its first event).
 pub async fn head(db: &impl ConnectionTrait, scope: ProjectScope) -> Result<i64, DbErr> {
-    let backend = db.get_database_backend();
-    let mark = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT position FROM event_head WHERE project_id = {mark}"),
-            [scope.project_id.into()],
-        ))
-        .await?;
+    let stmt = RawSql::new()
+        .sql("SELECT position FROM event_head WHERE project_id = ")
+        .value(scope.project_id)
+        .into_statement(db.get_database_backend());
+    let row = db.query_one_raw(stmt).await?;
     Ok(match row {
         Some(row) => row.try_get("", "position")?,
         None => 0,

@@ -11,32 +11,11 @@ use entity::{webhook, webhook_delivery};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, Statement, Value,
+    QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
-use crate::service::ProjectScope;
-
-/// `template` with `?` placeholders, as `backend` writes them (`$1`, `$2`, ... on
-/// PostgreSQL). The templates of this module hold no other `?`.
-fn statement(backend: DbBackend, template: &str, values: Vec<Value>) -> Statement {
-    let sql = if backend == DbBackend::Postgres {
-        let mut out = String::with_capacity(template.len() + 8);
-        let mut n = 0;
-        for c in template.chars() {
-            if c == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    } else {
-        template.to_owned()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
-}
+use crate::service::{ProjectScope, RawSql};
 
 /// Inserts `row` (its `project_id` is its scope).
 pub async fn insert(db: &impl ConnectionTrait, row: webhook::Model) -> Result<(), DbErr> {
@@ -123,24 +102,25 @@ pub async fn claim_due(
     } else {
         ""
     };
-    let template = format!(
-        "UPDATE webhook SET lease_owner = ?, lease_until = ? WHERE id IN (SELECT w.id FROM \
-         webhook w JOIN event_head h ON h.project_id = w.project_id WHERE w.enabled = ? AND \
-         w.next_attempt_at <= ? AND (w.lease_until IS NULL OR w.lease_until < ?) AND \
-         h.position > w.delivered_position ORDER BY w.next_attempt_at LIMIT ?{lock}) RETURNING *"
-    );
-    let stmt = statement(
-        backend,
-        &template,
-        vec![
-            owner.into(),
-            lease_until.into(),
-            true.into(),
-            now.into(),
-            now.into(),
-            (limit as i64).into(),
-        ],
-    );
+    let stmt = RawSql::new()
+        .sql("UPDATE webhook SET lease_owner = ")
+        .value(owner)
+        .sql(", lease_until = ")
+        .value(lease_until)
+        .sql(
+            " WHERE id IN (SELECT w.id FROM webhook w JOIN event_head h ON h.project_id = \
+             w.project_id WHERE w.enabled = ",
+        )
+        .value(true)
+        .sql(" AND w.next_attempt_at <= ")
+        .value(now)
+        .sql(" AND (w.lease_until IS NULL OR w.lease_until < ")
+        .value(now)
+        .sql(") AND h.position > w.delivered_position ORDER BY w.next_attempt_at LIMIT ")
+        .value(limit as i64)
+        .sql(lock)
+        .sql(") RETURNING *")
+        .into_statement(backend);
     webhook::Model::find_by_statement(stmt).all(db).await
 }
 
@@ -255,19 +235,19 @@ pub async fn prune_deliveries(
     webhook: Uuid,
     keep: u64,
 ) -> Result<(), DbErr> {
-    let stmt = statement(
-        db.get_database_backend(),
-        "DELETE FROM webhook_delivery WHERE project_id = ? AND webhook_id = ? AND id NOT IN \
-         (SELECT id FROM webhook_delivery WHERE project_id = ? AND webhook_id = ? ORDER BY \
-         delivered_at DESC, id DESC LIMIT ?)",
-        vec![
-            scope.project_id.into(),
-            webhook.into(),
-            scope.project_id.into(),
-            webhook.into(),
-            (keep as i64).into(),
-        ],
-    );
+    let stmt = RawSql::new()
+        .sql("DELETE FROM webhook_delivery WHERE project_id = ")
+        .value(scope.project_id)
+        .sql(" AND webhook_id = ")
+        .value(webhook)
+        .sql(" AND id NOT IN (SELECT id FROM webhook_delivery WHERE project_id = ")
+        .value(scope.project_id)
+        .sql(" AND webhook_id = ")
+        .value(webhook)
+        .sql(" ORDER BY delivered_at DESC, id DESC LIMIT ")
+        .value(keep as i64)
+        .sql(")")
+        .into_statement(db.get_database_backend());
     db.execute_raw(stmt).await?;
     Ok(())
 }
