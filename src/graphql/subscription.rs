@@ -75,6 +75,31 @@ fn budget(ctx: &Context<'_>) -> AppResult<Option<Held>> {
         .transpose()
 }
 
+/// The events of `scope`'s log after `after` that `keep` accepts, each wrapped by `wrap`,
+/// holding `held` (the connection's budget slot) while the stream lives. Errors: `INTERNAL`
+/// when the schema has no feeds or the log cannot be read.
+async fn feed<T, K>(
+    ctx: &Context<'_>,
+    scope: crate::service::ProjectScope,
+    after: Option<i64>,
+    held: Option<Held>,
+    keep: K,
+    wrap: fn(lead_event::Model) -> T,
+) -> Result<impl Stream<Item = async_graphql::Result<T>> + use<T, K>, AppError>
+where
+    K: Fn(&lead_event::Model) -> bool + Send + Sync + 'static,
+{
+    let feeds = ctx
+        .data::<Arc<Feeds>>()
+        .map_err(|_| AppError::internal("no event feeds in the schema data"))?;
+    let events = feeds.subscribe(scope, after, keep).await?;
+    Ok(events.map(move |item| {
+        let _held = &held;
+        item.map(|e| wrap(Arc::unwrap_or_clone(e)))
+            .map_err(|e| AppError::from(e).into())
+    }))
+}
+
 /// The subscription root.
 #[derive(Default)]
 pub struct Subscription;
@@ -116,15 +141,7 @@ impl Subscription {
             contact.is_none_or(|c| c == e.lead)
                 && kinds.as_ref().is_none_or(|k| k.contains(&e.kind))
         };
-        let feeds = ctx
-            .data::<Arc<Feeds>>()
-            .map_err(|_| AppError::internal("no event feeds in the schema data"))?;
-        let events = feeds.subscribe(scope, after, keep).await?;
-        Ok(events.map(move |item| {
-            let _held = &held;
-            item.map(|e| ContactEvent(Arc::unwrap_or_clone(e)))
-                .map_err(|e| AppError::from(e).into())
-        }))
+        feed(ctx, scope, after, held, keep, ContactEvent).await
     }
 
     /// Visitors: the requests opened by this visitor (on any of its devices signed in as the
@@ -147,14 +164,6 @@ impl Subscription {
         let keep = move |e: &lead_event::Model| {
             e.kind == EventKind::RequestCreated && e.actor_id == Some(visitor)
         };
-        let feeds = ctx
-            .data::<Arc<Feeds>>()
-            .map_err(|_| AppError::internal("no event feeds in the schema data"))?;
-        let events = feeds.subscribe(scope, after, keep).await?;
-        Ok(events.map(move |item| {
-            let _held = &held;
-            item.map(|e| VisitorEvent(Arc::unwrap_or_clone(e)))
-                .map_err(|e| AppError::from(e).into())
-        }))
+        feed(ctx, scope, after, held, keep, VisitorEvent).await
     }
 }
