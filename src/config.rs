@@ -79,6 +79,40 @@ pub struct Config {
     #[arg(long, env = "DB_SQLITE_READERS", default_value_t = 4)]
     pub db_sqlite_readers: u32,
 
+    /// PostgreSQL: prepared statements each connection keeps (sqlx's statement cache). 0 turns
+    /// named prepared statements off (every statement is prepared unnamed, each time), which
+    /// PgBouncer in `pool_mode = transaction` requires (PgBouncer's FAQ; sqlx issue #67).
+    #[arg(long, env = "DB_STATEMENT_CACHE", default_value_t = 100)]
+    pub db_statement_cache: usize,
+
+    /// PostgreSQL: a direct URL to the primary for `LISTEN` (live events) when `DATABASE_URL`
+    /// goes through a pooler in transaction mode, where `LISTEN` does not work. Unset:
+    /// `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_LISTEN_URL")]
+    pub database_listen_url: Option<String>,
+
+    /// PostgreSQL streaming replicas, comma-separated URLs: queries are served by one of them
+    /// (mutations, subscriptions and webhooks use the primary, `DATABASE_URL`). A mutation's
+    /// answer carries a consistency token; a query sending it back is served only by a replica
+    /// that has replayed it, else by the primary (README, "Read replicas").
+    #[arg(
+        long,
+        env = "DATABASE_REPLICA_URLS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    #[serde(deserialize_with = "comma_separated")]
+    pub database_replica_urls: Vec<String>,
+
+    /// Milliseconds a replica may lag behind the primary before queries skip it.
+    #[arg(long, env = "REPLICA_MAX_LAG_MS", default_value_t = 5000)]
+    pub replica_max_lag_ms: u64,
+
+    /// Milliseconds between reads of each replica's replay position (and the primary's WAL
+    /// position); also how stale a replica's known position may be.
+    #[arg(long, env = "REPLICA_POLL_MS", default_value_t = 100)]
+    pub replica_poll_ms: u64,
+
     /// Seconds to wait for a free database connection before failing the request.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
     pub db_acquire_timeout_secs: u64,
@@ -137,6 +171,12 @@ pub struct Config {
     /// Most root fields in one operation (`TOO_MANY_ROOT_FIELDS` beyond).
     #[arg(long, env = "MAX_ROOT_FIELDS", default_value_t = 20)]
     pub max_root_fields: usize,
+
+    /// Where the rate limits count: `memory` (this process: each instance counts on its own),
+    /// `postgres` (one table of the database, shared by every instance over it) or `auto`
+    /// (`postgres` on PostgreSQL, `memory` on SQLite).
+    #[arg(long, env = "RATE_LIMIT_STORE", value_enum, default_value = "auto")]
+    pub rate_limit_store: RateLimitStore,
 
     /// `signInAnonymously` calls per client IP per minute (0: no limit).
     #[arg(long, env = "RATE_LIMIT_ANONYMOUS_PER_MIN", default_value_t = 60)]
@@ -292,6 +332,18 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line (for log shippers).
     Json,
+}
+
+/// Where rate limits count ([`Config::rate_limit_store`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateLimitStore {
+    /// `postgres` on PostgreSQL, `memory` on SQLite.
+    Auto,
+    /// In this process.
+    Memory,
+    /// In the database (PostgreSQL only), shared by every instance.
+    Postgres,
 }
 
 /// What `migrate` does.

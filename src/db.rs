@@ -154,12 +154,29 @@ async fn connect_pool(
     size: u32,
     role: SqliteRole,
 ) -> Result<DatabaseConnection, DbErr> {
-    let url = config.database_url.as_str();
+    connect_url(config, &config.database_url, size, role, false).await
+}
+
+/// A pool of at most `size` connections to `url` with `config`'s pool settings: SQLite's
+/// PRAGMAs of `role`, or PostgreSQL's statement cache (`DB_STATEMENT_CACHE`); `lazy`: no
+/// connection is opened before the first use. Errors: the driver's.
+async fn connect_url(
+    config: &Config,
+    url: &str,
+    size: u32,
+    role: SqliteRole,
+    lazy: bool,
+) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(size.max(1))
+    opts.connect_lazy(lazy)
+        .max_connections(size.max(1))
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(config.db_acquire_timeout_secs))
         .sqlx_logging(false);
+    if url.starts_with("postgres") {
+        let cache = config.db_statement_cache;
+        opts.map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(cache));
+    }
     if url.starts_with("sqlite:") {
         let cache_kib = match role {
             SqliteRole::Writer => SQLITE_WRITER_CACHE_KIB,
@@ -179,6 +196,33 @@ async fn connect_pool(
         });
     }
     Database::connect(opts).await
+}
+
+/// A PostgreSQL pool of at most `size` connections to `url` (the direct `LISTEN` URL) with
+/// the server's pool settings. Errors: the driver's.
+pub async fn connect_postgres(
+    config: &Config,
+    url: &str,
+    size: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    connect_url(config, url, size, SqliteRole::Reader, false).await
+}
+
+/// A replica's pool of up to `DB_MAX_CONNECTIONS` connections to `url`, opened lazily (a
+/// replica that is down at start does not stop the server). Errors: the driver's, for a URL
+/// it cannot parse.
+pub async fn connect_lazy_postgres(
+    config: &Config,
+    url: &str,
+) -> Result<DatabaseConnection, DbErr> {
+    connect_url(
+        config,
+        url,
+        config.db_max_connections,
+        SqliteRole::Reader,
+        true,
+    )
+    .await
 }
 
 /// Applies every pending migration. Errors: the migrator's.

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod normalize;
 pub mod ops;
 pub mod ratelimit;
+pub mod replicas;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

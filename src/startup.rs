@@ -47,6 +47,10 @@ pub struct Application {
     ws: Arc<crate::http::ws::WsSettings>,
     /// The webhook worker's database handle, whether that pool is its own, its settings.
     webhooks: (sea_orm::DatabaseConnection, bool, crate::webhooks::Settings),
+    /// The read replicas and their poll interval.
+    replicas: Option<(Arc<crate::replicas::Replicas>, Duration)>,
+    /// The pool `LISTEN` takes its connection from (`DATABASE_LISTEN_URL`, else the reader).
+    listen_db: sea_orm::DatabaseConnection,
 }
 
 impl Application {
@@ -77,7 +81,14 @@ impl Application {
             agent_ttl_secs: config.agent_token_ttl_secs,
             visitor_ttl_secs: config.visitor_token_ttl_secs,
         };
-        let rate_limits = Arc::new(RateLimits::new(config.rate_limits()));
+        let rate_limits = Arc::new(rate_limits(&config, &db)?);
+        let replicas = crate::replicas::Replicas::connect(&config, db.write.clone())
+            .await?
+            .map(Arc::new);
+        let listen_db = match config.database_listen_url.as_deref() {
+            Some(url) if !url.trim().is_empty() => db::connect_postgres(&config, url, 1).await?,
+            _ => db.read.clone(),
+        };
         let webhooks = crate::webhooks::Settings::of(&config);
         let policy = crate::webhooks::Policy {
             allow_private: webhooks.allow_private,
@@ -108,6 +119,7 @@ impl Application {
             batch_delay: Duration::from_millis(config.dataloader_delay_ms),
             metrics: Arc::new(Metrics::new()?),
             ws: ws.clone(),
+            replicas: replicas.clone(),
         };
         let router = crate::http::router(&config, state)?;
         let (webhook_db, own_webhook_db) = crate::webhooks::connect(&config, &db).await?;
@@ -128,6 +140,8 @@ impl Application {
             local_addr,
             ws,
             webhooks: (webhook_db, own_webhook_db, webhooks),
+            replicas: replicas.map(|r| (r, Duration::from_millis(config.replica_poll_ms.max(10)))),
+            listen_db,
         })
     }
 
@@ -159,7 +173,11 @@ impl Application {
             self.rate_limits.clone(),
             crate::ratelimit::PRUNE_INTERVAL,
         ));
-        let listening = tokio::spawn(crate::events::listen::run(self.db.read.clone()));
+        let listening = tokio::spawn(crate::events::listen::run(self.listen_db.clone()));
+        let polling = self
+            .replicas
+            .clone()
+            .map(|(replicas, every)| tokio::spawn(replicas.poll_every(every)));
         let (hook_db, own, settings) = self.webhooks;
         let worker =
             crate::webhooks::spawn(hook_db, own, settings).map_err(std::io::Error::other)?;
@@ -172,11 +190,34 @@ impl Application {
         crate::http::serve(self.listener, self.router, self.http, shutdown).await;
         pruning.abort();
         listening.abort();
+        if let Some(polling) = polling {
+            polling.abort();
+        }
         worker.stop(Duration::from_secs(5)).await;
         if let Err(err) = self.db.close().await {
             tracing::warn!("closing the database pools: {err}");
         }
         Ok(())
+    }
+}
+
+/// The rate limits of `config` over their store (`RATE_LIMIT_STORE`): `auto` shares them
+/// through PostgreSQL's `rate_limit_bucket` table (over the writer pool) and keeps them in
+/// process memory on SQLite. Errors: `StartupError::Config` for `postgres` on SQLite.
+fn rate_limits(config: &Config, db: &db::Db) -> Result<RateLimits, StartupError> {
+    use crate::config::RateLimitStore;
+    let postgres =
+        sea_orm::ConnectionTrait::get_database_backend(&db.write) == sea_orm::DbBackend::Postgres;
+    match (config.rate_limit_store, postgres) {
+        (RateLimitStore::Memory, _) | (RateLimitStore::Auto, false) => {
+            Ok(RateLimits::new(config.rate_limits()))
+        }
+        (RateLimitStore::Postgres | RateLimitStore::Auto, true) => {
+            Ok(RateLimits::shared(config.rate_limits(), db.write.clone()))
+        }
+        (RateLimitStore::Postgres, false) => Err(StartupError::Config(
+            "RATE_LIMIT_STORE=postgres needs a PostgreSQL DATABASE_URL".into(),
+        )),
     }
 }
 

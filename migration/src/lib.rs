@@ -13,6 +13,7 @@ mod m20261201_000004_visitor_project;
 mod m20261202_000005_search_by_project;
 mod m20261202_000006_event_log;
 mod m20261202_000007_webhooks;
+mod m20261202_000008_rate_limits;
 
 /// The ordered list of this project's migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_search_by_project::Migration),
             Box::new(m20261202_000006_event_log::Migration),
             Box::new(m20261202_000007_webhooks::Migration),
+            Box::new(m20261202_000008_rate_limits::Migration),
         ]
     }
 }

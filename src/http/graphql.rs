@@ -150,15 +150,40 @@ async fn graphql_handler(
         AuthState::Authenticated(caller) => Some(caller.user_id),
         _ => None,
     };
-    let prepared = prepared.and_then(|p| state.gate.charge(&p, user).map(|()| p));
+    let prepared = match prepared {
+        Ok(p) => state.gate.charge(&p, user).await.map(|()| p),
+        Err(err) => Err(err),
+    };
+    let mut prepared = prepared;
+    let token = match &mut prepared {
+        Ok(p) => super::consistency::token(&headers, &mut p.request),
+        Err(_) => Ok(None),
+    };
+    let prepared = token.and_then(|token| prepared.map(|p| (p, token)));
+    let mut read_from = None;
+    let mut wrote = false;
     let (mut response, operation) = match prepared {
         Err(err) => (async_graphql::Response::from_errors(vec![err]), None),
-        Ok(prepared) => {
+        Ok((prepared, token)) => {
+            let is_mutation = prepared.operation.as_ref().is_some_and(|o| o.is_mutation);
             let mut request = prepared.request.data(auth).data(ClientIp(client_ip));
+            // With replicas, a query reads from the one `token` allows (mutations: primary).
+            let mut reader = state.db.read.clone();
+            if let Some(replicas) = &state.replicas {
+                if is_mutation {
+                    read_from = Some("primary");
+                    wrote = true;
+                } else {
+                    let chosen = replicas.reader(token);
+                    reader = chosen.conn.clone();
+                    read_from = Some(chosen.name);
+                    request = request.data(reader.clone());
+                }
+            }
             if let AuthState::Authenticated(caller) = auth {
                 let visitor = (caller.role == crate::auth::Role::Guest).then_some(caller.user_id);
                 request = request.data(Loaders::new(
-                    state.db.read.clone(),
+                    reader,
                     guards::scope(caller),
                     state.batch_delay,
                     visitor,
@@ -166,6 +191,10 @@ async fn graphql_handler(
             }
             (state.schema.execute(request).await, prepared.operation)
         }
+    };
+    let token = match (&state.replicas, wrote) {
+        (Some(replicas), true) => super::consistency::after_write(replicas, &mut response).await,
+        _ => None,
     };
     if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
         response.extensions.insert(
@@ -216,6 +245,7 @@ async fn graphql_handler(
     } else {
         GraphQLResponse::from(response).into_response()
     };
+    super::consistency::set_headers(http.headers_mut(), read_from, token);
     if accepts_graphql_response {
         http.headers_mut().insert(
             axum::http::header::CONTENT_TYPE,

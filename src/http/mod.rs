@@ -1,7 +1,7 @@
 //! The HTTP layer, one job per file: `router` (routes and layers), `graphql` (the GraphQL
 //! handler over GET and POST), `refusal` (HTTP-level refusals in the GraphQL shape), `serve`
 //! (the HTTP/1 accept loop with its header-read timeout and graceful shutdown), `ws` (GraphQL
-//! subscriptions over WebSocket).
+//! subscriptions over WebSocket), `consistency` (read-your-writes tokens over read replicas).
 //! [`crate::startup`] assembles them.
 
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use crate::graphql::prepare::Gate;
 use crate::graphql::schema::AppSchema;
 use crate::metrics::Metrics;
 
+mod consistency;
 mod graphql;
 mod refusal;
 mod router;
@@ -46,4 +47,6 @@ pub(crate) struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// WebSocket limits, open connections, the shutdown signal.
     pub(crate) ws: Arc<ws::WsSettings>,
+    /// The read replicas (`DATABASE_REPLICA_URLS`), when configured.
+    pub(crate) replicas: Option<Arc<crate::replicas::Replicas>>,
 }

@@ -128,19 +128,41 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// `GET /ready`: readiness, 200 `ready` when the database answers through the reader pool
-/// and a separate writer pool (SQLite) is open (it is not queried: it may be busy with a queue
-/// of writes), 503 otherwise.
+/// `GET /ready`: readiness as JSON, `{"status": "ready" | "unavailable", "databases":
+/// [{"name": "primary", "up": true}, {"name": "replica-1", "up": true, "lagMs": 12}]}`: 200
+/// when the database answers through the reader pool (the primary on PostgreSQL) and a
+/// separate writer pool (SQLite) is open (it is not queried: it may be busy with a queue of
+/// writes), 503 otherwise. Replicas are listed as their poller last saw them; one that is down
+/// does not make the server unready (queries go to the primary).
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.db.is_split() && state.db.write.get_sqlite_connection_pool().is_closed() {
+    let up = if state.db.is_split() && state.db.write.get_sqlite_connection_pool().is_closed() {
         tracing::warn!("readiness check: the database writer pool is closed");
-        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable");
-    }
-    match state.db.read.execute_unprepared("SELECT 1").await {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(err) => {
-            tracing::warn!("readiness check: database unreachable: {err}");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        false
+    } else {
+        match state.db.read.execute_unprepared("SELECT 1").await {
+            Ok(_) => true,
+            Err(err) => {
+                tracing::warn!("readiness check: database unreachable: {err}");
+                false
+            }
         }
-    }
+    };
+    let databases = match &state.replicas {
+        Some(replicas) => replicas.status(up),
+        None => vec![crate::replicas::DatabaseStatus {
+            name: "primary".into(),
+            up,
+            lag_ms: None,
+        }],
+    };
+    let status = if up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({
+        "status": if up { "ready" } else { "unavailable" },
+        "databases": databases,
+    });
+    (status, axum::Json(body))
 }

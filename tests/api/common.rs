@@ -28,7 +28,32 @@ pub struct TestApp {
     _db: TestDb,
 }
 
+/// The settings of every test server over `url`.
+fn test_config(url: &str) -> Config {
+    let mut config = Config::defaults();
+    config.database_url = url.to_owned();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.jwt_secret = Some(TEST_SECRET.into());
+    config.db_max_connections = 8;
+    // Rate limits are off unless a test turns them on (tests/api/ratelimit.rs).
+    config.rate_limit_anonymous_per_min = 0;
+    config.rate_limit_sign_in_per_min = 0;
+    config.rate_limit_mutations_per_min = 0;
+    config
+}
+
 impl TestApp {
+    /// Another server over this one's database (a second instance behind a load balancer),
+    /// with the test settings and `tweak`; its base URL. It serves until the test ends.
+    pub async fn beside(&self, tweak: impl FnOnce(&mut Config)) -> String {
+        let mut config = test_config(&self._db.url);
+        tweak(&mut config);
+        let app = Application::build(config).await.unwrap();
+        let base = format!("http://{}", app.local_addr());
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
+        base
+    }
+
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await
     }
@@ -36,15 +61,7 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Self {
         contacts_server::telemetry::init();
         let test_db = TestDb::new(backend).await;
-        let mut config = Config::defaults();
-        config.database_url = test_db.url.clone();
-        config.bind = "127.0.0.1:0".parse().unwrap();
-        config.jwt_secret = Some(TEST_SECRET.into());
-        config.db_max_connections = 8;
-        // Rate limits are off unless a test turns them on (tests/api/ratelimit.rs).
-        config.rate_limit_anonymous_per_min = 0;
-        config.rate_limit_sign_in_per_min = 0;
-        config.rate_limit_mutations_per_min = 0;
+        let mut config = test_config(&test_db.url);
         tweak(&mut config);
         // The server's own handles: on SQLite a one-connection writer pool and a reader pool.
         let mut pools = db::connect_pools(&config).await.unwrap();

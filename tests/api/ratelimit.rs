@@ -109,7 +109,13 @@ async fn mutations_are_limited_per_token(backend: Backend) {
     }
     let before = app.statements();
     assert_limited(&app.gql(Some(&visitor), q, json!({})).await);
-    assert_eq!(app.statements(), before, "a limited mutation runs no SQL");
+    // On PostgreSQL the budget is the shared table's: its one check is the only statement.
+    let check = usize::from(backend == Backend::Postgres);
+    assert_eq!(
+        app.statements() - before,
+        check,
+        "a limited mutation runs no SQL but the budget's"
+    );
     assert_eq!(app.count_rows("request").await, 4);
     // Queries are not counted; other tokens have their own budget.
     // (`ok` fails on any `errors`; the data must be real.)
@@ -150,9 +156,12 @@ async fn limiter_keys_are_pruned() {
     let before = rss_bytes();
     for i in 0..KEYS {
         let ip = IpAddr::V6(Ipv6Addr::from(i as u128 + 1));
-        limits.anonymous_sign_in(ip).unwrap();
-        limits.sign_in(&format!("visitor{i}@example.com")).unwrap();
-        limits.mutation(uuid::Uuid::new_v4()).unwrap();
+        limits.anonymous_sign_in(ip).await.unwrap();
+        limits
+            .sign_in(&format!("visitor{i}@example.com"))
+            .await
+            .unwrap();
+        limits.mutation(uuid::Uuid::new_v4(), 1).await.unwrap();
     }
     assert_eq!(limits.keys(), 3 * KEYS);
     let grown = rss_bytes().saturating_sub(before);
@@ -175,8 +184,113 @@ async fn limiter_keys_are_pruned() {
     // A key still in use (budget partly spent) is kept: it must go on counting.
     let busy = uuid::Uuid::new_v4();
     for _ in 0..30 {
-        limits.mutation(busy).unwrap();
+        limits.mutation(busy, 1).await.unwrap();
     }
-    limits.prune();
+    limits.prune().await;
     assert_eq!(limits.keys(), 1);
+}
+
+/// Two instances over one database (a load balancer's two servers): with the shared store
+/// (`auto` on PostgreSQL) they spend one budget, the same total as one instance; with
+/// `RATE_LIMIT_STORE=memory` each counts its own (twice the budget). On SQLite `auto` is
+/// the in-process store.
+async fn instances_share_the_budget_over_postgres(backend: Backend) {
+    use contacts_server::config::RateLimitStore;
+    let per_min = 4;
+    let app = TestApp::spawn_with(backend, |c| c.rate_limit_anonymous_per_min = per_min).await;
+    let (_, project) = app.sign_up("owner@example.com").await;
+    let other = app
+        .beside(|c| c.rate_limit_anonymous_per_min = per_min)
+        .await;
+    let apart = app
+        .beside(|c| {
+            c.rate_limit_anonymous_per_min = per_min;
+            c.rate_limit_store = RateLimitStore::Memory;
+        })
+        .await;
+    let sign_in = |base: String| {
+        let project = project.clone();
+        async move {
+            let body: Value = reqwest::Client::new()
+                .post(format!("{base}/graphql"))
+                .json(&json!({ "query": ANON, "variables": { "p": project } }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body
+        }
+    };
+    // Alternate between the two instances until both refuse.
+    let mut allowed = 0;
+    for i in 0..(3 * per_min) {
+        let base = if i % 2 == 0 {
+            app.base.clone()
+        } else {
+            other.clone()
+        };
+        let body = sign_in(base).await;
+        if body.get("errors").is_none() {
+            assert!(
+                body["data"]["signInAnonymously"]["token"].is_string(),
+                "{body}"
+            );
+            allowed += 1;
+        } else {
+            assert_limited(&body);
+        }
+    }
+    let shared = backend == Backend::Postgres;
+    let expected = if shared { per_min } else { 2 * per_min };
+    assert_eq!(
+        allowed, expected,
+        "{backend:?}: sign-ins allowed over two instances"
+    );
+    // The in-process store of a third instance knows nothing of the others' spending.
+    for _ in 0..per_min {
+        let body = sign_in(apart.clone()).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+    assert_limited(&sign_in(apart.clone()).await);
+    if shared {
+        // Keys are stored hashed: one row per limited IP, no address in clear.
+        let rows = app.count_rows("rate_limit_bucket").await;
+        assert_eq!(rows, 1, "one bucket (127.0.0.1's)");
+    }
+}
+db_test!(instances_share_the_budget_over_postgres);
+
+/// The shared table forgets budgets that are whole again: at 60 a minute a spent cell is back
+/// after a second, and pruning deletes the row; a partly spent one stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_buckets_are_pruned() {
+    use contacts_server::ratelimit::{RateLimitConfig, RateLimits};
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let limits = RateLimits::shared(
+        RateLimitConfig {
+            anonymous_per_ip: 60,
+            sign_in_per_email: 60,
+            mutations_per_token: 60,
+        },
+        app.db.clone(),
+    );
+    let done = uuid::Uuid::new_v4();
+    let busy = uuid::Uuid::new_v4();
+    limits.mutation(done, 1).await.unwrap();
+    limits.sign_in("someone@example.com").await.unwrap();
+    assert_eq!(app.count_rows("rate_limit_bucket").await, 2);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // 30 cells take 30 s to come back.
+    limits.mutation(busy, 30).await.unwrap();
+    limits.prune().await;
+    assert_eq!(app.count_rows("rate_limit_bucket").await, 1);
+    // The busy key goes on counting: 30 more fit the burst of 60, the 61st does not.
+    limits.mutation(busy, 30).await.unwrap();
+    let err = limits.mutation(busy, 1).await.unwrap_err();
+    assert!(
+        matches!(err, contacts_server::error::AppError::RateLimited { retry_after_secs } if (1..=2).contains(&retry_after_secs)),
+        "{err:?}"
+    );
 }

@@ -59,7 +59,8 @@ impl AccountMutation {
         // Read-only: the reader pool (a sign-in writes nothing).
         let db = ctx.data::<DatabaseConnection>()?;
         ctx.data::<Arc<RateLimits>>()?
-            .sign_in(&normalize::lookup_key("email", &input.email)?)?;
+            .sign_in(&normalize::lookup_key("email", &input.email)?)
+            .await?;
         let project_id = input
             .project_id
             .as_deref()
@@ -80,7 +81,9 @@ impl AccountMutation {
     ) -> Result<AuthPayload> {
         let db = &ctx.data::<Writer>()?.0;
         if let Some(ClientIp(ip)) = ctx.data_opt::<ClientIp>() {
-            ctx.data::<Arc<RateLimits>>()?.anonymous_sign_in(*ip)?;
+            ctx.data::<Arc<RateLimits>>()?
+                .anonymous_sign_in(*ip)
+                .await?;
         }
         let project_id = normalize::uuid("projectId", &input.project_id)?;
         let session = accounts::sign_in_anonymously(
@@ -112,7 +115,9 @@ impl AccountMutation {
     ) -> Result<AuthPayload> {
         let db = &ctx.data::<Writer>()?.0;
         if let Some(ClientIp(ip)) = ctx.data_opt::<ClientIp>() {
-            ctx.data::<Arc<RateLimits>>()?.anonymous_sign_in(*ip)?;
+            ctx.data::<Arc<RateLimits>>()?
+                .anonymous_sign_in(*ip)
+                .await?;
         }
         let project_id = normalize::uuid("projectId", &input.project_id)?;
         let session = identity::sign_in_with_site_token(db, project_id, &input.token).await?;
