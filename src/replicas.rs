@@ -59,10 +59,20 @@ impl fmt::Display for Lsn {
 /// What the poller last saw of one replica.
 #[derive(Clone, Copy, Debug, Default)]
 struct Seen {
+    /// Whether a poll has looked yet.
+    polled: bool,
     up: bool,
     replay: Lsn,
     lag: Duration,
 }
+
+/// A replica the last poll could not use.
+const DOWN: Seen = Seen {
+    polled: true,
+    up: false,
+    replay: Lsn(0),
+    lag: Duration::ZERO,
+};
 
 struct Replica {
     name: String,
@@ -146,7 +156,8 @@ impl Replicas {
         }
         let max_lag = Duration::from_millis(config.replica_max_lag_ms);
         let poll = config.replica_poll_ms.max(10);
-        let history_len = usize::try_from(config.replica_max_lag_ms / poll + 2)
+        // Twice the lag limit: a lag is measured exactly up to that, as "at least" beyond.
+        let history_len = usize::try_from(2 * config.replica_max_lag_ms / poll + 2)
             .unwrap_or(usize::MAX)
             .min(10_000);
         Ok(Some(Self {
@@ -231,29 +242,26 @@ impl Replicas {
                 wal_position(&replica.conn, "pg_last_wal_replay_lsn()"),
             )
             .await;
-            let seen = match replay {
-                Ok(Ok(Some(replay))) => Seen {
-                    up: true,
-                    replay,
-                    lag: self.lag_of(replay, now),
-                },
-                Ok(Ok(None)) => {
-                    tracing::warn!("{}: not a replica (not in recovery): skipped", replica.name);
-                    Seen::default()
-                }
-                Ok(Err(err)) => {
-                    tracing::debug!("{}: {err}", replica.name);
-                    Seen::default()
-                }
-                Err(_) => Seen::default(),
+            let (seen, why) = match replay {
+                Ok(Ok(Some(replay))) => (
+                    Seen {
+                        polled: true,
+                        up: true,
+                        replay,
+                        lag: self.lag_of(replay, now),
+                    },
+                    String::new(),
+                ),
+                Ok(Ok(None)) => (DOWN, "not in recovery: no replica".to_owned()),
+                Ok(Err(err)) => (DOWN, err.to_string()),
+                Err(_) => (DOWN, "no answer in time".to_owned()),
             };
             let mut last = lock(&replica.seen);
-            if last.up != seen.up {
-                tracing::info!(
-                    "{} is {}",
-                    replica.name,
-                    if seen.up { "up" } else { "down" }
-                );
+            if last.up != seen.up || !last.polled {
+                match seen.up {
+                    true => tracing::info!("{} is up", replica.name),
+                    false => tracing::warn!("{} is down: {why}", replica.name),
+                }
             }
             *last = seen;
         }

@@ -25,6 +25,7 @@ mod metrics;
 mod nesting;
 mod pagination;
 mod ratelimit;
+mod replicas;
 mod scenario;
 mod schema;
 mod search;
