@@ -2,8 +2,8 @@
 //! SQLite file in a temp dir, or a new PostgreSQL database, removed after the test), with a
 //! counter of the SQL statements it runs.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use contacts_server::{Application, Config, db};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
@@ -23,9 +23,26 @@ pub struct TestApp {
     /// The server's handles, reader and writer.
     pub pools: db::Db,
     statements: Arc<AtomicUsize>,
+    /// Statements of the server that broke the tenancy rule (`support::tenant_sql`): the test
+    /// fails when it ends with any.
+    violations: Arc<Mutex<Vec<String>>>,
     client: reqwest::Client,
     /// Dropped last: removes the database after the server's handles.
     _db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let violations = std::mem::take(&mut *self.violations.lock().unwrap());
+        assert!(
+            violations.is_empty(),
+            "statements on tenant tables without a project_id filter:\n{}",
+            violations.join("\n")
+        );
+    }
 }
 
 /// The settings of every test server over `url`.
@@ -67,10 +84,23 @@ impl TestApp {
         let mut pools = db::connect_pools(&config).await.unwrap();
         db::migrate(&pools.write).await.unwrap();
         let statements = Arc::new(AtomicUsize::new(0));
+        let violations = Arc::new(Mutex::new(Vec::new()));
         for conn in [&mut pools.read, &mut pools.write] {
             let counter = statements.clone();
-            conn.set_metric_callback(move |_info| {
+            let violations = violations.clone();
+            conn.set_metric_callback(move |info| {
                 counter.fetch_add(1, Ordering::SeqCst);
+                // The server's statements run in tasks; the test's own (setup, counting rows)
+                // in the test's `block_on` future, outside any task: only the former must keep
+                // the tenancy rule.
+                if tokio::task::try_id().is_some()
+                    && let Some(why) = crate::support::tenant_sql::violation(&info.statement.sql)
+                {
+                    violations
+                        .lock()
+                        .unwrap()
+                        .push(format!("{why}: {}", info.statement.sql));
+                }
             });
         }
         let app = Application::build_with_db(config, pools.clone())
@@ -83,6 +113,7 @@ impl TestApp {
             db: pools.write.clone(),
             pools,
             statements,
+            violations,
             client: reqwest::Client::new(),
             _db: test_db,
         }

@@ -50,3 +50,37 @@ async fn databases_are_removed_even_when_the_test_panics(backend: Backend) {
     }
 }
 db_test!(databases_are_removed_even_when_the_test_panics);
+
+/// The tenancy check bites: a server-side statement (run in a task, as the server runs them)
+/// on a tenant table without a `project_id` filter fails the test when its app is dropped;
+/// the same statement from the test itself (setup, counting) does not.
+async fn unscoped_statements_fail_the_test(backend: Backend) {
+    let app = crate::common::TestApp::spawn(backend).await;
+    assert_eq!(
+        app.count_rows("lead").await,
+        0,
+        "the test's own count is allowed"
+    );
+    let db = app.db.clone();
+    tokio::spawn(async move {
+        db.query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM lead WHERE email_key = 'x'",
+        ))
+        .await
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(app)));
+    let message = dropped.expect_err("the unscoped statement went unnoticed");
+    let text = message
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        text.contains("reads lead without a project_id filter"),
+        "{text}"
+    );
+}
+db_test!(unscoped_statements_fail_the_test);

@@ -14,6 +14,7 @@ pub enum Backend {
     Postgres,
 }
 
+pub mod tenant_sql;
 pub mod ws;
 
 /// Defines `mod $name { sqlite, postgres }` running `async fn $name(Backend)` on each.
