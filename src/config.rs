@@ -79,15 +79,14 @@ pub struct Config {
     #[arg(long, env = "DB_SQLITE_READERS", default_value_t = 4)]
     pub db_sqlite_readers: u32,
 
-    /// PostgreSQL: prepared statements each connection keeps (sqlx's statement cache). 0 turns
-    /// named prepared statements off (every statement is prepared unnamed, each time), which
-    /// PgBouncer in `pool_mode = transaction` requires (PgBouncer's FAQ; sqlx issue #67).
+    /// PostgreSQL: prepared statements each connection keeps (sqlx's statement cache, least
+    /// recently used out). At least 1: with 0, sqlx 0.9 still names every statement and never
+    /// frees it (one leaked statement per query), so 0 is refused.
     #[arg(long, env = "DB_STATEMENT_CACHE", default_value_t = 100)]
     pub db_statement_cache: usize,
 
-    /// PostgreSQL: a direct URL to the primary for `LISTEN` (live events) when `DATABASE_URL`
-    /// goes through a pooler in transaction mode, where `LISTEN` does not work. Unset:
-    /// `DATABASE_URL`.
+    /// PostgreSQL: a separate URL for the `LISTEN` connection (live events), e.g. the primary
+    /// directly when `DATABASE_URL` goes through a pooler. Unset: `DATABASE_URL`.
     #[arg(long, env = "DATABASE_LISTEN_URL")]
     pub database_listen_url: Option<String>,
 

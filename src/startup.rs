@@ -76,6 +76,11 @@ impl Application {
     }
 
     async fn assemble(config: Config, db: db::Db, keys: JwtKeys) -> Result<Self, StartupError> {
+        if config.db_statement_cache == 0 {
+            return Err(StartupError::Config(
+                "DB_STATEMENT_CACHE must be at least 1 (sqlx 0.9 leaks a prepared statement per query without its cache)".into(),
+            ));
+        }
         let issuer = TokenIssuer {
             keys: keys.clone(),
             agent_ttl_secs: config.agent_token_ttl_secs,

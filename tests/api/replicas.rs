@@ -75,15 +75,30 @@ async fn queries_read_a_replica_that_has_their_writes() {
     let app = TestApp::spawn_with(Backend::Postgres, |c| {
         let replica = c.database_url.replacen("postgres@", &format!("{role}@"), 1);
         assert_ne!(replica, c.database_url);
+        // The fake replay position, NULL (as on a database not in recovery) until set.
+        let url = c.database_url.clone();
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let db = Database::connect(&url).await.unwrap();
+                db.execute_unprepared(
+                    "CREATE SCHEMA fake; CREATE TABLE fake.replay_at (lsn pg_lsn); \
+                     INSERT INTO fake.replay_at VALUES (NULL); \
+                     CREATE FUNCTION fake.pg_last_wal_replay_lsn() RETURNS pg_lsn \
+                     LANGUAGE sql AS 'SELECT lsn FROM fake.replay_at'",
+                )
+                .await
+                .unwrap();
+                db.close().await.unwrap();
+            })
+        })
+        .join()
+        .unwrap();
         c.database_replica_urls = vec![replica];
         c.replica_poll_ms = 20;
         c.replica_max_lag_ms = 1500;
-        // Unnamed statements: each poll looks the function up again (and the pgbouncer
-        // setting is exercised on the primary too).
-        c.db_statement_cache = 0;
     })
     .await;
-    // Before the fake function exists the role sees the real one: NULL, not a replica.
+    // No replay position: not a replica, skipped.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let status = ready(&app).await;
     assert_eq!(status["status"], "ready", "{status}");
@@ -98,16 +113,7 @@ async fn queries_read_a_replica_that_has_their_writes() {
     );
     assert!(body["data"]["contacts"]["nodes"].is_array(), "{body}");
 
-    app.db
-        .execute_unprepared(
-            "CREATE SCHEMA fake; CREATE TABLE fake.replay_at (lsn pg_lsn NOT NULL); \
-             INSERT INTO fake.replay_at VALUES ('FFFF/0'); \
-             CREATE FUNCTION fake.pg_last_wal_replay_lsn() RETURNS pg_lsn LANGUAGE sql \
-             AS 'SELECT lsn FROM fake.replay_at'",
-        )
-        .await
-        .unwrap();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    set_replay(&app, "FFFF/0").await;
     let status = ready(&app).await;
     assert_eq!(status["databases"][1]["up"], true, "{status}");
     assert_eq!(status["databases"][1]["lagMs"], 0, "{status}");
@@ -257,4 +263,31 @@ async fn without_replicas_answers_carry_no_token() {
         status,
         json!({ "status": "ready", "databases": [{ "name": "primary", "up": true }] })
     );
+}
+
+/// Settings that cannot work are refused at start: a statement cache of 0 (sqlx 0.9 would
+/// leak a named statement per query), replicas over SQLite, the shared rate-limit store on
+/// SQLite.
+#[tokio::test]
+async fn unworkable_settings_are_refused_at_start() {
+    use contacts_server::config::RateLimitStore;
+    use contacts_server::{Application, Config};
+    let base = || {
+        let mut c = Config::defaults();
+        c.database_url = "sqlite::memory:".into();
+        c.bind = "127.0.0.1:0".parse().unwrap();
+        c
+    };
+    let mut c = base();
+    c.db_statement_cache = 0;
+    let err = Application::build(c).await.err().expect("must refuse");
+    assert!(err.to_string().contains("DB_STATEMENT_CACHE"), "{err}");
+    let mut c = base();
+    c.database_replica_urls = vec!["postgres://postgres@127.0.0.1:1/x".into()];
+    let err = Application::build(c).await.err().expect("must refuse");
+    assert!(err.to_string().contains("DATABASE_REPLICA_URLS"), "{err}");
+    let mut c = base();
+    c.rate_limit_store = RateLimitStore::Postgres;
+    let err = Application::build(c).await.err().expect("must refuse");
+    assert!(err.to_string().contains("RATE_LIMIT_STORE"), "{err}");
 }
