@@ -62,7 +62,7 @@ impl Limit {
 }
 
 enum Store {
-    Memory(memory::MemoryLimits),
+    Memory(Box<memory::MemoryLimits>),
     Postgres(DatabaseConnection),
 }
 
@@ -84,7 +84,7 @@ impl RateLimits {
     pub fn new(config: RateLimitConfig) -> Self {
         Self {
             config,
-            store: Store::Memory(memory::MemoryLimits::new(config)),
+            store: Store::Memory(Box::new(memory::MemoryLimits::new(config))),
         }
     }
 
