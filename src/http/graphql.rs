@@ -154,12 +154,9 @@ async fn graphql_handler(
         Ok(p) => state.gate.charge(&p, user).await.map(|()| p),
         Err(err) => Err(err),
     };
-    let mut prepared = prepared;
-    let token = match &mut prepared {
-        Ok(p) => super::consistency::token(&headers, &mut p.request),
-        Err(_) => Ok(None),
-    };
-    let prepared = token.and_then(|token| prepared.map(|p| (p, token)));
+    let prepared = prepared.and_then(|mut p| {
+        super::consistency::token(&headers, &mut p.request).map(|token| (p, token))
+    });
     let mut read_from = None;
     let mut wrote = false;
     let (mut response, operation) = match prepared {

@@ -10,6 +10,8 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
+use contacts_server::replicas::Lsn;
+
 use crate::common::{Backend, TestApp, code};
 use crate::support::pg_admin_url;
 
@@ -152,13 +154,8 @@ async fn queries_read_a_replica_that_has_their_writes() {
         .as_str()
         .unwrap()
         .to_owned();
-    let behind = {
-        let (hi, lo) = second.split_once('/').unwrap();
-        let lsn =
-            (u64::from_str_radix(hi, 16).unwrap() << 32) | u64::from_str_radix(lo, 16).unwrap();
-        let lsn = lsn - 1;
-        format!("{:X}/{:X}", lsn >> 32, lsn & 0xFFFF_FFFF)
-    };
+    // One byte short of the second write: the token parser and printer are the server's.
+    let behind = Lsn(second.parse::<Lsn>().unwrap().0 - 1).to_string();
     set_replay(&app, &behind).await;
     let (from, _, body) = post(
         &app,
