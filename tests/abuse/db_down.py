@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import re
 import statistics
 import sys
@@ -42,6 +43,36 @@ VIEWER = "{ viewer { role user { id } contact { id } } }"
 # Text that must never reach a client: SQL, driver, pool and network details.
 LEAK = re.compile(r"sql|postgres|select |insert |relation|connection|refused|pool|timed out|timeout|tcp|"
                   r"127\.0\.0\.1|database|driver|io error|broken pipe|DbErr|Query Error", re.I)
+
+
+READY_NAME = re.compile(r"primary|replica-[0-9]+")
+
+
+def ready_body_problem(raw: bytes):
+    """What is wrong with a /ready body while the database is down, or None.
+
+    The body is `{"status": "unavailable", "databases": [{"name", "up", "lagMs"?}]}`
+    (src/http/router.rs): only those keys, names `primary` or `replica-N`, the primary down.
+    Any other text (a driver's message, an address) is a leak."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return "is not JSON"
+    if not isinstance(body, dict) or set(body) != {"status", "databases"}:
+        return "has other keys than status and databases"
+    if body["status"] != "unavailable":
+        return f"says {body['status']!r}, not 'unavailable'"
+    dbs = body["databases"]
+    if not isinstance(dbs, list) or not dbs:
+        return "lists no database"
+    for db in dbs:
+        if not isinstance(db, dict) or not set(db) <= {"name", "up", "lagMs"} or \
+                not isinstance(db.get("name"), str) or not READY_NAME.fullmatch(db["name"]) or \
+                not isinstance(db.get("up"), bool):
+            return f"has an unexpected database entry {db!r}"
+    if dbs[0] != {"name": "primary", "up": False}:
+        return "does not say the primary is down"
+    return None
 
 
 class Probe:
@@ -219,9 +250,10 @@ def run(args, cluster: PgCluster, name: str, server: Server) -> int:
         problems.append(f"down: /ready statuses {collections.Counter(p.r.status for p in ready_down)} (want all 503)")
     if not health_down or any(p.r.status != 200 for p in health_down):
         problems.append(f"down: /health statuses {collections.Counter(p.r.status for p in health_down)} (want all 200)")
-    for p in ready_down:  # "database unavailable" is the readiness answer; driver text is not
-        if LEAK.search(p.r.raw.decode("utf-8", "replace").replace("database unavailable", "")):
-            problems.append(f"down: /ready body leaks internals: {p.r.raw[:300]!r}")
+    for p in ready_down:  # the documented JSON and nothing else: no driver text
+        problem = ready_body_problem(p.r.raw)
+        if problem:
+            problems.append(f"down: /ready body {problem}: {p.r.raw[:300]!r}")
             break
 
     if recovered_at is None:
