@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::service::ProjectScope;
 use crate::service::pagination::{Page, PageArgs};
-use crate::service::prefetch::{Nested, Prefetched};
+use crate::service::prefetch::{LeadColumns, Nested, Prefetched, RequestColumns};
 use crate::service::store::{leads, requests, timeline};
 
 /// The loaders of one request. Request pages and counts are cached for the request, so a
@@ -42,6 +42,9 @@ pub struct Plan<'a> {
     pub nested: Nested,
     /// Every `requests` selection (those whose page is not `nested.requests` are primed).
     requests: Vec<async_graphql::SelectionField<'a>>,
+    /// The distinct columns of the selections of `nested.requests`' page (whose union
+    /// `nested.request_columns` is): its rows are fed to the cache under each.
+    request_columns: Vec<RequestColumns>,
 }
 
 impl Loaders {
@@ -112,6 +115,7 @@ impl Loaders {
             return Plan {
                 nested: Nested::default(),
                 requests: Vec::new(),
+                request_columns: Vec::new(),
             };
         };
         let requests: Vec<async_graphql::SelectionField<'a>> = contact
@@ -119,6 +123,7 @@ impl Loaders {
             .flat_map(|c| c.field("requests").selection_fields())
             .collect();
         let mut nested = Nested {
+            lead_columns: lead_columns_of(contact),
             requester: loaders.visitor,
             requests_count: contact.iter().any(|c| c.field("requestsCount").exists())
                 || requests
@@ -126,9 +131,22 @@ impl Loaders {
                     .any(|f| f.selection_set().any(|s| s.name() == "totalCount")),
             merged_from: contact.iter().any(|c| c.field("mergedFrom").exists()),
             requests: None,
+            request_columns: RequestColumns::NONE,
         };
         nested.requests = requests.iter().find_map(page_of);
-        Plan { nested, requests }
+        let mut request_columns = Vec::new();
+        for field in requests.iter().filter(|f| page_of(f) == nested.requests) {
+            let columns = request_columns_of(field);
+            nested.request_columns = nested.request_columns.with(columns);
+            if !request_columns.contains(&columns) {
+                request_columns.push(columns);
+            }
+        }
+        Plan {
+            nested,
+            requests,
+            request_columns,
+        }
     }
 
     /// Feeds what the contacts' statement fetched for `plan` to the loaders' caches, then
@@ -144,15 +162,31 @@ impl Loaders {
             return Ok(());
         };
         if let Some(page) = plan.nested.requests {
-            loaders
-                .request_pages
-                .feed_many(
+            // Fetched with the union of the selections' columns: a superset of each one's
+            // (normally there is one selection, and the rows move).
+            if let Some((&last, others)) = plan.request_columns.split_last() {
+                let key = |lead, columns| RequestPageKey {
+                    lead,
+                    page,
+                    columns,
+                };
+                let mut keyed = Vec::new();
+                for &columns in others {
+                    keyed.extend(
+                        prefetched
+                            .request_pages
+                            .iter()
+                            .map(|(lead, rows)| (key(*lead, columns), rows.clone())),
+                    );
+                }
+                keyed.extend(
                     prefetched
                         .request_pages
                         .into_iter()
-                        .map(|(lead, rows)| (RequestPageKey { lead, page }, rows)),
-                )
-                .await;
+                        .map(|(lead, rows)| (key(lead, last), rows)),
+                );
+                loaders.request_pages.feed_many(keyed).await;
+            }
         }
         loaders
             .request_counts
@@ -207,18 +241,22 @@ impl Loaders {
         if leads.is_empty() {
             return Ok(());
         }
-        let mut pages: Vec<PageArgs> = Vec::new();
+        let mut pages: Vec<(PageArgs, RequestColumns)> = Vec::new();
         for field in requests_fields {
             if let Some(page) = page_of(field)
-                && !pages.contains(&page)
+                && !pages.contains(&(page, request_columns_of(field)))
             {
-                pages.push(page);
+                pages.push((page, request_columns_of(field)));
             }
         }
-        for page in pages {
+        for (page, columns) in pages {
             let keys: Vec<RequestPageKey> = leads
                 .iter()
-                .map(|&lead| RequestPageKey { lead, page })
+                .map(|&lead| RequestPageKey {
+                    lead,
+                    page,
+                    columns,
+                })
                 .collect();
             let loaded = self.request_pages.loader().load(&keys).await?;
             self.request_pages.feed_many(loaded).await;
@@ -256,6 +294,77 @@ fn page_of(field: &async_graphql::SelectionField<'_>) -> Option<PageArgs> {
     PageArgs::new(first, after.as_deref()).ok()
 }
 
+/// The Lead columns the contact selections `contact` read (fragments included); a field this
+/// list does not know reads every column.
+fn lead_columns_of(contact: &[async_graphql::Lookahead<'_>]) -> LeadColumns {
+    use entity::lead::Column as C;
+    let mut columns = LeadColumns::ALWAYS;
+    let selections: Vec<async_graphql::SelectionField<'_>> =
+        contact.iter().flat_map(|c| c.selection_fields()).collect();
+    for field in selections.iter().flat_map(|f| f.selection_set()) {
+        let column = match field.name() {
+            "id" | "mergedFrom" | "timeline" | "requestsCount" | "requests" | "createdAt"
+            | "__typename" => continue,
+            "leadId" => C::LeadId,
+            "fullname" => C::Fullname,
+            "email" => C::Email,
+            "phone" => C::Phone,
+            "company" => C::Company,
+            "note" => C::Note,
+            "street" => C::Street,
+            "city" => C::City,
+            "region" => C::Region,
+            "zipcode" => C::Zipcode,
+            "country" => C::Country,
+            "attributes" => C::Attributes,
+            "tags" => C::Tags,
+            "status" => C::Status,
+            "version" => C::Version,
+            "updatedAt" => C::UpdatedAt,
+            "lastRequestAt" => C::LastRequestAt,
+            "erasedAt" => C::ErasedAt,
+            "additionalEmails" => C::AdditionalEmails,
+            "externalId" => C::ExternalId,
+            _ => return LeadColumns::ALL,
+        };
+        columns = columns.with(column);
+    }
+    columns
+}
+
+/// The Request columns a `requests { nodes { … } edges { cursor node { … } } }` selection
+/// (`requests`) reads, fragments included; `contact`, `id`, `createdAt` and the cursor need
+/// none of the optional ones, a field this list does not know needs every one.
+pub fn request_columns_of(requests: &async_graphql::SelectionField<'_>) -> RequestColumns {
+    let mut columns = RequestColumns::NONE;
+    let mut add = |node: async_graphql::SelectionField<'_>| {
+        for field in node.selection_set() {
+            columns = columns.with(match field.name() {
+                "id" | "createdAt" | "contact" | "__typename" => RequestColumns::NONE,
+                "requestId" => RequestColumns::REQUEST_ID,
+                "firstText" => RequestColumns::FIRST_TEXT,
+                "status" => RequestColumns::STATUS,
+                "channel" => RequestColumns::CHANNEL,
+                "attributes" => RequestColumns::ATTRIBUTES,
+                "updatedAt" => RequestColumns::UPDATED_AT,
+                "closedAt" => RequestColumns::CLOSED_AT,
+                _ => RequestColumns::ALL,
+            });
+        }
+    };
+    for field in requests.selection_set() {
+        match field.name() {
+            "nodes" => add(field),
+            "edges" => field
+                .selection_set()
+                .filter(|f| f.name() == "node")
+                .for_each(&mut add),
+            _ => {}
+        }
+    }
+    columns
+}
+
 /// Loads Leads by primary key within the tenant scope.
 pub struct ContactLoader {
     db: DatabaseConnection,
@@ -275,14 +384,52 @@ impl Loader<Uuid> for ContactLoader {
     }
 }
 
-/// Key of [`RequestPageLoader`] and [`TimelinePageLoader`]: a Lead and the page wanted of its
-/// Requests or timeline events.
+/// Key of [`RequestPageLoader`]: a Lead, the page wanted of its Requests, and the columns
+/// its reader resolves (a prefetched page may hold only those; the loader fetches every
+/// column whatever the key says).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RequestPageKey {
     /// The Lead's primary key.
     pub lead: Uuid,
     /// The page (`first`, `after`).
     pub page: PageArgs,
+    /// The columns the page's reader resolves ([`request_columns_of`]).
+    pub columns: RequestColumns,
+}
+
+/// Key of [`TimelinePageLoader`]: a Lead and the page wanted of its timeline events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TimelinePageKey {
+    /// The Lead's primary key.
+    pub lead: Uuid,
+    /// The page (`first`, `after`).
+    pub page: PageArgs,
+}
+
+/// A per-Lead page key ([`load_pages`]).
+trait PageKey: Copy + Eq + std::hash::Hash {
+    /// The Lead's primary key.
+    fn lead(&self) -> Uuid;
+    /// The page wanted.
+    fn page(&self) -> PageArgs;
+}
+
+impl PageKey for RequestPageKey {
+    fn lead(&self) -> Uuid {
+        self.lead
+    }
+    fn page(&self) -> PageArgs {
+        self.page
+    }
+}
+
+impl PageKey for TimelinePageKey {
+    fn lead(&self) -> Uuid {
+        self.lead
+    }
+    fn page(&self) -> PageArgs {
+        self.page
+    }
 }
 
 /// Loads one page of Requests per Lead: one statement per distinct page shape in the batch
@@ -345,14 +492,14 @@ pub struct TimelinePageLoader {
     scope: ProjectScope,
 }
 
-impl Loader<RequestPageKey> for TimelinePageLoader {
+impl Loader<TimelinePageKey> for TimelinePageLoader {
     type Value = Page<lead_event::Model>;
     type Error = Arc<DbErr>;
 
     async fn load(
         &self,
-        keys: &[RequestPageKey],
-    ) -> Result<HashMap<RequestPageKey, Self::Value>, Self::Error> {
+        keys: &[TimelinePageKey],
+    ) -> Result<HashMap<TimelinePageKey, Self::Value>, Self::Error> {
         load_pages(keys, |leads, page| async move {
             timeline::pages_for_leads(&self.db, self.scope, &leads, page).await
         })
@@ -363,25 +510,29 @@ impl Loader<RequestPageKey> for TimelinePageLoader {
 /// The batch of a per-Lead page loader: one `load(leads, page)` call (one statement) per
 /// distinct page shape among `keys` (normally exactly one); a Lead without rows gets an empty
 /// page.
-async fn load_pages<T, Fut>(
-    keys: &[RequestPageKey],
+async fn load_pages<K: PageKey, T: Clone, Fut>(
+    keys: &[K],
     load: impl Fn(Vec<Uuid>, PageArgs) -> Fut,
-) -> Result<HashMap<RequestPageKey, Page<T>>, Arc<DbErr>>
+) -> Result<HashMap<K, Page<T>>, Arc<DbErr>>
 where
     Fut: std::future::Future<Output = Result<HashMap<Uuid, Page<T>>, DbErr>>,
 {
-    let mut by_page: HashMap<PageArgs, Vec<Uuid>> = HashMap::new();
+    let mut by_page: HashMap<PageArgs, Vec<K>> = HashMap::new();
     for key in keys {
-        by_page.entry(key.page).or_default().push(key.lead);
+        by_page.entry(key.page()).or_default().push(*key);
     }
     let mut out = HashMap::with_capacity(keys.len());
-    for (page, lead_ids) in by_page {
-        let mut pages = load(lead_ids.clone(), page).await?;
-        for lead in lead_ids {
+    for (page, keys) in by_page {
+        let mut lead_ids: Vec<Uuid> = keys.iter().map(PageKey::lead).collect();
+        lead_ids.sort_unstable();
+        lead_ids.dedup();
+        let pages = load(lead_ids, page).await?;
+        for key in keys {
             let found = pages
-                .remove(&lead)
+                .get(&key.lead())
+                .cloned()
                 .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
-            out.insert(RequestPageKey { lead, page }, found);
+            out.insert(key, found);
         }
     }
     Ok(out)

@@ -566,7 +566,17 @@ pub async fn list(
             prefetched: Prefetched::default(),
         });
     }
-    let nested = (nested, scope);
+    // The order's key is read back from each row for its cursor.
+    let mut nested = *nested;
+    nested.lead_columns = match mode {
+        Mode::Keyset(OrderField::UpdatedAt, _) => nested.lead_columns.with(lead::Column::UpdatedAt),
+        Mode::Keyset(OrderField::LastRequestAt, _) => {
+            nested.lead_columns.with(lead::Column::LastRequestAt)
+        }
+        _ => nested.lead_columns,
+    };
+    let select = nested.lead_columns.project(select);
+    let nested = (&nested, scope);
     match mode {
         Mode::Relevance => relevance_page(db, select, rank, size, backward, cursor, nested).await,
         Mode::Keyset(field, dir) => {
@@ -609,8 +619,8 @@ fn page_statement(
     }
     let inner = paged(select, offset, limit).into_query();
     let mut outer = sea_orm::sea_query::Query::select();
+    nested.lead_columns.add_to(&mut outer);
     outer
-        .column((lead::Entity, sea_orm::sea_query::Asterisk))
         .expr_as(
             Expr::cust(r#""page"."page_order_0""#),
             Alias::new("sort_key"),
@@ -647,10 +657,9 @@ fn read_rows(
     nested: &Nested,
     prefetched: &mut Prefetched,
 ) -> Result<Vec<lead::Model>, sea_orm::DbErr> {
-    use sea_orm::FromQueryResult;
     let mut rows = Vec::with_capacity(raw.len());
     for r in raw {
-        let model = lead::Model::from_query_result(r, "")?;
+        let model = nested.lead_columns.read(r)?;
         nested.read(r, &model, prefetched)?;
         rows.push(model);
     }

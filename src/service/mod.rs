@@ -23,6 +23,7 @@ pub mod merge_plan;
 pub mod nodes;
 pub mod pagination;
 pub mod prefetch;
+pub mod projection;
 pub mod store;
 pub mod transfer;
 pub mod visitors;

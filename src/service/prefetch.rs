@@ -19,6 +19,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::pagination::{Page, PageArgs};
+pub use super::projection::{LeadColumns, RequestColumns};
 use super::store::requests::cursor_of;
 use super::{ProjectScope, RawSql};
 
@@ -29,11 +30,16 @@ const REQUESTS_COUNT: &str = "nested_requests_count";
 /// Column alias of the merged-in ids.
 const MERGED_FROM: &str = "nested_merged_from";
 
-/// The nested relations to fetch with each contact row. The default fetches nothing.
+/// The columns of each contact row and the nested relations to fetch with it. The default
+/// fetches whole rows and no relation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Nested {
+    /// The Lead's columns to fetch (the rest are left at placeholders).
+    pub lead_columns: LeadColumns,
     /// One page of each contact's Requests, newest first.
     pub requests: Option<PageArgs>,
+    /// The columns of that page's Requests to fetch (the rest are left at placeholders).
+    pub request_columns: RequestColumns,
     /// Each contact's number of Requests.
     pub requests_count: bool,
     /// The ids of the contacts merged into each one.
@@ -55,20 +61,59 @@ pub struct Prefetched {
     pub merged_from: Vec<(Uuid, Vec<Uuid>)>,
 }
 
+/// The columns of one prefetched Request's JSON array, in the order of [`RequestTuple`]:
+/// (column, SQLite's function around it, the bit that selects it).
+const REQUEST_ARRAY: [(&str, Option<&str>, RequestColumns); 10] = [
+    ("id", Some("hex"), RequestColumns::NONE),
+    ("request_id", None, RequestColumns::REQUEST_ID),
+    ("requester_id", Some("hex"), RequestColumns::REQUESTER_ID),
+    ("first_text", None, RequestColumns::FIRST_TEXT),
+    ("status", None, RequestColumns::STATUS),
+    ("channel", None, RequestColumns::CHANNEL),
+    ("attributes", Some("json"), RequestColumns::ATTRIBUTES),
+    ("created_at", None, RequestColumns::NONE),
+    ("updated_at", None, RequestColumns::UPDATED_AT),
+    ("closed_at", None, RequestColumns::CLOSED_AT),
+];
+
 /// One Request of a JSON page: every column but `project_id` and `lead` (the parent's), in
-/// this order.
+/// this order; the optional ones `null` when not fetched.
 type RequestTuple = (
     Uuid,
-    String,
-    Uuid,
-    String,
-    i32,
-    String,
+    Option<String>,
+    Option<Uuid>,
+    Option<String>,
+    Option<i32>,
+    Option<String>,
     Value,
     DateTime<Utc>,
-    DateTime<Utc>,
+    Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
 );
+
+/// For a page of Requests with `columns`: the `json_build_array(…)` / `json_array(…)` of one
+/// row `"r"` (`NULL` in place of the others), and the inner select list those need (the
+/// keyset's `"created_at"` and `"id"` among them).
+fn request_array(pg: bool, columns: RequestColumns) -> (String, String) {
+    let mut items = Vec::with_capacity(REQUEST_ARRAY.len());
+    let mut fetched = Vec::with_capacity(REQUEST_ARRAY.len());
+    for &(column, sqlite_function, bit) in &REQUEST_ARRAY {
+        if !columns.has(bit) {
+            items.push("NULL".to_owned());
+            continue;
+        }
+        fetched.push(format!(r#""{column}""#));
+        items.push(match sqlite_function {
+            Some(function) if !pg => format!(r#"{function}("r"."{column}")"#),
+            _ => format!(r#""r"."{column}""#),
+        });
+    }
+    let function = if pg { "json_build_array" } else { "json_array" };
+    (
+        format!("{function}({})", items.join(", ")),
+        fetched.join(", "),
+    )
+}
 
 impl Nested {
     /// `select` (a `SELECT … FROM "lead"` of `scope`) with [`Nested::columns`] added.
@@ -113,14 +158,15 @@ impl Nested {
                     .value(after.id)
                     .sql("))");
             }
+            let (array, fetched) = request_array(pg, self.request_columns);
             let aggregate = if pg {
-                r#"(SELECT coalesce(json_agg(json_build_array("r"."id", "r"."request_id", "r"."requester_id", "r"."first_text", "r"."status", "r"."channel", "r"."attributes", "r"."created_at", "r"."updated_at", "r"."closed_at")), '[]')::text FROM ("#
+                format!("(SELECT coalesce(json_agg({array}), '[]')::text FROM (")
             } else {
-                r#"(SELECT json_group_array(json_array(hex("r"."id"), "r"."request_id", hex("r"."requester_id"), "r"."first_text", "r"."status", "r"."channel", json("r"."attributes"), "r"."created_at", "r"."updated_at", "r"."closed_at")) FROM ("#
+                format!("(SELECT json_group_array({array}) FROM (")
             };
             let sql = RawSql::new()
                 .sql(aggregate)
-                .sql(r#"SELECT * FROM "request" WHERE "#)
+                .sql(format!(r#"SELECT {fetched} FROM "request" WHERE "#))
                 .append(&page_filter)
                 .sql(r#" ORDER BY "created_at" DESC, "id" DESC LIMIT "#)
                 .value(page.first as i64 + 1)
@@ -170,16 +216,19 @@ impl Nested {
                     .map(|t| {
                         Ok(request::Model {
                             id: t.0,
-                            request_id: t.1,
+                            request_id: t.1.unwrap_or_default(),
                             project_id: lead.project_id,
                             lead: lead.id,
-                            requester_id: t.2,
-                            first_text: t.3,
-                            status: sea_orm::ActiveEnum::try_from_value(&t.4)?,
-                            channel: t.5,
+                            requester_id: t.2.unwrap_or_default(),
+                            first_text: t.3.unwrap_or_default(),
+                            status: match t.4 {
+                                Some(status) => sea_orm::ActiveEnum::try_from_value(&status)?,
+                                None => request::RequestStatus::Unassigned,
+                            },
+                            channel: t.5.unwrap_or_default(),
                             attributes: t.6,
                             created_at: t.7,
-                            updated_at: t.8,
+                            updated_at: t.8.unwrap_or(t.7),
                             closed_at: t.9,
                         })
                     })

@@ -264,3 +264,225 @@ async fn reads_cost_one_statement(backend: Backend) {
     );
 }
 db_test!(reads_cost_one_statement);
+
+/// A planned requests page fetches only the columns its selections read (the union of the
+/// selections of that page), and every selection still reads real values: two aliased
+/// selections of one page with different fields cost one statement, and each field equals
+/// what the DataLoader path (every column) answers for the same Requests.
+async fn projected_request_columns_answer_like_full_rows(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let (visitor, _) = app.visitor(&project).await;
+    app.ok(
+        Some(&visitor),
+        "mutation($i: CreateRequestInput!) { createRequest(input: $i) { request { id } } }",
+        json!({ "i": { "firstText": "by mail", "channel": "EMAIL", "attributes": { "plan": "pro", "seats": 3 } } }),
+    )
+    .await;
+    app.create_request(&visitor, "by chat").await;
+    let id = app
+        .ok(
+            Some(&agent),
+            "{ contacts(first: 1) { nodes { id } } }",
+            json!({}),
+        )
+        .await["contacts"]["nodes"][0]["id"]
+        .clone();
+    const ALL: &str =
+        "id requestId firstText status channel attributes createdAt updatedAt closedAt";
+    let planned = format!(
+        "query($id: ID!) {{ contact(id: $id) {{ b: requests {{ edges {{ cursor node {{ ...R }} }} }} a: requests {{ nodes {{ id }} }} }} }} fragment R on Request {{ {ALL} }}"
+    );
+    let before = app.statements();
+    let data = app.ok(Some(&agent), &planned, json!({ "id": id })).await;
+    assert_eq!(
+        app.statements() - before,
+        1,
+        "{backend:?}: one statement for one page"
+    );
+    let a = data["contact"]["a"]["nodes"].as_array().unwrap().clone();
+    let b = data["contact"]["b"]["edges"].as_array().unwrap().clone();
+    assert_eq!(b.len(), 2);
+    assert_eq!(b[1]["node"]["firstText"], "by mail");
+    assert_eq!(b[1]["node"]["channel"], "EMAIL");
+    assert_eq!(
+        b[1]["node"]["attributes"],
+        json!({ "plan": "pro", "seats": 3 })
+    );
+    assert_eq!(b[0]["node"]["channel"], "CHAT_21");
+    assert_eq!(b[0]["node"]["status"], "UNASSIGNED");
+    assert!(
+        b[0]["node"]["requestId"]
+            .as_str()
+            .unwrap()
+            .starts_with("support-group-")
+    );
+    assert_eq!(
+        a.iter().map(|n| n["id"].clone()).collect::<Vec<_>>(),
+        b.iter()
+            .map(|e| e["node"]["id"].clone())
+            .collect::<Vec<_>>()
+    );
+    // The same fields through the loaders (a second page shape: every column fetched).
+    let loaded = format!(
+        "query($id: ID!) {{ contact(id: $id) {{ a: requests(first: 1) {{ nodes {{ id }} }} b: requests {{ edges {{ cursor node {{ {ALL} }} }} }} }} }}"
+    );
+    let data = app.ok(Some(&agent), &loaded, json!({ "id": id })).await;
+    assert_eq!(data["contact"]["b"]["edges"], json!(b), "{backend:?}");
+}
+db_test!(projected_request_columns_answer_like_full_rows);
+
+/// Every Contact field of a list or lookup reads the same value whatever else is selected
+/// (each read fetches only the Lead columns its selection needs): a field alone, all fields,
+/// and the DataLoader path (`Request.contact`, whole rows) agree; keyset pages ordered by
+/// `updatedAt` and `lastRequestAt` (whose cursors come from those columns) page right with
+/// only `id` selected.
+async fn projected_lead_columns_answer_like_full_rows(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let (mut ids, mut contacts) = (Vec::new(), Vec::new());
+    for i in 0..3 {
+        let (visitor, _) = app.visitor(&project).await;
+        app.create_request(&visitor, "hello").await;
+        let contact = app
+            .capture(
+                &visitor,
+                json!({ "fullname": format!("Grace {i}"), "email": format!("g{i}@example.com"), "phone": "+33612345678", "attributes": { "plan": "pro", "n": i } }),
+            )
+            .await["data"]["captureContactMetadata"]
+            .clone();
+        ids.push(contact["id"].clone());
+        contacts.push((visitor, contact));
+    }
+    // Updated newest first, and the oldest asks again: neither order is the creation order.
+    for (_, contact) in contacts.iter().rev() {
+        app.ok(
+            Some(&agent),
+            "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id } }",
+            json!({ "i": { "id": contact["id"], "expectedVersion": contact["version"], "company": "Navy", "note": "met at a conference", "street": "1 Main St", "city": "Arlington", "region": "VA", "zipcode": "22201", "country": "US" } }),
+        )
+        .await;
+    }
+    app.create_request(&contacts[0].0, "again").await;
+    app.ok(
+        Some(&agent),
+        "mutation($ids: [ID!]!) { addTagsToContacts(ids: $ids, tags: [\"vip\"]) { __typename } }",
+        json!({ "ids": [ids[1]] }),
+    )
+    .await;
+    const FIELDS: [&str; 22] = [
+        "id",
+        "leadId",
+        "fullname",
+        "email",
+        "phone",
+        "company",
+        "note",
+        "street",
+        "city",
+        "region",
+        "zipcode",
+        "country",
+        "attributes",
+        "tags",
+        "status",
+        "version",
+        "createdAt",
+        "updatedAt",
+        "lastRequestAt",
+        "erasedAt",
+        "additionalEmails",
+        "externalId",
+    ];
+    let all = FIELDS.join(" ");
+    let full = app
+        .ok(
+            Some(&agent),
+            &format!("{{ contacts(first: 10) {{ nodes {{ requests {{ nodes {{ contact {{ {all} }} }} }} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let full: Vec<Value> = full["contacts"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["requests"]["nodes"][0]["contact"].clone())
+        .collect();
+    assert_eq!(full.len(), 3);
+    assert_eq!(full[0]["company"], "Navy");
+    assert_eq!(full[1]["tags"], json!(["vip"]));
+    let listed = app
+        .ok(
+            Some(&agent),
+            &format!("{{ contacts(first: 10) {{ nodes {{ {all} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        listed["contacts"]["nodes"],
+        json!(full),
+        "{backend:?}: all fields"
+    );
+    for field in FIELDS {
+        let one = app
+            .ok(
+                Some(&agent),
+                &format!("{{ contacts(first: 10) {{ edges {{ node {{ {field} }} }} }} }}"),
+                json!({}),
+            )
+            .await;
+        let got: Vec<Value> = one["contacts"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"][field].clone())
+            .collect();
+        let want: Vec<Value> = full.iter().map(|c| c[field].clone()).collect();
+        assert_eq!(got, want, "{backend:?}: {field} alone");
+        let looked_up = app
+            .ok(
+                Some(&agent),
+                &format!("query($id: ID!) {{ contact(id: $id) {{ {field} }} node(id: $id) {{ ... on Contact {{ {field} }} }} }}"),
+                json!({ "id": full[2]["id"] }),
+            )
+            .await;
+        assert_eq!(
+            looked_up["contact"][field], full[2][field],
+            "{backend:?}: contact {{ {field} }}"
+        );
+        assert_eq!(
+            looked_up["node"][field], full[2][field],
+            "{backend:?}: node {{ {field} }}"
+        );
+    }
+    for order in ["UPDATED_AT", "LAST_REQUEST_AT"] {
+        let whole = app
+            .ok(
+                Some(&agent),
+                &format!("{{ contacts(first: 10, orderBy: {{ field: {order}, direction: ASC }}) {{ nodes {{ id }} }} }}"),
+                json!({}),
+            )
+            .await["contacts"]["nodes"]
+            .clone();
+        let mut paged = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let page = app
+                .ok(
+                    Some(&agent),
+                    &format!("query($after: String) {{ contacts(first: 1, after: $after, orderBy: {{ field: {order}, direction: ASC }}) {{ nodes {{ id }} pageInfo {{ hasNextPage endCursor }} }} }}"),
+                    json!({ "after": after }),
+                )
+                .await["contacts"]
+                .clone();
+            paged.extend(page["nodes"].as_array().unwrap().iter().cloned());
+            if page["pageInfo"]["hasNextPage"] != true || paged.len() > 3 {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(json!(paged), whole, "{backend:?}: pages by {order}");
+        assert_eq!(paged.len(), 3);
+    }
+}
+db_test!(projected_lead_columns_answer_like_full_rows);

@@ -11,7 +11,7 @@ use super::enums::ContactStatus;
 use super::request::RequestConnection;
 use super::timeline::ContactEventConnection;
 use crate::error::AppError;
-use crate::graphql::loaders::{Loaders, RequestPageKey};
+use crate::graphql::loaders::{Loaders, RequestPageKey, TimelinePageKey, request_columns_of};
 use crate::service::ProjectScope;
 use crate::service::contact_search::{self, ContactPage, ContactQuery};
 use crate::service::pagination::{Page, PageArgs};
@@ -176,7 +176,7 @@ impl Contact {
         let loaders = Loaders::of(ctx)?;
         let rows = loaders
             .timeline_pages
-            .load_one(RequestPageKey {
+            .load_one(TimelinePageKey {
                 lead: self.0.id,
                 page,
             })
@@ -214,6 +214,7 @@ impl Contact {
         let key = RequestPageKey {
             lead: self.0.id,
             page,
+            columns: request_columns_of(&ctx.field()),
         };
         let rows = loaders
             .request_pages

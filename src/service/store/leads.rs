@@ -173,13 +173,13 @@ async fn find_one(
     select: sea_orm::Select<lead::Entity>,
     nested: &Nested,
 ) -> AppResult<Option<Found>> {
-    use sea_orm::{FromQueryResult, QueryTrait};
+    use sea_orm::QueryTrait;
     let backend = db.get_database_backend();
-    let select = nested.with_columns(select, backend, scope);
+    let select = nested.with_columns(nested.lead_columns.project(select), backend, scope);
     let Some(row) = db.query_one_raw(select.limit(1).build(backend)).await? else {
         return Ok(None);
     };
-    let found = lead::Model::from_query_result(&row, "")?;
+    let found = nested.lead_columns.read(&row)?;
     if found.merged_into.is_some() {
         return Ok(Some(Found {
             lead: resolve(db, scope, found, false).await?,
