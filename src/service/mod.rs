@@ -157,7 +157,9 @@ impl RawSql {
                     if after_value && text.starts_with(joins) {
                         template.push(' ');
                     }
-                    if escape {
+                    // Text without the mark needs no escaping (and no tokenizing: this runs
+                    // for every nested column of every read).
+                    if escape && text.contains(mark) {
                         for token in Tokenizer::new(&text).iter() {
                             match token {
                                 Token::Punctuation(p) if p == mark => {

@@ -323,6 +323,36 @@ async fn projected_request_columns_answer_like_full_rows(backend: Backend) {
             .map(|e| e["node"]["id"].clone())
             .collect::<Vec<_>>()
     );
+    // Plain fields alone (resolved in one pass) answer as through a fragment (the resolvers).
+    const PLAIN: &str =
+        "__typename id requestId firstText status channel createdAt updatedAt closedAt";
+    let inline = app
+        .ok(
+            Some(&agent),
+            &format!("query($id: ID!) {{ contact(id: $id) {{ requests {{ nodes {{ {PLAIN} }} edges {{ node {{ {PLAIN} }} }} }} }} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    let resolved = app
+        .ok(
+            Some(&agent),
+            &format!("query($id: ID!) {{ contact(id: $id) {{ requests {{ nodes {{ ...P }} edges {{ node {{ ...P }} }} }} }} }} fragment P on Request {{ {PLAIN} }}"),
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(inline, resolved, "{backend:?}");
+    assert_eq!(
+        inline["contact"]["requests"]["nodes"][1]["channel"],
+        "EMAIL"
+    );
+    assert_eq!(
+        inline["contact"]["requests"]["nodes"][1]["__typename"],
+        "Request"
+    );
+    assert_eq!(
+        inline["contact"]["requests"]["nodes"][1]["createdAt"],
+        b[1]["node"]["createdAt"]
+    );
     // The same fields through the loaders (a second page shape: every column fetched).
     let loaded = format!(
         "query($id: ID!) {{ contact(id: $id) {{ a: requests(first: 1) {{ nodes {{ id }} }} b: requests {{ edges {{ cursor node {{ {ALL} }} }} }} }} }}"
