@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::ProjectScope;
+use crate::service::fields::ContactField;
 use crate::service::pagination::{Page, PageArgs};
 use crate::service::prefetch::{LeadColumns, Nested, Prefetched, RequestColumns};
 use crate::service::store::{leads, requests, timeline};
@@ -243,10 +244,11 @@ impl Loaders {
         }
         let mut pages: Vec<(PageArgs, RequestColumns)> = Vec::new();
         for field in requests_fields {
-            if let Some(page) = page_of(field)
-                && !pages.contains(&(page, request_columns_of(field)))
-            {
-                pages.push((page, request_columns_of(field)));
+            if let Some(page) = page_of(field) {
+                let shape = (page, request_columns_of(field));
+                if !pages.contains(&shape) {
+                    pages.push(shape);
+                }
             }
         }
         for (page, columns) in pages {
@@ -294,28 +296,23 @@ fn page_of(field: &async_graphql::SelectionField<'_>) -> Option<PageArgs> {
     PageArgs::new(first, after.as_deref()).ok()
 }
 
-/// The Lead columns the contact selections `contact` read (fragments included); a field this
-/// list does not know reads every column.
+/// The Lead columns the contact selections `contact` read (fragments included): the text
+/// fields by their registry (`ContactField`), the others below; a field neither knows reads
+/// every column.
 fn lead_columns_of(contact: &[async_graphql::Lookahead<'_>]) -> LeadColumns {
     use entity::lead::Column as C;
     let mut columns = LeadColumns::ALWAYS;
     let selections: Vec<async_graphql::SelectionField<'_>> =
         contact.iter().flat_map(|c| c.selection_fields()).collect();
     for field in selections.iter().flat_map(|f| f.selection_set()) {
+        if let Some(text) = ContactField::from_name(field.name()) {
+            columns = columns.with(text.column());
+            continue;
+        }
         let column = match field.name() {
             "id" | "mergedFrom" | "timeline" | "requestsCount" | "requests" | "createdAt"
             | "__typename" => continue,
             "leadId" => C::LeadId,
-            "fullname" => C::Fullname,
-            "email" => C::Email,
-            "phone" => C::Phone,
-            "company" => C::Company,
-            "note" => C::Note,
-            "street" => C::Street,
-            "city" => C::City,
-            "region" => C::Region,
-            "zipcode" => C::Zipcode,
-            "country" => C::Country,
             "attributes" => C::Attributes,
             "tags" => C::Tags,
             "status" => C::Status,
@@ -523,15 +520,27 @@ where
     }
     let mut out = HashMap::with_capacity(keys.len());
     for (page, keys) in by_page {
-        let mut lead_ids: Vec<Uuid> = keys.iter().map(PageKey::lead).collect();
-        lead_ids.sort_unstable();
-        lead_ids.dedup();
-        let pages = load(lead_ids, page).await?;
+        // Keys per Lead (several only when readers of one page want other columns): the
+        // last one takes the page, the others a copy.
+        let mut left: HashMap<Uuid, usize> = HashMap::with_capacity(keys.len());
+        let mut lead_ids = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let n = left.entry(key.lead()).or_insert(0);
+            if *n == 0 {
+                lead_ids.push(key.lead());
+            }
+            *n += 1;
+        }
+        let mut pages = load(lead_ids, page).await?;
         for key in keys {
-            let found = pages
-                .get(&key.lead())
-                .cloned()
-                .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
+            let n = left.entry(key.lead()).or_insert(1);
+            *n -= 1;
+            let found = if *n == 0 {
+                pages.remove(&key.lead())
+            } else {
+                pages.get(&key.lead()).cloned()
+            };
+            let found = found.unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
             out.insert(key, found);
         }
     }

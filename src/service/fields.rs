@@ -113,6 +113,22 @@ impl ContactField {
         self as usize
     }
 
+    /// The field's column of `lead`.
+    pub const fn column(self) -> lead::Column {
+        match self {
+            Self::Fullname => lead::Column::Fullname,
+            Self::Email => lead::Column::Email,
+            Self::Phone => lead::Column::Phone,
+            Self::Company => lead::Column::Company,
+            Self::Note => lead::Column::Note,
+            Self::Street => lead::Column::Street,
+            Self::City => lead::Column::City,
+            Self::Region => lead::Column::Region,
+            Self::Zipcode => lead::Column::Zipcode,
+            Self::Country => lead::Column::Country,
+        }
+    }
+
     /// The field's value on `m`.
     pub fn get(self, m: &lead::Model) -> Option<&String> {
         match self {

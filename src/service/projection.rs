@@ -40,11 +40,6 @@ impl LeadColumns {
         Self(self.0 | bit(column))
     }
 
-    /// These columns and `other`'s.
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
     /// Whether `column` is in the set.
     pub const fn has(self, column: lead::Column) -> bool {
         self.0 & bit(column) != 0
@@ -90,28 +85,23 @@ impl LeadColumns {
             return lead::Model::from_query_result(row, "");
         }
         use lead::Column as C;
-        let text = |c: C| -> Result<Option<String>, DbErr> {
-            if self.has(c) {
+        // A column of the set, or `absent` for one left out.
+        fn get<T: sea_orm::TryGetable>(
+            row: &QueryResult,
+            columns: LeadColumns,
+            c: C,
+            absent: T,
+        ) -> Result<T, DbErr> {
+            if columns.has(c) {
                 row.try_get("", sea_orm::IdenStatic::as_str(&c))
             } else {
-                Ok(None)
+                Ok(absent)
             }
-        };
-        let json = |c: C| -> Result<serde_json::Value, DbErr> {
-            if self.has(c) {
-                row.try_get("", sea_orm::IdenStatic::as_str(&c))
-            } else {
-                Ok(serde_json::Value::Null)
-            }
-        };
+        }
+        let text = |c: C| get(row, self, c, None::<String>);
+        let json = |c: C| get(row, self, c, serde_json::Value::Null);
+        let at = |c: C| get(row, self, c, None::<sea_orm::prelude::DateTimeUtc>);
         let created_at: sea_orm::prelude::DateTimeUtc = row.try_get("", "created_at")?;
-        let at = |c: C| -> Result<Option<sea_orm::prelude::DateTimeUtc>, DbErr> {
-            if self.has(c) {
-                row.try_get("", sea_orm::IdenStatic::as_str(&c))
-            } else {
-                Ok(None)
-            }
-        };
         Ok(lead::Model {
             id: row.try_get("", "id")?,
             project_id: row.try_get("", "project_id")?,
@@ -129,16 +119,8 @@ impl LeadColumns {
             country: text(C::Country)?,
             attributes: json(C::Attributes)?,
             tags: json(C::Tags)?,
-            status: if self.has(C::Status) {
-                row.try_get("", "status")?
-            } else {
-                lead::LeadStatus::Normal
-            },
-            version: if self.has(C::Version) {
-                row.try_get("", "version")?
-            } else {
-                0
-            },
+            status: get(row, self, C::Status, lead::LeadStatus::Normal)?,
+            version: get(row, self, C::Version, 0)?,
             created_at,
             updated_at: at(C::UpdatedAt)?.unwrap_or(created_at),
             last_request_at: at(C::LastRequestAt)?,
