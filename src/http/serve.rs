@@ -1,13 +1,19 @@
 //! The HTTP/1 accept loop. axum 0.8's `serve` cannot set hyper's header-read timeout, so each
 //! connection is served by hyper directly: its request head must arrive within the timeout
 //! and fit the header buffer (hyper answers 408 / 431 or closes the connection), so slow or
-//! oversized clients cannot hold connections open.
+//! oversized clients cannot hold connections open. hyper runs that timer while a kept-alive
+//! connection waits for its next request too, so it is also the idle timeout: every response
+//! says so in `Keep-Alive: timeout=<secs>` (as Node's http server does; MDN "Keep-Alive"), and
+//! clients that honour it (undici, our abuse suite) stop reusing a connection before the server
+//! closes it, instead of racing the close with a new request.
 
 use std::future::Future;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use axum::http::StatusCode;
+use axum::http::header::{CONNECTION, HeaderName, HeaderValue};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
@@ -38,6 +44,7 @@ pub(crate) async fn serve(
     // waits for every receiver to be dropped.
     let (stop, stopped) = tokio::sync::watch::channel(());
     let mut shutdown = std::pin::pin!(shutdown);
+    let keep_alive = keep_alive_header(http.header_read_timeout);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -52,10 +59,17 @@ pub(crate) async fn serve(
             () = &mut shutdown => break,
         };
         let router = router.clone();
+        let keep_alive = keep_alive.clone();
         let service = hyper::service::service_fn(
             move |mut req: axum::extract::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(req.map(axum::body::Body::new))
+                let answer = router.clone().oneshot(req.map(axum::body::Body::new));
+                let keep_alive = keep_alive.clone();
+                async move {
+                    let mut response = answer.await?;
+                    announce_idle_timeout(&mut response, keep_alive);
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             },
         );
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -91,5 +105,26 @@ pub(crate) async fn serve(
         .is_err()
     {
         tracing::warn!("in-flight requests still running at the shutdown deadline");
+    }
+}
+
+/// `timeout=<secs>`: the `Keep-Alive` header value announcing `idle` (whole seconds, at least 1).
+fn keep_alive_header(idle: Duration) -> HeaderValue {
+    // Digits only: always a valid header value.
+    HeaderValue::from_str(&format!("timeout={}", idle.as_secs().max(1)))
+        .unwrap_or_else(|_| HeaderValue::from_static("timeout=1"))
+}
+
+/// Adds `Keep-Alive: <value>` to a response the connection stays open after: not to a protocol
+/// switch (WebSocket) or one that closes the connection.
+fn announce_idle_timeout(response: &mut axum::response::Response, value: HeaderValue) {
+    let closes = response
+        .headers()
+        .get(CONNECTION)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS && !closes {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("keep-alive"), value);
     }
 }

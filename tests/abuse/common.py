@@ -104,6 +104,19 @@ def http(method: str, url: str, body: bytes | None = None, headers: dict | None 
         return HttpResult(0, b"", time.monotonic() - start, error=f"{type(e).__name__}: {e}")
 
 
+def keep_alive_timeout(header: str | None) -> float:
+    """Seconds from a `Keep-Alive: timeout=N[, max=M]` response header (MDN "Keep-Alive"), or
+    infinity when absent or unparsable: how long the server keeps an idle connection open."""
+    for part in (header or "").split(","):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "timeout":
+            try:
+                return float(value)
+            except ValueError:
+                break
+    return float("inf")
+
+
 def gql(base: str, query: str, variables: dict | None = None, token: str | None = None, timeout: float = 10.0) -> HttpResult:
     headers = {"Content-Type": "application/json"}
     if token:

@@ -49,7 +49,7 @@ from schemathesis.graphql import nodes  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
-from common import (CAPTURE, CREATE_REQUEST, NO_RATE_LIMITS, PgCluster, Server, gql, log,  # noqa: E402
+from common import (CAPTURE, CREATE_REQUEST, NO_RATE_LIMITS, PgCluster, Server, gql, keep_alive_timeout, log,  # noqa: E402
                     sign_in_anon, sign_up)
 
 CREATE_CONTACT = """mutation($i: CreateContactInput!) { createContact(input: $i) { id } }"""
@@ -549,8 +549,14 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
         def send(label, mode, caller, query):
             try:
                 session = getattr(local, "session", None)
+                # The server closes a connection idle for its announced `Keep-Alive: timeout=N`;
+                # like undici, stop reusing one a second before that instead of racing the close.
+                if session is not None and time.monotonic() - local.last_answer >= local.idle_limit - 1:
+                    session.close()
+                    session = None
                 if session is None:
                     session = local.session = requests.Session()
+                    local.last_answer, local.idle_limit = time.monotonic(), float("inf")
                 headers = {"Content-Type": "application/json"}
                 token = callers[caller]
                 if token:
@@ -561,6 +567,8 @@ def run(args, server: Server, out: Path, cluster, db_name: str, db_path) -> int:
                                         timeout=args.timeout)
                     stats.record(label, mode, caller, query, resp.status_code, resp.content, time.monotonic() - t0,
                                  None)
+                    local.last_answer = time.monotonic()
+                    local.idle_limit = keep_alive_timeout(resp.headers.get("Keep-Alive"))
                 except requests.RequestException as e:
                     stats.record(label, mode, caller, query, 0, b"", time.monotonic() - t0, f"{type(e).__name__}: {e}")
             finally:

@@ -236,6 +236,33 @@ async fn slow_and_oversized_clients_are_cut_off(backend: Backend) {
 }
 db_test!(slow_and_oversized_clients_are_cut_off);
 
+/// The header timeout is also the idle timeout of a kept-alive connection: responses announce
+/// it (`Keep-Alive: timeout=N`) and the server closes the idle connection after it.
+async fn idle_connections_are_announced_then_closed(backend: Backend) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = TestApp::spawn_with(backend, |c| c.header_read_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        conn.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(read.is_ok(), "the server kept an idle connection open");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 200"), "{text}");
+    assert!(text.contains("\r\nkeep-alive: timeout=1\r\n"), "{text}");
+    // One response only: the connection was closed idle, not after a second answer.
+    assert_eq!(text.matches("http/1.1 ").count(), 1, "{text}");
+}
+db_test!(idle_connections_are_announced_then_closed);
+
 async fn a_blocked_query_cannot_hold_a_connection(backend: Backend) {
     use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
     let app = TestApp::spawn_with(backend, |c| {
