@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Backend, TestApp, db_test};
+use crate::common::{Backend, TestApp, code, db_test};
 
 const NESTED: &str =
     "{ contacts(first: 100) { nodes { id requests { totalCount nodes { id contact { id } } } } } }";
@@ -323,9 +323,11 @@ async fn projected_request_columns_answer_like_full_rows(backend: Backend) {
             .map(|e| e["node"]["id"].clone())
             .collect::<Vec<_>>()
     );
-    // Plain fields alone (resolved in one pass) answer as through a fragment (the resolvers).
+    // Plain fields alone (resolved in one pass) answer as through the derived resolvers (a
+    // directive sends the object to them whole).
     const PLAIN: &str =
         "__typename id requestId firstText status channel createdAt updatedAt closedAt";
+    const RESOLVED: &str = "__typename @include(if: true) id requestId firstText status channel createdAt updatedAt closedAt";
     let inline = app
         .ok(
             Some(&agent),
@@ -336,7 +338,7 @@ async fn projected_request_columns_answer_like_full_rows(backend: Backend) {
     let resolved = app
         .ok(
             Some(&agent),
-            &format!("query($id: ID!) {{ contact(id: $id) {{ requests {{ nodes {{ ...P }} edges {{ node {{ ...P }} }} }} }} }} fragment P on Request {{ {PLAIN} }}"),
+            &format!("query($id: ID!) {{ contact(id: $id) {{ requests {{ nodes {{ {RESOLVED} }} edges {{ node {{ {RESOLVED} }} }} }} }} }}"),
             json!({ "id": id }),
         )
         .await;
@@ -361,6 +363,111 @@ async fn projected_request_columns_answer_like_full_rows(backend: Backend) {
     assert_eq!(data["contact"]["b"]["edges"], json!(b), "{backend:?}");
 }
 db_test!(projected_request_columns_answer_like_full_rows);
+
+/// A Contact answers the same (data and errors, for an agent and a visitor) through the one-pass
+/// path (plain fields inline, the rest through their resolvers; fragments on `Contact`
+/// flattened) as through the derived resolvers alone (a directive, or a fragment on `Node`).
+async fn one_pass_contacts_answer_like_their_resolvers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
+    let (visitor, _) = app.visitor(&project).await;
+    app.create_request(&visitor, "hello").await;
+    let contact = app
+        .capture(
+            &visitor,
+            json!({ "fullname": "Grace Hopper", "email": "grace@example.com", "phone": "+33612345678", "attributes": { "plan": "pro" } }),
+        )
+        .await["data"]["captureContactMetadata"]
+        .clone();
+    app.ok(
+        Some(&agent),
+        "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id } }",
+        json!({ "i": { "id": contact["id"], "expectedVersion": contact["version"], "company": "Navy", "note": "met at a conference", "city": "Arlington", "country": "US" } }),
+    )
+    .await;
+    app.ok(
+        Some(&agent),
+        "mutation($i: ContactTagsInput!) { addContactTags(input: $i) { id } }",
+        json!({ "i": { "id": contact["id"], "tags": ["vip", "navy"] } }),
+    )
+    .await;
+    const FIELDS: &str = "id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom requestsCount requests(first: 2) { totalCount nodes { id firstText } }";
+    const AGENT_ONLY: &str = "timeline(first: 2) { nodes { __typename } }";
+    let shapes = |fields: &str| {
+        [
+            // One pass: plain, and through fragments on the type (flattened).
+            format!(
+                "{{ contacts(first: 5) {{ nodes {{ __typename {fields} }} edges {{ node {{ ...C }} }} }} }} fragment C on Contact {{ __typename id ... on Contact {{ {fields} }} }}"
+            ),
+            // Derived resolvers: a directive; a fragment on the interface.
+            format!(
+                "{{ contacts(first: 5) {{ nodes {{ __typename @include(if: true) {fields} }} edges {{ node {{ ...N }} }} }} }} fragment N on Node {{ __typename id ... on Contact {{ {fields} }} }}"
+            ),
+        ]
+    };
+    let agent_fields = format!("{FIELDS} {AGENT_ONLY}");
+    let [inline, resolved] = shapes(&agent_fields);
+    let one_pass = app.ok(Some(&agent), &inline, json!({})).await;
+    assert_eq!(
+        one_pass,
+        app.ok(Some(&agent), &resolved, json!({})).await,
+        "{backend:?}"
+    );
+    let node = &one_pass["contacts"]["nodes"][0];
+    assert_eq!(node["__typename"], "Contact");
+    assert_eq!(node["note"], "met at a conference");
+    assert_eq!(node["tags"], json!(["vip", "navy"]));
+    assert_eq!(node["version"], contact["version"].as_i64().unwrap() + 2);
+    assert_eq!(node["attributes"], json!({ "plan": "pro" }));
+    assert_eq!(node["requestsCount"], 1);
+    assert_eq!(node["requests"]["nodes"][0]["firstText"], "hello");
+    assert_eq!(node["erasedAt"], Value::Null);
+    assert!(!node["timeline"]["nodes"].as_array().unwrap().is_empty());
+    assert_eq!(one_pass["contacts"]["edges"][0]["node"], *node);
+
+    // A visitor: `note` reads null and `timeline` is FORBIDDEN, on both paths alike.
+    let visitor_fields = format!("{FIELDS} {AGENT_ONLY}");
+    let viewer =
+        |fields: &str, how: &str| format!("{{ viewer {{ contact {{ {how} {fields} }} }} }}");
+    let one_pass = app
+        .gql(
+            Some(&visitor),
+            &viewer(&visitor_fields, "__typename"),
+            json!({}),
+        )
+        .await;
+    let resolved = app
+        .gql(
+            Some(&visitor),
+            &viewer(&visitor_fields, "__typename @include(if: true)"),
+            json!({}),
+        )
+        .await;
+    // The same data and errors (their locations differ with the texts).
+    let without_locations = |body: &Value| {
+        let mut errors = body["errors"].clone();
+        for e in errors.as_array_mut().unwrap() {
+            e.as_object_mut().unwrap().remove("locations");
+        }
+        (body["data"].clone(), errors)
+    };
+    assert_eq!(
+        without_locations(&one_pass),
+        without_locations(&resolved),
+        "{backend:?}"
+    );
+    assert_eq!(one_pass["data"]["viewer"]["contact"]["note"], Value::Null);
+    assert_eq!(
+        one_pass["data"]["viewer"]["contact"]["email"],
+        "grace@example.com"
+    );
+    assert_eq!(code(&one_pass), "FORBIDDEN", "{one_pass}");
+    assert_eq!(
+        one_pass["errors"][0]["path"],
+        json!(["viewer", "contact", "timeline"])
+    );
+}
+db_test!(one_pass_contacts_answer_like_their_resolvers);
 
 /// Every Contact field of a list or lookup reads the same value whatever else is selected
 /// (each read fetches only the Lead columns its selection needs): a field alone, all fields,

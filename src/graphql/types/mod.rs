@@ -4,6 +4,7 @@ pub mod account;
 pub mod connection;
 pub mod contact;
 pub mod enums;
+pub(crate) mod inline;
 pub mod merge;
 pub mod node;
 pub mod request;

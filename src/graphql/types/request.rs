@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Json, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::request;
+use ref_cast::RefCast;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -15,13 +16,30 @@ use crate::service::pagination::Page;
 use crate::service::store::requests::cursor_of;
 
 /// A Request: one conversation of a visitor, aggregated under the visitor's Contact.
+/// Resolved in one pass from its row ([`super::inline`]); [`RequestResolvers`] gives the
+/// schema and answers the fields that are not a copy of the row.
 pub struct Request(pub request::Model);
 
-/// A request (a conversation) of a visitor, aggregated under the visitor's contact.
-#[Object]
 impl Request {
+    /// Primary key (a UUID); the `Node` interface's `id`.
+    pub async fn id(&self, _ctx: &Context<'_>) -> Result<ID> {
+        Ok(ID(self.0.id.to_string()))
+    }
+}
+
+/// A borrowed [`Request`] (a page's rows are not copied to be answered).
+pub struct RequestRef<'a>(pub &'a request::Model);
+
+/// The derived resolvers of `Request`, over the same row (`ref_cast`: no copy).
+#[derive(RefCast)]
+#[repr(transparent)]
+pub struct RequestResolvers(request::Model);
+
+/// A request (a conversation) of a visitor, aggregated under the visitor's contact.
+#[Object(name = "Request")]
+impl RequestResolvers {
     /// Primary key (a UUID).
-    pub async fn id(&self) -> ID {
+    async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
 
@@ -79,70 +97,25 @@ impl Request {
     }
 }
 
-/// A [`Request`] of a page (`nodes`, `edges.node`), resolved in one pass when its selection
-/// is plain fields only: async-graphql's executor builds, boxes and joins one future per
-/// field of every object (14 % of a 20-contact page's server CPU, plus 10 % in the runtime's
-/// joins; bench/RESULTS.md 2026-12-03), where these fields are a copy out of the row. Any
-/// other selection (a directive, a fragment, `contact`, `attributes`) goes through
-/// [`Request`]'s own resolvers, which also give the type its schema.
-pub struct InlineRequest<'a>(pub &'a request::Model);
-
-impl InlineRequest<'_> {
-    /// The field `name` of the row, if it is a plain one; `None` otherwise.
-    fn plain(&self, name: &str) -> Option<async_graphql::Value> {
-        use async_graphql::{ScalarType, Value as V};
-        let row = self.0;
-        let at = |t: &DateTime<Utc>| t.to_value();
-        Some(match name {
-            "__typename" => V::String("Request".to_owned()),
-            "id" => V::String(row.id.to_string()),
-            "requestId" => V::String(row.request_id.clone()),
-            "firstText" => V::String(row.first_text.clone()),
-            "status" => async_graphql::resolver_utils::enum_value(RequestStatus::from(row.status)),
-            "channel" => {
-                async_graphql::resolver_utils::enum_value(Channel::from_stored(&row.channel))
-            }
-            "createdAt" => at(&row.created_at),
-            "updatedAt" => at(&row.updated_at),
-            "closedAt" => row.closed_at.as_ref().map_or(V::Null, at),
-            _ => return None,
-        })
-    }
+/// The field `name` of `row` if it is a copy out of the row (no context, no query).
+fn plain(row: &request::Model, name: &str) -> Option<async_graphql::Value> {
+    use async_graphql::{ScalarType, Value as V};
+    let at = |t: &DateTime<Utc>| t.to_value();
+    Some(match name {
+        "__typename" => V::String("Request".to_owned()),
+        "id" => V::String(row.id.to_string()),
+        "requestId" => V::String(row.request_id.clone()),
+        "firstText" => V::String(row.first_text.clone()),
+        "status" => async_graphql::resolver_utils::enum_value(RequestStatus::from(row.status)),
+        "channel" => async_graphql::resolver_utils::enum_value(Channel::from_stored(&row.channel)),
+        "createdAt" => at(&row.created_at),
+        "updatedAt" => at(&row.updated_at),
+        "closedAt" => row.closed_at.as_ref().map_or(V::Null, at),
+        _ => return None,
+    })
 }
 
-impl async_graphql::OutputType for InlineRequest<'_> {
-    fn type_name() -> std::borrow::Cow<'static, str> {
-        <Request as async_graphql::OutputType>::type_name()
-    }
-
-    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
-        <Request as async_graphql::OutputType>::create_type_info(registry)
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &async_graphql::ContextSelectionSet<'_>,
-        field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
-    ) -> async_graphql::ServerResult<async_graphql::Value> {
-        use async_graphql::parser::types::Selection;
-        let items = &ctx.item.node.items;
-        let mut out = async_graphql::indexmap::IndexMap::with_capacity(items.len());
-        for item in items {
-            let plain = match &item.node {
-                Selection::Field(f) if f.node.directives.is_empty() => self
-                    .plain(f.node.name.node.as_str())
-                    .map(|value| (f.node.response_key().node.clone(), value)),
-                _ => None,
-            };
-            let Some((key, value)) = plain else {
-                let whole = Request(self.0.clone());
-                return async_graphql::OutputType::resolve(&whole, ctx, field).await;
-            };
-            out.insert(key, value);
-        }
-        Ok(async_graphql::Value::Object(out))
-    }
-}
+super::inline::inline_object!(Request, RequestRef, RequestResolvers, plain);
 
 /// An edge of [`RequestConnection`].
 pub struct RequestEdge(pub request::Model);
@@ -156,8 +129,8 @@ impl RequestEdge {
     }
 
     /// The request.
-    async fn node(&self) -> InlineRequest<'_> {
-        InlineRequest(&self.0)
+    async fn node(&self) -> RequestRef<'_> {
+        RequestRef(&self.0)
     }
 }
 
@@ -188,8 +161,8 @@ impl RequestConnection {
     }
 
     /// The requests of the page.
-    async fn nodes(&self) -> Vec<InlineRequest<'_>> {
-        self.page.rows.iter().map(InlineRequest).collect()
+    async fn nodes(&self) -> Vec<RequestRef<'_>> {
+        self.page.rows.iter().map(RequestRef).collect()
     }
 
     /// Where the page sits in the list.
