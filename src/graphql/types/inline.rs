@@ -17,8 +17,8 @@ use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, V
 /// others through `resolvers` (the derived object of the type, also used whole for the shapes
 /// this does not flatten). Returns the object value; a field error is recorded in the
 /// response and the field left out, as async-graphql does.
-pub(crate) async fn resolve_inline<R>(
-    ctx: &ContextSelectionSet<'_>,
+pub(crate) async fn resolve_inline<'a, R>(
+    ctx: &ContextSelectionSet<'a>,
     field: &Positioned<Field>,
     resolvers: &R,
     plain: impl Fn(&str) -> Option<Value>,
@@ -46,11 +46,16 @@ where
             }
         }
     }
-    let answers = futures_util::future::join_all(deferred.iter().map(|&f| async move {
+    let resolve = |f: &'a Positioned<Field>| async move {
         let ctx_field = ctx.with_field(f);
         resolvers.resolve_field(&ctx_field).await
-    }))
-    .await;
+    };
+    let answers = match deferred.as_slice() {
+        [] => Vec::new(),
+        // The common case (a page's `requests`): no join.
+        [only] => vec![resolve(only).await],
+        several => futures_util::future::join_all(several.iter().map(|&f| resolve(f))).await,
+    };
     for (f, answer) in deferred.into_iter().zip(answers) {
         let key = &f.node.response_key().node;
         match answer {
