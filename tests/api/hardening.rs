@@ -200,25 +200,35 @@ async fn fifty_visitors_race_their_first_requests(backend: Backend) {
 }
 db_test!(fifty_visitors_race_their_first_requests);
 
-async fn slow_and_oversized_clients_are_cut_off(backend: Backend) {
+/// Sends `bytes` on a new connection to `app` and reads until the server closes it; panics
+/// unless it does within 5 s. Returns what the server sent.
+async fn send_until_closed(app: &TestApp, bytes: &[u8], what: &str) -> Vec<u8> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = TestApp::spawn_with(backend, |c| c.header_read_timeout_secs = 1).await;
-    let addr = app.base.trim_start_matches("http://").to_owned();
-
-    // Slowloris: a request head that never ends is dropped after the header timeout.
-    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nX-Slow: ")
-        .await
-        .unwrap();
+    let addr = app.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    conn.write_all(bytes).await.unwrap();
     let started = std::time::Instant::now();
     let mut buf = Vec::new();
     let read = tokio::time::timeout(
         std::time::Duration::from_secs(10),
-        slow.read_to_end(&mut buf),
+        conn.read_to_end(&mut buf),
     )
     .await;
-    assert!(read.is_ok(), "the server kept a slow connection open");
+    assert!(read.is_ok(), "the server kept {what} open");
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    buf
+}
+
+async fn slow_and_oversized_clients_are_cut_off(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.header_read_timeout_secs = 1).await;
+
+    // Slowloris: a request head that never ends is dropped after the header timeout.
+    send_until_closed(
+        &app,
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        "a slow connection",
+    )
+    .await;
 
     // An oversized head is refused with 431.
     let resp = reqwest::Client::new()
@@ -239,22 +249,13 @@ db_test!(slow_and_oversized_clients_are_cut_off);
 /// The header timeout is also the idle timeout of a kept-alive connection: responses announce
 /// it (`Keep-Alive: timeout=N`) and the server closes the idle connection after it.
 async fn idle_connections_are_announced_then_closed(backend: Backend) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = TestApp::spawn_with(backend, |c| c.header_read_timeout_secs = 1).await;
-    let addr = app.base.trim_start_matches("http://").to_owned();
-    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let started = std::time::Instant::now();
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(
-        std::time::Duration::from_secs(10),
-        conn.read_to_end(&mut buf),
+    let buf = send_until_closed(
+        &app,
+        b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n",
+        "an idle connection",
     )
     .await;
-    assert!(read.is_ok(), "the server kept an idle connection open");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5));
     let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
     assert!(text.starts_with("http/1.1 200"), "{text}");
     assert!(text.contains("\r\nkeep-alive: timeout=1\r\n"), "{text}");

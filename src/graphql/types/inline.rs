@@ -1,8 +1,9 @@
 //! One-pass resolution of the hot objects (`Contact`, `Request`) from their rows.
 //!
 //! async-graphql's executor builds, boxes and joins one future per selected field of every
-//! object (14 % of a 20-contact page's server CPU, plus 10 % in the runtime's joins;
-//! bench/RESULTS.md 2026-12-03), where most fields are a copy out of the row. An object
+//! object, where most fields are a copy out of the row (one pass for Requests cut SQLite's
+//! Q2 server CPU by a fifth; for Contacts too, the gain was within the noise, and pages no
+//! longer copy their rows: bench/RESULTS.md 2026-12-03). An object
 //! resolved here answers its plain fields inline, in selection order, and runs the derived
 //! resolver of each other field (a relation, a guarded field), concurrently, through
 //! async-graphql's own `resolve_field`, so errors, null handling and batching stay the same.
@@ -138,8 +139,9 @@ fn repeats_a_key(fields: &[&Positioned<Field>]) -> bool {
 
 /// Implements the schema type of `$resolvers` (a `#[repr(transparent)]`, `RefCast` newtype of
 /// the row with the derived `#[Object]`) for `$owned` (a newtype of the row; also a
-/// `ContainerType` and `ObjectType`, for interfaces) and `$borrowed` (a newtype of `&row`),
-/// both resolved by [`resolve_inline`] with `$plain(&row, field_name)`.
+/// `ContainerType` and `ObjectType`, for interfaces) and `$borrowed` (a newtype of `&row`):
+/// `$borrowed` resolves by [`resolve_inline`] with `$plain(&row, field_name)`, `$owned`
+/// through `$borrowed`.
 macro_rules! inline_object {
     ($owned:ident, $borrowed:ident, $resolvers:ident, $plain:ident) => {
         impl async_graphql::OutputType for $owned {
@@ -156,14 +158,7 @@ macro_rules! inline_object {
                 ctx: &async_graphql::ContextSelectionSet<'_>,
                 field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
             ) -> async_graphql::ServerResult<async_graphql::Value> {
-                let row = &self.0;
-                $crate::graphql::types::inline::resolve_inline(
-                    ctx,
-                    field,
-                    <$resolvers as ref_cast::RefCast>::ref_cast(row),
-                    |name| $plain(row, name),
-                )
-                .await
+                async_graphql::OutputType::resolve(&$borrowed(&self.0), ctx, field).await
             }
         }
 
