@@ -13,7 +13,7 @@ use crate::service::events::{ring, ring_all};
 use crate::service::store::timeline::NOTIFY_CHANNEL;
 
 /// Listens on `db`'s pool until aborted; nothing on SQLite (its writers are in this process:
-/// [`crate::service::events::commit`] rings their doorbells).
+/// [`crate::service::WriteTxn::commit`] rings their doorbells).
 pub async fn run(db: DatabaseConnection) {
     if db.get_database_backend() != DbBackend::Postgres {
         return;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use entity::lead;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -29,7 +29,7 @@ use super::describe;
 use crate::error::AppError;
 use crate::service::fields::{ContactField, Patch};
 use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
-use crate::service::{ProjectScope, begin_write, events};
+use crate::service::{ProjectScope, begin_write};
 
 /// The columns, in the order `export-csv` writes them.
 pub const COLUMNS: [&str; 16] = [
@@ -306,7 +306,7 @@ async fn write_batch(
     let txn = begin_write(db).await?;
     let mut counts = (0, 0, 0);
     for (line, valid) in rows {
-        let savepoint = txn.begin().await?;
+        let savepoint = txn.savepoint().await?;
         match transfer::upsert(&savepoint, scope, valid).await {
             Ok((outcome, _)) => {
                 savepoint.commit().await?;
@@ -327,7 +327,7 @@ async fn write_batch(
             }
         }
     }
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     report.created += counts.0;
     report.updated += counts.1;
     report.unchanged += counts.2;

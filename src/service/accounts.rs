@@ -2,14 +2,11 @@
 //! behind `viewer`.
 
 use entity::{project, project_member, user};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{ProjectScope, begin_write, now};
+use super::{Database, ProjectScope, begin_write, now};
 use crate::auth::{self, Role};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -46,10 +43,7 @@ pub struct SignUp {
 /// Creates an agent, a project and the agent's OWNER membership in one transaction.
 /// Errors: `BAD_USER_INPUT` (`email`, `password`, `fullname`, `projectName`); `CONFLICT` when
 /// an agent already has this email (compared by its normalised key).
-pub async fn sign_up(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    input: SignUp,
-) -> AppResult<Session> {
+pub async fn sign_up(db: &impl Database, input: SignUp) -> AppResult<Session> {
     let email = normalize::email("email", Some(&input.email))?
         .ok_or_else(|| AppError::bad_input("email", "is required"))?;
     check_password(&input.password)?;
@@ -91,7 +85,7 @@ pub async fn sign_up(
 /// transaction. Errors: `BAD_USER_INPUT` (`email`, `password`, `fullname`); `NOT_FOUND` for
 /// an unknown project; `CONFLICT` when an agent already has this email.
 pub async fn add_agent(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl Database,
     project_id: Uuid,
     email: &str,
     password: &str,
@@ -230,7 +224,7 @@ pub struct AnonymousSignIn {
 /// Errors: `NOT_FOUND` for an unknown project; `BAD_USER_INPUT` (`firstname`, `lastname`,
 /// `email`, `attributes`).
 pub async fn sign_in_anonymously(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl Database,
     project_id: Uuid,
     input: AnonymousSignIn,
 ) -> AppResult<Session> {

@@ -4,7 +4,7 @@
 //! project is `NOT_FOUND`, exactly like a missing one.
 
 use entity::lead;
-use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::fields::ContactFields;
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
 use super::store::{erasure, leads, merges};
-use super::{ProjectScope, begin_write, events, now};
+use super::{Database, ProjectScope, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -36,7 +36,7 @@ pub struct NewContact {
 /// characters, `tags`, `attributes`); `CONFLICT` with `extensions.existingId` when the
 /// project already has a contact with this `leadId`.
 pub async fn create(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     input: NewContact,
@@ -63,7 +63,7 @@ pub async fn create(
             existing_id: existing.id,
         });
     }
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     Ok(model)
 }
 
@@ -72,7 +72,7 @@ pub async fn create(
 /// cannot change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale,
 /// or the contact is erased; whatever `change` returns.
 async fn modify(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -112,7 +112,7 @@ async fn modify(
         Vec::new(),
     )
     .await?;
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     Ok(saved)
 }
 
@@ -121,7 +121,7 @@ async fn modify(
 /// `NOT_FOUND` (unknown id or another project's: never creates), `CONFLICT` (stale
 /// `expected_version`; nothing written).
 pub async fn update(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -138,7 +138,7 @@ pub async fn update(
 /// Merges `set` into the attributes by top-level key, then removes `remove_keys`.
 /// Errors: `BAD_USER_INPUT` (`attributes` not an object, `removeKeys` invalid), `NOT_FOUND`.
 pub async fn set_attributes(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -165,7 +165,7 @@ pub async fn set_attributes(
 
 /// Adds tags (set semantics, case-insensitive). Errors: `BAD_USER_INPUT` (`tags`), `NOT_FOUND`.
 pub async fn add_tags(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -177,7 +177,7 @@ pub async fn add_tags(
 
 /// Removes tags (compared case-insensitively). Errors: `BAD_USER_INPUT` (`tags`), `NOT_FOUND`.
 pub async fn remove_tags(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -193,7 +193,7 @@ pub async fn remove_tags(
 /// Replaces the stored tags with `combine(stored, tags)` (`tags` already normalised); a
 /// change is saved only when the set's size changed.
 async fn edit_tags(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -213,7 +213,7 @@ async fn edit_tags(
 /// Soft-deletes (status DELETED; hidden from lists by default). Idempotent.
 /// Errors: `NOT_FOUND`; `CONFLICT` for an erased contact.
 pub async fn delete(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -224,7 +224,7 @@ pub async fn delete(
 /// Undoes [`delete`] (status NORMAL). Idempotent. Errors: `NOT_FOUND`; `CONFLICT` for an
 /// erased contact (erasure is irreversible).
 pub async fn restore(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -233,7 +233,7 @@ pub async fn restore(
 }
 
 async fn set_status(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -258,7 +258,7 @@ async fn set_status(
 /// then optimised so no token of the erased text survives in its segments. Idempotent on an
 /// erased contact. Errors: `NOT_FOUND`.
 pub async fn erase(
-    db: &(impl TransactionTrait + ConnectionTrait),
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
@@ -288,13 +288,12 @@ pub async fn erase(
         current.id,
         actor,
         vec![NewEvent::bare(timeline::EventKind::Erased)],
-    )
-    .await?;
+    );
     if txn.get_database_backend() == DbBackend::Sqlite {
         txn.execute_unprepared("INSERT INTO lead_fts(lead_fts) VALUES ('optimize')")
             .await?;
     }
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     erased.ok_or_else(|| AppError::internal("erased contact missing"))
 }
 
@@ -310,7 +309,7 @@ pub struct BulkOutcome {
 /// Soft-deletes each contact of `ids` on its own (one bad id does not fail the others).
 /// Errors (whole call): `BAD_USER_INPUT` (`ids`: empty or more than [`MAX_BULK`]).
 pub async fn delete_many(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     ids: &[String],
@@ -321,7 +320,7 @@ pub async fn delete_many(
 /// Adds `tags` to each contact of `ids` on its own. Errors (whole call): `BAD_USER_INPUT`
 /// (`ids` empty or over [`MAX_BULK`]; `tags` invalid).
 pub async fn add_tags_many(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     ids: &[String],

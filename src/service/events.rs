@@ -2,17 +2,14 @@
 //! project's log here ([`crate::events`]'s tails). A doorbell carries no event: readers read
 //! the log by position, so a lost or duplicated ring costs latency, never an event.
 //!
-//! Rung by [`commit`] after a use case's transaction commits (every instance rings its own),
-//! and on PostgreSQL by the `LISTEN` task for commits of other instances.
+//! Rung by [`super::WriteTxn::commit`] after a transaction that wrote events commits (every
+//! instance rings its own), and on PostgreSQL by the `LISTEN` task for other instances' commits.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use sea_orm::{DbErr, TransactionSession};
 use tokio::sync::watch;
 use uuid::Uuid;
-
-use super::ProjectScope;
 
 /// Project id → a counter bumped at each ring (watch receivers see "changed").
 static BELLS: LazyLock<Mutex<HashMap<Uuid, watch::Sender<u64>>>> =
@@ -56,11 +53,4 @@ pub fn ring_all() {
     for bell in bells.values() {
         bell.send_modify(|n| *n = n.wrapping_add(1));
     }
-}
-
-/// Commits `txn`, then rings `scope`'s doorbell: how a use case that wrote events ends.
-pub async fn commit(txn: impl TransactionSession, scope: ProjectScope) -> Result<(), DbErr> {
-    txn.commit().await?;
-    ring(scope.project_id);
-    Ok(())
 }

@@ -15,7 +15,6 @@ use sea_orm::sea_query::Expr;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionSession, TransactionTrait,
 };
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -24,7 +23,7 @@ use super::accounts::Session;
 use super::merge::{MergeInput, MergeOrigin};
 use super::store::{changes, leads, merges};
 use super::visitors::{self, MetadataInput};
-use super::{ProjectScope, begin_write, events, now};
+use super::{Database, ProjectScope, begin_write, now};
 use crate::auth::{self, Role};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -199,7 +198,7 @@ async fn upsert_user(
 /// capture: never wiping, journaled in the timeline. Only when the contact already exists
 /// (contacts are created with the first request or capture).
 async fn apply_claims(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl Database,
     scope: ProjectScope,
     user: &user::Model,
     identity: &Identity,
@@ -228,7 +227,7 @@ async fn apply_claims(
 /// `NOT_FOUND` (unknown project), `UNAUTHENTICATED` (no site secret yet; token invalid,
 /// expired, signed with another secret or algorithm, or without a valid `external_id`).
 pub async fn sign_in_with_site_token(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl Database,
     project_id: Uuid,
     token: &str,
 ) -> AppResult<Session> {
@@ -253,7 +252,7 @@ pub async fn sign_in_with_site_token(
 /// visitor had none). Errors: those of [`sign_in_with_site_token`]; `FORBIDDEN` when the
 /// caller is not an anonymous visitor.
 pub async fn identify_visitor(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &impl Database,
     scope: ProjectScope,
     anonymous_id: Uuid,
     token: &str,
@@ -303,7 +302,7 @@ pub async fn identify_visitor(
             identified
         });
     }
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     apply_claims(db, scope, &user, &identity).await?;
     if survivor.is_some() {
         survivor = leads::find_for_visitor(db, scope, user.id, &Default::default())

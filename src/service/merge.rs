@@ -16,7 +16,7 @@
 //!   re-pointed tombstones: [`unmerge`] restores them exactly.
 
 use entity::lead;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::merge_plan::{self as plan, blockers, check_shape, involved, unique_secondaries};
@@ -27,7 +27,7 @@ pub use super::merge_plan::{
 };
 
 use super::store::{leads, merges, requests};
-use super::{ProjectScope, begin_write, events};
+use super::{Database, ProjectScope, begin_write};
 use crate::error::AppResult;
 
 /// Shows what [`merge`] would do, without writing: blockers, the surviving value of each field
@@ -75,7 +75,7 @@ pub async fn preview(
 /// ALREADY_MERGED, IDENTIFIED_CONFLICT; a stale expected version). The blocker's reason is in
 /// `extensions.reason`. Nothing is written on any error.
 pub async fn merge(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     input: &MergeInput,
     origin: MergeOrigin,
@@ -83,7 +83,7 @@ pub async fn merge(
     check_shape(input)?;
     let txn = begin_write(db).await?;
     let out = merges::apply(&txn, scope, input, origin).await?;
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     Ok(out)
 }
 
@@ -94,13 +94,13 @@ pub async fn merge(
 /// was already undone, was made permanent by an erasure, or a contact changed since (the
 /// message says which and how).
 pub async fn unmerge(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     merge_id: Uuid,
     actor: Option<Uuid>,
 ) -> AppResult<(lead::Model, Vec<lead::Model>)> {
     let txn = begin_write(db).await?;
     let out = merges::undo(&txn, scope, merge_id, actor).await?;
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     Ok(out)
 }

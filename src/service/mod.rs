@@ -1,10 +1,12 @@
 //! The domain, free of GraphQL, in two floors (zero-to-production's domain split, lldap's
 //! handlers over a backend):
 //! - **use cases** (`accounts`, `contacts`, `visitors`, `merge`, `identity`, `transfer`): each
-//!   public function validates its input, opens its own write transaction ([`begin_write`]),
+//!   public function validates its input, opens its own write transaction ([`begin_write`], a
+//!   [`WriteTxn`] whose journal of timeline events is written as its last statement),
 //!   composes store functions, commits;
-//! - the **store** ([`store`]): row-level functions over `&impl ConnectionTrait` that never
-//!   begin a transaction, every one taking the tenant scope.
+//! - the **store** ([`store`]): row-level functions over `&impl ConnectionTrait` (or the
+//!   `WriteTxn`, to record events) that never begin a transaction, every one taking the tenant
+//!   scope.
 //!
 //! Beside them: pure rules ([`fields`], the contact's field table; [`merge_plan`]) and the
 //! read side (`contact_search`, `duplicates`, `prefetch`, `nodes`, `pagination`), plain
@@ -28,6 +30,9 @@ pub mod store;
 pub mod transfer;
 pub mod visitors;
 pub mod webhooks;
+pub mod write;
+
+pub use write::WriteTxn;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
@@ -191,17 +196,25 @@ impl RawSql {
     }
 }
 
-/// Begins a write transaction. On SQLite it is `BEGIN IMMEDIATE`, so that a transaction that
-/// reads before it writes takes the write lock up front and waits (busy timeout) instead of
-/// failing with `SQLITE_BUSY` on the upgrade; on PostgreSQL a plain `BEGIN` (READ COMMITTED).
-pub async fn begin_write<C: sea_orm::TransactionTrait>(
-    db: &C,
-) -> Result<C::Transaction, sea_orm::DbErr> {
-    db.begin_with_options(sea_orm::TransactionOptions {
-        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-        ..Default::default()
-    })
-    .await
+/// What a use case runs on: a pool ([`sea_orm::DatabaseConnection`]) or an open transaction,
+/// anything it can query and begin a [`WriteTxn`] on.
+pub trait Database:
+    sea_orm::ConnectionTrait + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>
+{
+}
+
+impl<T> Database for T where
+    T: sea_orm::ConnectionTrait
+        + sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>
+{
+}
+
+/// Begins a use case's write transaction ([`WriteTxn::begin`]).
+pub async fn begin_write<C>(db: &C) -> Result<WriteTxn, sea_orm::DbErr>
+where
+    C: sea_orm::TransactionTrait<Transaction = sea_orm::DatabaseTransaction>,
+{
+    WriteTxn::begin(db).await
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::fields::{ContactFields, ValidFields};
 use super::merge::MAX_ADDITIONAL_EMAILS;
 use super::store::changes::{self, Version};
 use super::store::leads::{blank, find_by_lead_id_locked, resolve};
-use super::{ProjectScope, now};
+use super::{ProjectScope, WriteTxn, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -140,7 +140,7 @@ impl ImportContact {
 /// insert of the same key; `BAD_USER_INPUT` when the merge exceeds a limit (tags,
 /// attributes); database errors.
 pub async fn upsert(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     scope: ProjectScope,
     row: ValidImport,
 ) -> AppResult<(Upserted, lead::Model)> {

@@ -3,7 +3,7 @@
 //! the project's `auto_merge_on_email` rule.
 
 use entity::{lead, request};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -12,7 +12,7 @@ use super::merge::{MAX_SECONDARIES, MergeInput, MergeOrigin};
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
 use super::store::{leads, merges, requests};
-use super::{ProjectScope, begin_write, events, now};
+use super::{Database, ProjectScope, WriteTxn, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -40,7 +40,7 @@ pub struct NewRequest {
 /// give one Lead (unique key + `ON CONFLICT DO NOTHING`).
 /// Errors: `BAD_USER_INPUT` (`firstText`, `channel`, `attributes`) before anything is written.
 pub async fn create_request(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     visitor_id: Uuid,
     input: NewRequest,
@@ -81,8 +81,8 @@ pub async fn create_request(
         kind: timeline::EventKind::RequestCreated,
         data: serde_json::json!({ "requestId": model.id }),
     };
-    timeline::record(&txn, scope, lead.id, Some(visitor_id), vec![event]).await?;
-    events::commit(txn, scope).await?;
+    timeline::record(&txn, scope, lead.id, Some(visitor_id), vec![event]);
+    txn.commit().await?;
     let lead = lead::Model {
         last_request_at: Some(at),
         ..lead
@@ -114,7 +114,7 @@ pub struct MetadataInput {
 /// Errors: `BAD_USER_INPUT` (`fullname`, `email`, `phone`, `attributes`), checked before
 /// anything is written.
 pub async fn capture_metadata(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     visitor_id: Uuid,
     input: MetadataInput,
@@ -159,7 +159,7 @@ pub async fn capture_metadata(
     if let Some(key) = email_key {
         saved = auto_merge_on_email(&txn, scope, visitor_id, saved, &key).await?;
     }
-    events::commit(txn, scope).await?;
+    txn.commit().await?;
     Ok(saved)
 }
 
@@ -168,7 +168,7 @@ pub async fn capture_metadata(
 /// identified with different external ids. Returns the surviving contact (`lead` itself when
 /// the setting is off or nothing matches).
 async fn auto_merge_on_email(
-    txn: &impl sea_orm::ConnectionTrait,
+    txn: &WriteTxn,
     scope: ProjectScope,
     visitor_id: Uuid,
     lead: lead::Model,

@@ -10,12 +10,12 @@ use base64::Engine;
 use entity::lead_event::{self, EventKind};
 use entity::{webhook, webhook_delivery};
 use rand::{Rng, RngCore};
-use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::store::{timeline, webhooks as store};
-use super::{ProjectScope, begin_write, now};
+use super::{Database, ProjectScope, begin_write, now};
 use crate::error::{AppError, AppResult};
 
 /// The type of a delivered event (`type` of the payload).
@@ -238,7 +238,7 @@ pub struct WebhookPatch {
 /// (`url`: not http(s), no host, credentials, an IP literal the SSRF guard refuses, too
 /// long; `events` empty), `INTERNAL`.
 pub async fn create(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     input: NewWebhook,
     allow_private: bool,
@@ -273,7 +273,7 @@ pub async fn create(
 /// stays: re-enabling delivers what was logged meanwhile). Errors: `BAD_USER_INPUT` (as
 /// `create`), `NOT_FOUND` (unknown, or another project's), `INTERNAL`.
 pub async fn update(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     id: Uuid,
     patch: WebhookPatch,
@@ -322,7 +322,7 @@ pub async fn update(
 /// returns it, with the secret to show the caller this once. Errors: `NOT_FOUND` (unknown,
 /// or another project's), `INTERNAL`.
 pub async fn rotate_secret(
-    db: &impl TransactionTrait,
+    db: &impl Database,
     scope: ProjectScope,
     id: Uuid,
 ) -> AppResult<webhook::Model> {
@@ -341,7 +341,7 @@ pub async fn rotate_secret(
 
 /// Deletes endpoint `id` of `scope` and its delivery records. Errors: `NOT_FOUND` (unknown,
 /// or another project's), `INTERNAL`.
-pub async fn delete(db: &impl TransactionTrait, scope: ProjectScope, id: Uuid) -> AppResult<()> {
+pub async fn delete(db: &impl Database, scope: ProjectScope, id: Uuid) -> AppResult<()> {
     let txn = begin_write(db).await?;
     if !store::delete(&txn, scope, id).await? {
         return Err(AppError::NotFound("webhook"));

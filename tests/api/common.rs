@@ -26,6 +26,8 @@ pub struct TestApp {
     /// Statements of the server that broke the tenancy rule (`support::tenant_sql`): the test
     /// fails when it ends with any.
     violations: Arc<Mutex<Vec<String>>>,
+    /// The SQL text of every statement the server ran, in order (`sql_since`).
+    sql_log: Arc<Mutex<Vec<String>>>,
     client: reqwest::Client,
     /// Dropped last: removes the database after the server's handles.
     _db: TestDb,
@@ -85,17 +87,21 @@ impl TestApp {
         db::migrate(&pools.write).await.unwrap();
         let statements = Arc::new(AtomicUsize::new(0));
         let violations = Arc::new(Mutex::new(Vec::new()));
+        let sql_log = Arc::new(Mutex::new(Vec::new()));
         for conn in [&mut pools.read, &mut pools.write] {
             let counter = statements.clone();
             let violations = violations.clone();
+            let sql_log = sql_log.clone();
             conn.set_metric_callback(move |info| {
                 counter.fetch_add(1, Ordering::SeqCst);
                 // The server's statements run in tasks; the test's own (setup, counting rows)
                 // in the test's `block_on` future, outside any task: only the former must keep
                 // the tenancy rule.
-                if tokio::task::try_id().is_some()
-                    && let Some(why) = crate::support::tenant_sql::violation(&info.statement.sql)
-                {
+                if tokio::task::try_id().is_none() {
+                    return;
+                }
+                sql_log.lock().unwrap().push(info.statement.sql.clone());
+                if let Some(why) = crate::support::tenant_sql::violation(&info.statement.sql) {
                     violations
                         .lock()
                         .unwrap()
@@ -114,6 +120,7 @@ impl TestApp {
             pools,
             statements,
             violations,
+            sql_log,
             client: reqwest::Client::new(),
             _db: test_db,
         }
@@ -122,6 +129,16 @@ impl TestApp {
     /// Statements run so far.
     pub fn statements(&self) -> usize {
         self.statements.load(Ordering::SeqCst)
+    }
+
+    /// How many statements the server has run so far (a mark for [`Self::sql_since`]).
+    pub fn sql_mark(&self) -> usize {
+        self.sql_log.lock().unwrap().len()
+    }
+
+    /// The SQL text of the statements the server ran since `mark`, in order.
+    pub fn sql_since(&self, mark: usize) -> Vec<String> {
+        self.sql_log.lock().unwrap()[mark..].to_vec()
     }
 
     /// POSTs a GraphQL operation; returns the whole response body (`data` and `errors`).

@@ -3,7 +3,7 @@
 //! answered while a write transaction is open (SQLite: the reader pool).
 
 use futures::future::join_all;
-use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use serde_json::json;
 
 use crate::common::{Backend, TestApp, db_test};
@@ -60,6 +60,7 @@ const VISITORS: usize = 48;
 async fn concurrent_visitor_write_flows_all_succeed(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, project) = app.sign_up("owner@example.com").await;
+    let backend = app.db.get_database_backend();
     let flows = join_all((0..VISITORS).map(|i| {
         let app = &app;
         let project = project.clone();
@@ -114,8 +115,75 @@ async fn concurrent_visitor_write_flows_all_succeed(backend: Backend) {
             "{node}"
         );
     }
+    // The project's log: CREATED, REQUEST_CREATED and two FIELD_CHANGED per visitor, at
+    // positions 1..=n without a gap, the head at n.
+    let row = app
+        .db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT COUNT(*) AS n, MIN(position) AS lo, MAX(position) AS hi, \
+                 (SELECT position FROM event_head WHERE project_id = {p}) AS head \
+                 FROM lead_event WHERE project_id = {p}",
+                p = if backend == DbBackend::Postgres {
+                    "$1"
+                } else {
+                    "?1"
+                }
+            ),
+            [uuid::Uuid::parse_str(&project).unwrap().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(n, 4 * VISITORS as i64);
+    assert_eq!(row.try_get::<i64>("", "lo").unwrap(), 1);
+    assert_eq!(row.try_get::<i64>("", "hi").unwrap(), n);
+    assert_eq!(row.try_get::<i64>("", "head").unwrap(), n);
 }
 db_test!(concurrent_visitor_write_flows_all_succeed);
+
+/// A use case's timeline events are written by its last statement (the project's
+/// `event_head` row, locked until commit, is taken after every other write): a visitor's
+/// first request writes its Lead, its Request, then both events (`CREATED`,
+/// `REQUEST_CREATED`) with one position take.
+async fn events_are_written_after_the_use_case_s_other_writes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, project) = app.sign_up("owner@example.com").await;
+    let (token, _) = app.visitor(&project).await;
+    let mark = app.sql_mark();
+    app.create_request(&token, "hello").await;
+    let sql = app.sql_since(mark);
+    let position = |needle: &str| {
+        sql.iter()
+            .rposition(|s| s.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in {sql:#?}"))
+    };
+    let takes: Vec<&String> = sql
+        .iter()
+        .filter(|s| s.contains("INSERT INTO event_head"))
+        .collect();
+    assert_eq!(takes.len(), 1, "{sql:#?}");
+    let take = position("INSERT INTO event_head");
+    assert!(position(r#"INSERT INTO "lead""#) < take, "{sql:#?}");
+    assert!(position(r#"INSERT INTO "request""#) < take, "{sql:#?}");
+    // Both events in the one statement (PostgreSQL) or the next one (SQLite).
+    let rows = if backend == Backend::Postgres {
+        &sql[take]
+    } else {
+        &sql[take + 1]
+    };
+    assert!(rows.contains("lead_event"), "{rows}");
+    let scope = contacts_server::service::ProjectScope::operator(project.parse().unwrap());
+    assert_eq!(
+        contacts_server::service::store::timeline::head(&app.db, scope)
+            .await
+            .unwrap(),
+        2
+    );
+}
+db_test!(events_are_written_after_the_use_case_s_other_writes);
 
 /// While a write transaction holds the writer (on SQLite its only connection), a query is
 /// answered (from the reader pool, without the uncommitted row) and a mutation waits its turn

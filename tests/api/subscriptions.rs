@@ -289,9 +289,9 @@ async fn a_rolled_back_change_emits_nothing_and_takes_no_position(backend: Backe
         contact.as_str().unwrap().parse().unwrap(),
         None,
         vec![NewEvent::bare(timeline::EventKind::Deleted)],
-    )
-    .await
-    .unwrap();
+    );
+    txn.write_journal().await.unwrap();
+    assert_eq!(timeline::head(&txn, scope).await.unwrap(), head + 1);
     txn.rollback().await.unwrap();
     contacts_server::service::events::ring(scope.project_id);
     ws.quiet(Duration::from_millis(500)).await;

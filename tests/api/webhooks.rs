@@ -551,14 +551,15 @@ async fn ssrf_guard_refuses_private_destinations_by_default(backend: Backend) {
 db_test!(ssrf_guard_refuses_private_destinations_by_default);
 
 async fn a_rolled_back_write_sends_nothing(backend: Backend) {
-    use sea_orm::TransactionTrait;
     let app = TestApp::spawn_with(backend, fast).await;
     let receiver = Receiver::start().await;
     let (owner, project) = app.sign_up("rollback-owner@example.com").await;
     create_hook(&app, &owner, &receiver.url, &["CONTACT_CREATED"]).await;
     // A write that logs CREATED, then rolls back (as a failing --strict import does).
     let scope = contacts_server::service::ProjectScope::operator(project.parse().unwrap());
-    let txn = app.db.begin().await.unwrap();
+    let txn = contacts_server::service::begin_write(&app.db)
+        .await
+        .unwrap();
     let row = contacts_server::service::transfer::ImportContact {
         lead_id: Some("rolled-back".into()),
         ..Default::default()
@@ -568,6 +569,7 @@ async fn a_rolled_back_write_sends_nothing(backend: Backend) {
     let (_, rolled) = contacts_server::service::transfer::upsert(&txn, scope, row)
         .await
         .unwrap();
+    txn.write_journal().await.unwrap();
     txn.rollback().await.unwrap();
     contacts_server::service::events::ring(scope.project_id);
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -124,15 +124,20 @@ pub fn violation(sql: &str) -> Option<String> {
         }
         after(k) == ")" && (after(k + 1) == "in" || after(k + 1) == "=") && value(after(k + 2))
     });
-    let sets_column = first == "insert" && {
-        // The column list: from the first `(` after INTO's table to its `)`.
-        let open = t.iter().position(|w| w == "(");
-        let close = t.iter().position(|w| w == ")");
-        match (open, close) {
-            (Some(o), Some(c)) if o < c => t[o..c].iter().any(|w| w == "project_id"),
-            _ => false,
-        }
-    };
+    // Every `INSERT INTO table (columns)` (a data-modifying CTE holds several) sets it: its
+    // column list, from the `(` after the table to the next `)`, names project_id.
+    let sets_column = (first == "insert" || first == "with")
+        && t.iter().enumerate().all(|(i, w)| {
+            let name = t.get(i + 1).map(String::as_str).unwrap_or("");
+            if w != "into" || !TENANT_TABLES.contains(&name) {
+                return true;
+            }
+            let rest = &t[(i + 2).min(t.len())..];
+            match (rest.first(), rest.iter().position(|w| w == ")")) {
+                (Some(open), Some(c)) if open == "(" => rest[..c].iter().any(|w| w == "project_id"),
+                _ => false,
+            }
+        });
     if !inserted.is_empty() && !sets_column && !filtered {
         return Some(format!(
             "inserts into {} without project_id",
@@ -168,6 +173,9 @@ mod tests {
             "SELECT id FROM \"user\" WHERE login_email = $1",
             "CREATE INDEX x ON lead (project_id)",
             "DELETE FROM rate_limit_bucket WHERE tat < now()",
+            "WITH h AS (INSERT INTO event_head (project_id, position) VALUES ($1, $2) RETURNING \
+             position) INSERT INTO lead_event (id, project_id, position) SELECT v.id, v.p, \
+             h.position FROM h CROSS JOIN (VALUES ($3, $4)) AS v (id, p)",
         ] {
             assert_eq!(violation(ok), None, "{ok}");
         }
@@ -178,6 +186,9 @@ mod tests {
             r#"UPDATE "lead" SET "id" = $1, "project_id" = $2 WHERE "lead"."id" = $3"#,
             "DELETE FROM webhook_delivery WHERE webhook_id = $1",
             "INSERT INTO lead_event (id, lead, kind) VALUES ($1, $2, $3)",
+            "WITH h AS (INSERT INTO event_head (project_id, position) VALUES ($1, $2) RETURNING \
+             position) INSERT INTO lead_event (id, position) SELECT v.id, h.position FROM h \
+             CROSS JOIN (VALUES ($3)) AS v (id)",
             "SELECT count(*) FROM lead",
             "SELECT (project_id, id) FROM lead WHERE id = $1",
             // Scoped only through a join: no shard router could route it by project.

@@ -5,7 +5,7 @@
 //! [`timeline::record`].
 
 use entity::{lead, user};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use super::leads::{blank, find_by_lead_id_locked, resolve, save_all};
 use super::timeline::{self, NewEvent};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
-use crate::service::{ProjectScope, now};
+use crate::service::{ProjectScope, WriteTxn, now};
 
 /// Whether a saved change takes a new version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub enum Version {
 /// timeline, by `actor`. Returns the saved row. Errors: `INTERNAL` when the row is not in the
 /// project; database errors.
 pub async fn save(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     scope: ProjectScope,
     actor: Option<Uuid>,
     before: &lead::Model,
@@ -45,14 +45,14 @@ pub async fn save(
     save_all(db, scope, &after).await?;
     let mut events = events;
     events.extend(timeline::diff(before, &after));
-    timeline::record(db, scope, after.id, actor, events).await?;
+    timeline::record(db, scope, after.id, actor, events);
     Ok(after)
 }
 
 /// Inserts the new contact `model` of `scope` unless its `lead_id` is taken, and records its
 /// `CREATED` event by `actor`. Returns whether it was inserted (nothing is written when not).
 pub async fn create(
-    db: &impl ConnectionTrait,
+    db: &WriteTxn,
     scope: ProjectScope,
     actor: Option<Uuid>,
     model: &lead::Model,
@@ -66,8 +66,7 @@ pub async fn create(
         model.id,
         actor,
         vec![NewEvent::bare(timeline::EventKind::Created)],
-    )
-    .await?;
+    );
     Ok(true)
 }
 
@@ -77,7 +76,7 @@ pub async fn create(
 /// PostgreSQL. Call inside a write transaction (`service::begin_write`).
 /// Returns the Lead and whether this call created it (then its `CREATED` event is recorded).
 pub async fn get_or_create_for_visitor(
-    txn: &impl ConnectionTrait,
+    txn: &WriteTxn,
     scope: ProjectScope,
     visitor_id: Uuid,
 ) -> AppResult<(lead::Model, bool)> {

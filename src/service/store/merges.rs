@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::merge_plan::{
     Blocker, MergeInput, MergeOrigin, blockers, involved, plan, unique_secondaries,
 };
-use crate::service::{ProjectScope, RawSql, now};
+use crate::service::{ProjectScope, RawSql, WriteTxn, now};
 
 /// What the journal keeps to undo a merge exactly.
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,7 +40,7 @@ struct Snapshot {
 /// and journals it (the caller checked the input's shape). Returns the surviving contact and
 /// the merge id. Errors: as `merge::merge`; nothing is written on any error.
 pub async fn apply(
-    txn: &impl ConnectionTrait,
+    txn: &WriteTxn,
     scope: ProjectScope,
     input: &MergeInput,
     origin: MergeOrigin,
@@ -186,23 +186,22 @@ pub async fn apply(
 
 /// The timeline of an unmerge: `UNMERGED` on the primary (with the secondaries' ids) and on
 /// each secondary (with the primary's id).
-async fn record_unmerge_events(
-    txn: &impl ConnectionTrait,
+fn record_unmerge_events(
+    txn: &WriteTxn,
     scope: ProjectScope,
     actor: Option<Uuid>,
     merge_id: Uuid,
     primary: Uuid,
     secondaries: &[Uuid],
-) -> AppResult<()> {
+) {
     let event = |ids: Value| NewEvent {
         kind: timeline::EventKind::Unmerged,
         data: json!({ "mergeId": merge_id, "contactIds": ids }),
     };
-    timeline::record(txn, scope, primary, actor, vec![event(json!(secondaries))]).await?;
+    timeline::record(txn, scope, primary, actor, vec![event(json!(secondaries))]);
     for s in secondaries {
-        timeline::record(txn, scope, *s, actor, vec![event(json!([primary]))]).await?;
+        timeline::record(txn, scope, *s, actor, vec![event(json!([primary]))]);
     }
-    Ok(())
 }
 
 /// Undoes merge `merge_id`: the primary and the secondaries get back exactly the rows they
@@ -212,7 +211,7 @@ async fn record_unmerge_events(
 /// (no such merge in the project); `CONFLICT` when the merge was already undone, was made
 /// permanent by an erasure, or a contact changed since (the message says which and how).
 pub async fn undo(
-    txn: &impl ConnectionTrait,
+    txn: &WriteTxn,
     scope: ProjectScope,
     merge_id: Uuid,
     actor: Option<Uuid>,
@@ -340,7 +339,7 @@ pub async fn undo(
         .exec(txn)
         .await?;
     let secondary_ids: Vec<Uuid> = restored.iter().map(|m| m.id).collect();
-    record_unmerge_events(txn, scope, actor, merge_id, primary.id, &secondary_ids).await?;
+    record_unmerge_events(txn, scope, actor, merge_id, primary.id, &secondary_ids);
     Ok((primary, restored))
 }
 

@@ -16,14 +16,15 @@ use std::collections::HashMap;
 use entity::{lead, lead_event};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, Iterable,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    Iterable, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::service::fields::ContactField;
 use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
+use crate::service::write::WriteTxn;
 use crate::service::{ProjectScope, RawSql, now};
 
 pub use entity::lead_event::EventKind;
@@ -104,72 +105,153 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
 /// The PostgreSQL `NOTIFY` channel a commit with events rings; its payload is the project id.
 pub const NOTIFY_CHANNEL: &str = "contact_events";
 
-/// Takes `n` (≥ 1) positions of `scope`'s event log and returns the first: one upsert on the
-/// project's `event_head` row, whose lock is held until the transaction ends (so events commit
-/// in position order). On PostgreSQL the same statement queues a `NOTIFY` on
-/// [`NOTIFY_CHANNEL`], delivered at commit and dropped on rollback.
-async fn take_positions(
-    db: &impl ConnectionTrait,
+/// An event recorded in a write transaction and not yet written ([`record`] makes them,
+/// [`write`] writes them).
+#[derive(Clone, Debug)]
+pub struct Journaled {
+    /// The project whose log it joins.
+    pub project_id: Uuid,
+    /// The Lead it is about.
+    pub lead: Uuid,
+    /// Who did it (`None`: the system or the operator).
+    pub actor: Option<Uuid>,
+    /// What happened.
+    pub event: NewEvent,
+    /// When it was recorded (its `created_at`).
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Records `events` for Lead `lead` of `scope`, by `actor`, in `txn`'s journal: they are
+/// written to the log when `txn` commits ([`WriteTxn::commit`]), after every other statement
+/// of the use case. Events of one transaction get consecutive positions in the order recorded,
+/// and consecutive microsecond timestamps from the time of this call, so their order survives.
+pub fn record(
+    txn: &WriteTxn,
     scope: ProjectScope,
-    n: i64,
-) -> Result<i64, DbErr> {
-    let backend = db.get_database_backend();
+    lead: Uuid,
+    actor: Option<Uuid>,
+    events: Vec<NewEvent>,
+) {
+    let at = now();
+    txn.journal(events.into_iter().enumerate().map(|(i, event)| Journaled {
+        project_id: scope.project_id,
+        lead,
+        actor,
+        event,
+        at: at + chrono::Duration::microseconds(i as i64),
+    }));
+}
+
+/// Writes `pending` to the event log, per project in order of first appearance: on PostgreSQL
+/// one statement (a data-modifying CTE takes the positions on the project's `event_head` row
+/// and queues a `NOTIFY` on [`NOTIFY_CHANNEL`], delivered at commit and dropped on rollback;
+/// the `INSERT` uses them), on SQLite two (the positions, then the rows). The `event_head`
+/// row stays locked until the transaction ends, so events commit in position order. Returns
+/// the projects written for.
+pub async fn write(db: &impl ConnectionTrait, pending: Vec<Journaled>) -> Result<Vec<Uuid>, DbErr> {
+    let mut projects: Vec<Uuid> = Vec::new();
+    for j in &pending {
+        if !projects.contains(&j.project_id) {
+            projects.push(j.project_id);
+        }
+    }
+    for &project in &projects {
+        let rows: Vec<&Journaled> = pending.iter().filter(|j| j.project_id == project).collect();
+        match db.get_database_backend() {
+            DbBackend::Postgres => write_postgres(db, project, &rows).await?,
+            _ => write_sqlite(db, project, &rows).await?,
+        }
+    }
+    Ok(projects)
+}
+
+async fn write_postgres(
+    db: &impl ConnectionTrait,
+    project: Uuid,
+    rows: &[&Journaled],
+) -> Result<(), DbErr> {
+    let n = rows.len() as i64;
     let mut sql = RawSql::new()
+        .sql("WITH head AS (INSERT INTO event_head (project_id, position) VALUES (")
+        .value(project)
+        .sql(", ")
+        .value(n)
+        .sql(
+            ") ON CONFLICT (project_id) DO UPDATE SET position = event_head.position + \
+             excluded.position RETURNING position - ",
+        )
+        .value(n)
+        .sql(" AS base, pg_notify(")
+        .value(NOTIFY_CHANNEL)
+        .sql(", ")
+        .value(project.to_string())
+        .sql(
+            ") IS NULL AS notified) INSERT INTO lead_event (id, project_id, position, lead, \
+             kind, actor_id, data, created_at) SELECT v.id, v.project_id, head.base + v.ord, \
+             v.lead, v.kind, v.actor_id, v.data, v.created_at FROM head CROSS JOIN (VALUES ",
+        );
+    for (i, j) in rows.iter().enumerate() {
+        if i > 0 {
+            sql = sql.sql(", ");
+        }
+        sql = sql
+            .sql("(")
+            .value(Uuid::new_v4())
+            .sql(", ")
+            .value(project)
+            .sql(format!(", {}::bigint, ", i + 1))
+            .value(j.lead)
+            .sql(", ")
+            .value(j.event.kind.to_value())
+            .sql(", ")
+            .value(j.actor)
+            .sql(", ")
+            .value(j.event.data.clone())
+            .sql(", ")
+            .value(j.at)
+            .sql(")");
+    }
+    sql = sql.sql(") AS v (id, project_id, ord, lead, kind, actor_id, data, created_at)");
+    db.execute_raw(sql.into_statement(DbBackend::Postgres))
+        .await?;
+    Ok(())
+}
+
+async fn write_sqlite(
+    db: &impl ConnectionTrait,
+    project: Uuid,
+    rows: &[&Journaled],
+) -> Result<(), DbErr> {
+    let n = rows.len() as i64;
+    let stmt = RawSql::new()
         .sql("INSERT INTO event_head (project_id, position) VALUES (")
-        .value(scope.project_id)
+        .value(project)
         .sql(", ")
         .value(n)
         .sql(
             ") ON CONFLICT (project_id) DO UPDATE SET position = event_head.position + \
              excluded.position RETURNING position",
-        );
-    if backend == DbBackend::Postgres {
-        sql = sql
-            .sql(", pg_notify(")
-            .value(NOTIFY_CHANNEL)
-            .sql(", ")
-            .value(scope.project_id.to_string())
-            .sql(") IS NULL AS notified");
-    }
-    let stmt = sql.into_statement(backend);
+        )
+        .into_statement(db.get_database_backend());
     let row = db
         .query_one_raw(stmt)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("event_head".into()))?;
     let last: i64 = row.try_get("", "position")?;
-    Ok(last - n + 1)
-}
-
-/// Writes `events` for Lead `lead` of `scope`, by `actor`: two statements (the positions,
-/// then the rows). Events of one call get consecutive positions and consecutive microsecond
-/// timestamps from now, so their order survives. After the transaction commits, call
-/// [`crate::service::events::ring`] ([`crate::service::events::commit`] does) so this instance's
-/// subscribers look at once.
-pub async fn record(
-    db: &impl ConnectionTrait,
-    scope: ProjectScope,
-    lead: Uuid,
-    actor: Option<Uuid>,
-    events: Vec<NewEvent>,
-) -> Result<(), DbErr> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let first = take_positions(db, scope, events.len() as i64).await?;
-    let at = now();
-    let rows = events.into_iter().enumerate().map(|(i, e)| {
+    let first = last - n + 1;
+    let models = rows.iter().enumerate().map(|(i, j)| {
         lead_event::ActiveModel::from(lead_event::Model {
             id: Uuid::new_v4(),
-            project_id: scope.project_id,
+            project_id: project,
             position: first + i as i64,
-            lead,
-            kind: e.kind,
-            actor_id: actor,
-            data: e.data,
-            created_at: at + chrono::Duration::microseconds(i as i64),
+            lead: j.lead,
+            kind: j.event.kind,
+            actor_id: j.actor,
+            data: j.event.data.clone(),
+            created_at: j.at,
         })
     });
-    lead_event::Entity::insert_many(rows)
+    lead_event::Entity::insert_many(models)
         .exec_without_returning(db)
         .await?;
     Ok(())
@@ -240,11 +322,9 @@ pub fn cursor_of(row: &lead_event::Model) -> Cursor {
 
 /// Erasure: empties the details of every event of the Leads `leads` (field values, tags,
 /// request ids), keeping only kinds and times. Call in the erasing transaction.
-pub async fn erase(
-    db: &impl ConnectionTrait,
-    scope: ProjectScope,
-    leads: &[Uuid],
-) -> Result<(), DbErr> {
+pub async fn erase(txn: &WriteTxn, scope: ProjectScope, leads: &[Uuid]) -> Result<(), DbErr> {
+    // Events recorded earlier in this transaction are scrubbed too.
+    txn.write_journal().await?;
     lead_event::Entity::update_many()
         .col_expr(
             lead_event::Column::Data,
@@ -252,7 +332,7 @@ pub async fn erase(
         )
         .filter(lead_event::Column::ProjectId.eq(scope.project_id))
         .filter(lead_event::Column::Lead.is_in(leads.iter().copied()))
-        .exec(db)
+        .exec(txn)
         .await?;
     Ok(())
 }
