@@ -275,7 +275,8 @@ pub async fn identify_visitor(
         leads::find_by_lead_id_locked(&txn, scope, &anonymous_id.to_string()).await?
     {
         let anon = leads::resolve(&txn, scope, anon, true).await?;
-        let (identified, _) = changes::get_or_create_for_visitor(&txn, scope, user.id).await?;
+        let (identified, _) =
+            changes::get_or_create_for_visitor(&txn, scope, user.id, None).await?;
         let mergeable = anon.id != identified.id
             && anon.status == lead::LeadStatus::Normal
             && anon

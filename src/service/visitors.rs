@@ -60,8 +60,9 @@ pub async fn create_request(
     };
     let attributes = normalize::attributes("attributes", input.attributes)?.unwrap_or_default();
     let txn = begin_write(db).await?;
-    let (lead, _) = changes::get_or_create_for_visitor(&txn, scope, visitor_id).await?;
     let at = now();
+    let (lead, created) =
+        changes::get_or_create_for_visitor(&txn, scope, visitor_id, Some(at)).await?;
     let model = request::Model {
         id: Uuid::new_v4(),
         request_id: requests::new_request_id(scope.project_id),
@@ -77,6 +78,9 @@ pub async fn create_request(
         closed_at: None,
     };
     requests::insert(&txn, scope, &model).await?;
+    if !created {
+        requests::touch_lead(&txn, scope, lead.id, at).await?;
+    }
     let event = NewEvent {
         kind: timeline::EventKind::RequestCreated,
         data: serde_json::json!({ "requestId": model.id }),
@@ -134,7 +138,8 @@ pub async fn capture_metadata(
         .without_clears();
     let attributes = normalize::attributes("attributes", input.attributes)?;
     let txn = begin_write(db).await?;
-    let (current, created) = changes::get_or_create_for_visitor(&txn, scope, visitor_id).await?;
+    let (current, created) =
+        changes::get_or_create_for_visitor(&txn, scope, visitor_id, None).await?;
     let mut next = current.clone();
     fields.apply(&mut next);
     if let Some(patch) = attributes {

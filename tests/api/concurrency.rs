@@ -147,14 +147,39 @@ db_test!(concurrent_visitor_write_flows_all_succeed);
 /// A use case's timeline events are written by its last statement (the project's
 /// `event_head` row, locked until commit, is taken after every other write): a visitor's
 /// first request writes its Lead, its Request, then both events (`CREATED`,
-/// `REQUEST_CREATED`) with one position take.
+/// `REQUEST_CREATED`) with one position take. The new Lead is inserted with its
+/// `lastRequestAt` (no update after the insert, no read-back).
 async fn events_are_written_after_the_use_case_s_other_writes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let (_, project) = app.sign_up("owner@example.com").await;
+    let (agent, project) = app.sign_up("owner@example.com").await;
     let (token, _) = app.visitor(&project).await;
     let mark = app.sql_mark();
-    app.create_request(&token, "hello").await;
+    let made = app.create_request(&token, "hello").await;
     let sql = app.sql_since(mark);
+    assert!(
+        !sql.iter().any(|s| s.starts_with(r#"UPDATE "lead""#)),
+        "{sql:#?}"
+    );
+    assert_eq!(
+        sql.iter()
+            .filter(|s| s.starts_with(r#"SELECT "lead"."id""#))
+            .count(),
+        1,
+        "{sql:#?}"
+    );
+    let seen = app
+        .ok(
+            Some(&agent),
+            "query($id: ID!) { contact(id: $id) { lastRequestAt requests { nodes { id createdAt } } } }",
+            json!({ "id": made["contact"]["id"] }),
+        )
+        .await;
+    let contact = &seen["contact"];
+    assert_eq!(contact["requests"]["nodes"][0]["id"], made["request"]["id"]);
+    assert_eq!(
+        contact["lastRequestAt"],
+        contact["requests"]["nodes"][0]["createdAt"]
+    );
     let position = |needle: &str| {
         sql.iter()
             .rposition(|s| s.contains(needle))

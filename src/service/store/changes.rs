@@ -73,12 +73,14 @@ pub async fn create(
 /// The visitor's Lead in `scope`, created if missing (seeded with the name, email and
 /// attributes the visitor gave at sign-in). Race-free: the insert is `ON CONFLICT DO NOTHING`
 /// on the unique key (project, lead_id) and the row is read back, locked `FOR UPDATE` on
-/// PostgreSQL. Call inside a write transaction (`service::begin_write`).
+/// PostgreSQL. Call inside a write transaction (`service::begin_write`). A Lead this call
+/// creates gets `last_request_at` (the time of the Request being opened, if any).
 /// Returns the Lead and whether this call created it (then its `CREATED` event is recorded).
 pub async fn get_or_create_for_visitor(
     txn: &WriteTxn,
     scope: ProjectScope,
     visitor_id: Uuid,
+    last_request_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> AppResult<(lead::Model, bool)> {
     let lead_id = visitor_id.to_string();
     if let Some(found) = find_by_lead_id_locked(txn, scope, &lead_id).await? {
@@ -97,18 +99,19 @@ pub async fn get_or_create_for_visitor(
         _ => Value::Object(Map::new()),
     };
     let mut new = blank(scope, lead_id.clone(), at);
-    let id = new.id;
     new.fullname = visitor.fullname;
     new.email = visitor.email;
     new.email_key = email;
     new.attributes = attributes;
     new.external_id = visitor.external_id;
-    let created = create(txn, scope, Some(visitor_id), &new).await?;
+    new.last_request_at = last_request_at;
+    if create(txn, scope, Some(visitor_id), &new).await? {
+        // The row as inserted (and, on PostgreSQL, locked by this transaction's insert).
+        return Ok((new, true));
+    }
+    // Another transaction created it first: read theirs.
     let found = find_by_lead_id_locked(txn, scope, &lead_id)
         .await?
         .ok_or_else(|| AppError::internal("lead missing after get-or-create"))?;
-    if created && found.id == id {
-        return Ok((found, true));
-    }
     Ok((resolve(txn, scope, found, true).await?, false))
 }

@@ -15,20 +15,33 @@ use uuid::Uuid;
 use crate::service::ProjectScope;
 use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
 
-/// Inserts `model` (a new Request of `scope`'s project) and sets its Lead's
-/// `last_request_at` to the Request's creation time. Errors: database errors.
+/// Inserts `model` (a new Request of `scope`'s project; the caller sets its Lead's
+/// `last_request_at`, [`touch_lead`]). Errors: a model of another project; database errors.
 pub async fn insert(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     model: &request::Model,
 ) -> Result<(), DbErr> {
+    if model.project_id != scope.project_id {
+        return Err(DbErr::Custom("a Request outside its scope".into()));
+    }
     request::Entity::insert(request::ActiveModel::from(model.clone()))
         .exec_without_returning(db)
         .await?;
+    Ok(())
+}
+
+/// Sets the `last_request_at` of Lead `lead` (in `scope`) to `at`.
+pub async fn touch_lead(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    lead: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
     lead::Entity::update_many()
-        .col_expr(lead::Column::LastRequestAt, Expr::value(model.created_at))
+        .col_expr(lead::Column::LastRequestAt, Expr::value(at))
         .filter(lead::Column::ProjectId.eq(scope.project_id))
-        .filter(lead::Column::Id.eq(model.lead))
+        .filter(lead::Column::Id.eq(lead))
         .exec(db)
         .await?;
     Ok(())
