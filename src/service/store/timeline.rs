@@ -165,21 +165,27 @@ pub async fn write(db: &impl ConnectionTrait, pending: Vec<Journaled>) -> Result
     Ok(projects)
 }
 
+/// `sql` + the upsert that takes `n` positions of `project`'s log, up to `RETURNING position`
+/// (the last position taken).
+fn take_positions(sql: RawSql, project: Uuid, n: i64) -> RawSql {
+    sql.sql("INSERT INTO event_head (project_id, position) VALUES (")
+        .value(project)
+        .sql(", ")
+        .value(n)
+        .sql(
+            ") ON CONFLICT (project_id) DO UPDATE SET position = event_head.position + \
+             excluded.position RETURNING position",
+        )
+}
+
 async fn write_postgres(
     db: &impl ConnectionTrait,
     project: Uuid,
     rows: &[&Journaled],
 ) -> Result<(), DbErr> {
     let n = rows.len() as i64;
-    let mut sql = RawSql::new()
-        .sql("WITH head AS (INSERT INTO event_head (project_id, position) VALUES (")
-        .value(project)
-        .sql(", ")
-        .value(n)
-        .sql(
-            ") ON CONFLICT (project_id) DO UPDATE SET position = event_head.position + \
-             excluded.position RETURNING position - ",
-        )
+    let mut sql = take_positions(RawSql::new().sql("WITH head AS ("), project, n)
+        .sql(" - ")
         .value(n)
         .sql(" AS base, pg_notify(")
         .value(NOTIFY_CHANNEL)
@@ -223,16 +229,7 @@ async fn write_sqlite(
     rows: &[&Journaled],
 ) -> Result<(), DbErr> {
     let n = rows.len() as i64;
-    let stmt = RawSql::new()
-        .sql("INSERT INTO event_head (project_id, position) VALUES (")
-        .value(project)
-        .sql(", ")
-        .value(n)
-        .sql(
-            ") ON CONFLICT (project_id) DO UPDATE SET position = event_head.position + \
-             excluded.position RETURNING position",
-        )
-        .into_statement(db.get_database_backend());
+    let stmt = take_positions(RawSql::new(), project, n).into_statement(db.get_database_backend());
     let row = db
         .query_one_raw(stmt)
         .await?
