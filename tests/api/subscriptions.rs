@@ -304,6 +304,57 @@ async fn a_rolled_back_change_emits_nothing_and_takes_no_position(backend: Backe
 }
 db_test!(a_rolled_back_change_emits_nothing_and_takes_no_position);
 
+/// A savepoint's events join its transaction's journal when it is released and are forgotten
+/// when it rolls back; the transaction writes what remains, in the order recorded, at commit.
+async fn a_savepoint_hands_its_events_to_its_transaction(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (_, project) = app.sign_up("owner@example.com").await;
+    let (visitor, _) = app.visitor(&project).await;
+    let made = app.create_request(&visitor, "hello").await;
+    let contact: uuid::Uuid = made["contact"]["id"].as_str().unwrap().parse().unwrap();
+    let scope = ProjectScope::operator(project.parse().unwrap());
+    let head = timeline::head(&app.db, scope).await.unwrap();
+    let txn = begin_write(&app.db).await.unwrap();
+    let kept = txn.savepoint().await.unwrap();
+    timeline::record(
+        &kept,
+        scope,
+        contact,
+        None,
+        vec![NewEvent::bare(timeline::EventKind::Deleted)],
+    );
+    kept.commit().await.unwrap();
+    let dropped = txn.savepoint().await.unwrap();
+    timeline::record(
+        &dropped,
+        scope,
+        contact,
+        None,
+        vec![NewEvent::bare(timeline::EventKind::Erased)],
+    );
+    dropped.rollback().await.unwrap();
+    timeline::record(
+        &txn,
+        scope,
+        contact,
+        None,
+        vec![NewEvent::bare(timeline::EventKind::Restored)],
+    );
+    txn.commit().await.unwrap();
+    let events = timeline::after(&app.db, scope, head, 10).await.unwrap();
+    let kinds: Vec<(i64, timeline::EventKind)> =
+        events.iter().map(|e| (e.position, e.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (head + 1, timeline::EventKind::Deleted),
+            (head + 2, timeline::EventKind::Restored)
+        ]
+    );
+    assert_eq!(timeline::head(&app.db, scope).await.unwrap(), head + 2);
+}
+db_test!(a_savepoint_hands_its_events_to_its_transaction);
+
 async fn replayed_events_of_an_erased_contact_hold_nothing_erased(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, project) = app.sign_up("owner@example.com").await;
