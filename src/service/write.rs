@@ -24,7 +24,7 @@ struct Pending {
 impl Pending {
     fn absorb(&mut self, child: Pending) {
         self.events.extend(child.events);
-        add_projects(&mut self.written, child.written);
+        timeline::add_unique(&mut self.written, child.written);
     }
 }
 
@@ -90,7 +90,7 @@ impl WriteTxn {
     pub async fn write_journal(&self) -> Result<(), DbErr> {
         let events = std::mem::take(&mut lock(&self.journal).events);
         let projects = timeline::write(&self.txn, events).await?;
-        add_projects(&mut lock(&self.journal).written, projects);
+        timeline::add_unique(&mut lock(&self.journal).written, projects);
         Ok(())
     }
 
@@ -143,14 +143,5 @@ impl ConnectionTrait for WriteTxn {
 
     fn support_returning(&self) -> bool {
         self.txn.support_returning()
-    }
-}
-
-/// Adds each of `projects` to `to` unless there already.
-fn add_projects(to: &mut Vec<Uuid>, projects: Vec<Uuid>) {
-    for p in projects {
-        if !to.contains(&p) {
-            to.push(p);
-        }
     }
 }

@@ -72,8 +72,8 @@ pub async fn create(
 
 /// The visitor's Lead in `scope`, created if missing (seeded with the name, email and
 /// attributes the visitor gave at sign-in). Race-free: the insert is `ON CONFLICT DO NOTHING`
-/// on the unique key (project, lead_id) and the row is read back, locked `FOR UPDATE` on
-/// PostgreSQL. Call inside a write transaction (`service::begin_write`). A Lead this call
+/// on the unique key (project, lead_id); when another transaction inserted first, its row is
+/// read back, locked `FOR UPDATE` on PostgreSQL (a row this call inserts is locked already). Call inside a write transaction (`service::begin_write`). A Lead this call
 /// creates gets `last_request_at` (the time of the Request being opened, if any).
 /// Returns the Lead and whether this call created it (then its `CREATED` event is recorded).
 pub async fn get_or_create_for_visitor(

@@ -150,11 +150,7 @@ pub fn record(
 /// the projects written for.
 pub async fn write(db: &impl ConnectionTrait, pending: Vec<Journaled>) -> Result<Vec<Uuid>, DbErr> {
     let mut projects: Vec<Uuid> = Vec::new();
-    for j in &pending {
-        if !projects.contains(&j.project_id) {
-            projects.push(j.project_id);
-        }
-    }
+    add_unique(&mut projects, pending.iter().map(|j| j.project_id));
     for &project in &projects {
         let rows: Vec<&Journaled> = pending.iter().filter(|j| j.project_id == project).collect();
         match db.get_database_backend() {
@@ -163,6 +159,15 @@ pub async fn write(db: &impl ConnectionTrait, pending: Vec<Journaled>) -> Result
         }
     }
     Ok(projects)
+}
+
+/// Appends each of `ids` to `to` unless already there (order of first appearance kept).
+pub(crate) fn add_unique(to: &mut Vec<Uuid>, ids: impl IntoIterator<Item = Uuid>) {
+    for id in ids {
+        if !to.contains(&id) {
+            to.push(id);
+        }
+    }
 }
 
 /// `sql` + the upsert that takes `n` positions of `project`'s log, up to `RETURNING position`
@@ -193,8 +198,12 @@ async fn write_postgres(
         .value(project.to_string())
         .sql(
             ") IS NULL AS notified) INSERT INTO lead_event (id, project_id, position, lead, \
-             kind, actor_id, data, created_at) SELECT v.id, v.project_id, head.base + v.ord, \
-             v.lead, v.kind, v.actor_id, v.data, v.created_at FROM head CROSS JOIN (VALUES ",
+             kind, actor_id, data, created_at) SELECT v.id, ",
+        )
+        .value(project)
+        .sql(
+            ", head.base + v.ord, v.lead, v.kind, v.actor_id, v.data, v.created_at FROM head \
+             CROSS JOIN (VALUES ",
         );
     for (i, j) in rows.iter().enumerate() {
         if i > 0 {
@@ -203,8 +212,6 @@ async fn write_postgres(
         sql = sql
             .sql("(")
             .value(Uuid::new_v4())
-            .sql(", ")
-            .value(project)
             .sql(format!(", {}::bigint, ", i + 1))
             .value(j.lead)
             .sql(", ")
@@ -217,7 +224,7 @@ async fn write_postgres(
             .value(j.at)
             .sql(")");
     }
-    sql = sql.sql(") AS v (id, project_id, ord, lead, kind, actor_id, data, created_at)");
+    sql = sql.sql(") AS v (id, ord, lead, kind, actor_id, data, created_at)");
     db.execute_raw(sql.into_statement(DbBackend::Postgres))
         .await?;
     Ok(())
