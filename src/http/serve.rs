@@ -6,8 +6,18 @@
 //! says so in `Keep-Alive: timeout=<secs>` (as Node's http server does; MDN "Keep-Alive"), and
 //! clients that honour it (undici, our abuse suite) stop reusing a connection before the server
 //! closes it, instead of racing the close with a new request.
+//!
+//! A response sent before its request body was read to the end (a 413 on `Content-Length`, a
+//! 408, any early refusal) says `Connection: close` instead: hyper drains such a body only if
+//! it has already arrived, else closes the connection after the response, and a client told
+//! `Keep-Alive` would send its next request into that closing socket (RFC 9112 §9.6: a server
+//! that closes says so; nginx does the same for 413).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Router;
@@ -63,11 +73,18 @@ pub(crate) async fn serve(
         let service = hyper::service::service_fn(
             move |mut req: axum::extract::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(peer));
-                let answer = router.clone().oneshot(req.map(axum::body::Body::new));
+                let (req, body_read) = track_body(req);
+                let answer = router.clone().oneshot(req);
                 let keep_alive = keep_alive.clone();
                 async move {
                     let mut response = answer.await?;
-                    announce_idle_timeout(&mut response, keep_alive);
+                    if body_read.load(Ordering::Acquire) {
+                        announce_idle_timeout(&mut response, keep_alive);
+                    } else {
+                        response
+                            .headers_mut()
+                            .insert(CONNECTION, HeaderValue::from_static("close"));
+                    }
                     Ok::<_, std::convert::Infallible>(response)
                 }
             },
@@ -105,6 +122,53 @@ pub(crate) async fn serve(
         .is_err()
     {
         tracing::warn!("in-flight requests still running at the shutdown deadline");
+    }
+}
+
+/// `req` with its body wrapped to raise the returned flag once the body has been read to its
+/// end (at once for a request without a body).
+fn track_body(
+    req: axum::extract::Request<hyper::body::Incoming>,
+) -> (axum::extract::Request, Arc<AtomicBool>) {
+    use axum::body::HttpBody;
+    let read = Arc::new(AtomicBool::new(false));
+    let req = req.map(|inner| {
+        read.store(inner.is_end_stream(), Ordering::Release);
+        axum::body::Body::new(TrackedBody {
+            inner,
+            read: read.clone(),
+        })
+    });
+    (req, read)
+}
+
+/// A request body that raises `read` when its last frame has been polled.
+struct TrackedBody {
+    inner: hyper::body::Incoming,
+    read: Arc<AtomicBool>,
+}
+
+impl axum::body::HttpBody for TrackedBody {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
