@@ -78,13 +78,7 @@ pub(crate) async fn serve(
                 let keep_alive = keep_alive.clone();
                 async move {
                     let mut response = answer.await?;
-                    if body_read.load(Ordering::Acquire) {
-                        announce_idle_timeout(&mut response, keep_alive);
-                    } else {
-                        response
-                            .headers_mut()
-                            .insert(CONNECTION, HeaderValue::from_static("close"));
-                    }
+                    say_what_follows(&mut response, keep_alive, body_read.load(Ordering::Acquire));
                     Ok::<_, std::convert::Infallible>(response)
                 }
             },
@@ -179,9 +173,21 @@ fn keep_alive_header(idle: Duration) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("timeout=1"))
 }
 
-/// Adds `Keep-Alive: <value>` to a response the connection stays open after: not to a protocol
-/// switch (WebSocket) or one that closes the connection.
-fn announce_idle_timeout(response: &mut axum::response::Response, value: HeaderValue) {
+/// Tells the client what the connection does after `response`: `Connection: close` when the
+/// request body was not read to its end (`body_read` false; hyper closes such a connection),
+/// else `Keep-Alive: <keep_alive>`, except on a protocol switch (WebSocket) or a response that
+/// already says `Connection: close`.
+fn say_what_follows(
+    response: &mut axum::response::Response,
+    keep_alive: HeaderValue,
+    body_read: bool,
+) {
+    if !body_read {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+        return;
+    }
     let closes = response
         .headers()
         .get(CONNECTION)
@@ -189,6 +195,6 @@ fn announce_idle_timeout(response: &mut axum::response::Response, value: HeaderV
     if response.status() != StatusCode::SWITCHING_PROTOCOLS && !closes {
         response
             .headers_mut()
-            .insert(HeaderName::from_static("keep-alive"), value);
+            .insert(HeaderName::from_static("keep-alive"), keep_alive);
     }
 }

@@ -264,6 +264,42 @@ async fn idle_connections_are_announced_then_closed(backend: Backend) {
 }
 db_test!(idle_connections_are_announced_then_closed);
 
+/// A refusal sent before the request body was read says `Connection: close` (hyper closes
+/// that connection): a client told `Keep-Alive` would send its next request into a closing
+/// socket (found by the fuzz suite). A request whose body was read keeps the connection.
+async fn an_unread_body_closes_the_connection(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.header_read_timeout_secs = 1).await;
+    // A Content-Length over the body limit is refused before a byte of the body arrives.
+    let buf = send_until_closed(
+        &app,
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n{",
+        "a refused upload",
+    )
+    .await;
+    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    assert!(text.starts_with("http/1.1 413"), "{text}");
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+    assert!(!text.contains("keep-alive"), "{text}");
+
+    // A body read to its end: the connection stays open for a second request.
+    let body = r#"{"query":"{ __typename }"}"#;
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let twice = format!("{request}{request}");
+    let buf = send_until_closed(&app, twice.as_bytes(), "a kept-alive connection").await;
+    let text = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    assert_eq!(text.matches("http/1.1 200").count(), 2, "{text}");
+    assert_eq!(
+        text.matches("\r\nkeep-alive: timeout=1\r\n").count(),
+        2,
+        "{text}"
+    );
+    assert!(!text.contains("connection: close"), "{text}");
+}
+db_test!(an_unread_body_closes_the_connection);
+
 async fn a_blocked_query_cannot_hold_a_connection(backend: Backend) {
     use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
     let app = TestApp::spawn_with(backend, |c| {
