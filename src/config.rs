@@ -207,6 +207,17 @@ pub struct Config {
     #[serde(deserialize_with = "comma_separated")]
     pub cors_allowed_origins: Vec<String>,
 
+    /// OpenTelemetry: the OTLP/HTTP collector's base URL, e.g. `http://127.0.0.1:4318`: a span
+    /// per HTTP request (continuing an incoming W3C `traceparent`), GraphQL operation and SQL
+    /// statement goes to `<url>/v1/traces` (protobuf). Unset: no traces. The exporter's other
+    /// standard variables apply (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`).
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otel_exporter_otlp_endpoint: Option<String>,
+
+    /// OpenTelemetry: the `service.name` of the exported spans.
+    #[arg(long, env = "OTEL_SERVICE_NAME", default_value = "contacts-server")]
+    pub otel_service_name: String,
+
     /// Log line format on stderr: `text` (human-readable) or `json` (one JSON object a line).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,

@@ -22,6 +22,7 @@ pub mod replicas;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod traces;
 pub mod webhooks;
 
 pub use config::Config;

@@ -33,7 +33,21 @@ async fn main() -> ExitCode {
         }
         _ => {}
     }
-    telemetry::init_with(config.log_format);
+    // Traces only for a serving process (not an operator subcommand).
+    let serving = matches!(config.command, None | Some(Command::Serve));
+    let traces = match config.otel_exporter_otlp_endpoint.as_deref() {
+        Some(endpoint) if serving => {
+            match contacts_server::traces::Traces::start(endpoint, &config.otel_service_name) {
+                Ok(traces) => Some(traces),
+                Err(err) => {
+                    eprintln!("contacts-server: {err}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        _ => None,
+    };
+    telemetry::init_with_traces(config.log_format, traces.as_ref());
     match config.command.clone() {
         Some(Command::Migrate { action }) => {
             return match contacts_server::db::run_migrate(&config, action).await {
@@ -65,11 +79,15 @@ async fn main() -> ExitCode {
         app.local_addr(),
         app.local_addr()
     );
-    match app.run_until_stopped(telemetry::shutdown_signal()).await {
+    let ended = match app.run_until_stopped(telemetry::shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("server error: {err}");
             ExitCode::FAILURE
         }
+    };
+    if let Some(traces) = traces {
+        traces.shutdown().await;
     }
+    ended
 }

@@ -125,6 +125,7 @@ impl Application {
             metrics: Arc::new(Metrics::new()?),
             ws: ws.clone(),
             replicas: replicas.clone(),
+            traced: config.otel_exporter_otlp_endpoint.is_some(),
         };
         let router = crate::http::router(&config, state)?;
         let (webhook_db, own_webhook_db) = crate::webhooks::connect(&config, &db).await?;

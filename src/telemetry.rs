@@ -13,19 +13,46 @@ pub fn init() {
 /// Like [`init`], in the given line format (`json`: one JSON object per line, with the
 /// current spans, e.g. the `request_id`).
 pub fn init_with(format: LogFormat) {
+    init_with_traces(format, None);
+}
+
+/// Like [`init_with`], and with `traces`' layer ([`crate::traces`]) beside the log lines when
+/// given: `RUST_LOG` then filters the log lines only, not the exported spans.
+pub fn init_with_traces(format: LogFormat, traces: Option<&crate::traces::Traces>) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder
+    let Some(traces) = traces else {
+        // No traces: the log filter is global, so disabled spans (SeaORM's) cost nothing.
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        let _ = match format {
+            LogFormat::Text => builder.try_init(),
+            LogFormat::Json => builder
+                .json()
+                .with_current_span(true)
+                .with_span_list(false)
+                .try_init(),
+        };
+        return;
+    };
+    let lines = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let lines = match format {
+        LogFormat::Text => lines.with_filter(filter).boxed(),
+        LogFormat::Json => lines
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(lines)
+        .with(traces.layer())
+        .try_init();
 }
 
 /// Resolves on ctrl-c or SIGTERM: the trigger of a graceful shutdown.

@@ -60,7 +60,8 @@ impl Loaders {
         visitor: Option<Uuid>,
     ) -> Self {
         let spawn = |fut| {
-            tokio::spawn(fut);
+            // A batch runs in its own task: under the span of the request that started it.
+            tokio::spawn(tracing::Instrument::in_current_span(fut));
         };
         Self {
             contacts: DataLoader::new(

@@ -10,6 +10,7 @@ use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::extract::{ConnectInfo, FromRequest, State};
 use axum::http::{HeaderMap, StatusCode, header::AUTHORIZATION};
 use axum::response::IntoResponse;
+use tracing::Instrument;
 
 use super::refusal::{BadGraphqlRequest, is_length_limit, refuse, too_large};
 use super::{AppState, REQUEST_ID};
@@ -186,7 +187,9 @@ async fn graphql_handler(
                     visitor,
                 ));
             }
-            (state.schema.execute(request).await, prepared.operation)
+            let span = operation_span(state.traced, prepared.operation.as_ref(), &headers);
+            let response = state.schema.execute(request).instrument(span).await;
+            (response, prepared.operation)
         }
     };
     let token = match (&state.replicas, wrote) {
@@ -258,6 +261,36 @@ async fn graphql_handler(
         );
     }
     http
+}
+
+/// The span of one GraphQL operation when spans are exported (`traced`), else none: named
+/// `query Name`, `mutation Name` or `subscription Name` (OpenTelemetry's GraphQL semantic conventions), with the
+/// request id.
+fn operation_span(
+    traced: bool,
+    operation: Option<&crate::graphql::prepare::Operation>,
+    headers: &HeaderMap,
+) -> tracing::Span {
+    if !traced {
+        return tracing::Span::none();
+    }
+    let kind = match operation {
+        Some(op) if op.is_mutation => "mutation",
+        Some(op) if op.is_subscription => "subscription",
+        _ => "query",
+    };
+    let name = operation.and_then(|op| op.name.as_deref());
+    let request_id = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
+    tracing::info_span!(
+        "graphql",
+        otel.name = %match name {
+            Some(name) => format!("{kind} {name}"),
+            None => kind.to_owned(),
+        },
+        graphql.operation.type = kind,
+        graphql.operation.name = name,
+        request_id = request_id,
+    )
 }
 
 /// The client's IP: the first address of the trusted proxy header when one is configured and

@@ -49,4 +49,7 @@ pub(crate) struct AppState {
     pub(crate) ws: Arc<ws::WsSettings>,
     /// The read replicas (`DATABASE_REPLICA_URLS`), when configured.
     pub(crate) replicas: Option<Arc<crate::replicas::Replicas>>,
+    /// Whether spans are exported (`OTEL_EXPORTER_OTLP_ENDPOINT`): only then does a request
+    /// get a GraphQL operation span and continue an incoming `traceparent`.
+    pub(crate) traced: bool,
 }

@@ -28,6 +28,7 @@ use crate::startup::StartupError;
 /// not a valid header value.
 pub(crate) fn router(config: &Config, state: AppState) -> Result<Router, StartupError> {
     let metrics = state.metrics.clone();
+    let traced = state.traced;
     let cors = cors_layer(&config.cors_allowed_origins)?;
     let mut router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
@@ -47,14 +48,17 @@ pub(crate) fn router(config: &Config, state: AppState) -> Result<Router, Startup
             Duration::from_secs(config.request_timeout_secs),
         ))
         .layer(cors)
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-            let id = req
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default();
-            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |req: &axum::http::Request<_>| http_span(req, traced))
+                .on_response(
+                    move |res: &axum::http::Response<_>, _: Duration, span: &tracing::Span| {
+                        if traced {
+                            span.record("http.response.status_code", res.status().as_u16());
+                        }
+                    },
+                ),
+        )
         // Outermost: every request gets an `x-request-id` (a UUID v4) before the trace
         // span opens, and the response carries it back.
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -62,6 +66,35 @@ pub(crate) fn router(config: &Config, state: AppState) -> Result<Router, Startup
         // Outermost of all: counts every response's status (408, 413 and 431 included).
         .layer(axum::middleware::from_fn_with_state(metrics, count_status))
         .with_state(state))
+}
+
+/// The span of one HTTP request, with its method, path and request id (in every log line of
+/// the request). When `traced` (spans are exported, [`crate::traces`]), it continues the
+/// client's W3C `traceparent` and gets OpenTelemetry's server-span name and kind.
+fn http_span<B>(req: &axum::http::Request<B>, traced: bool) -> tracing::Span {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "http",
+        method = %req.method(),
+        path = %req.uri().path(),
+        request_id = %id,
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if traced {
+        span.record(
+            "otel.name",
+            format!("{} {}", req.method(), req.uri().path()),
+        );
+        span.record("otel.kind", "server");
+        crate::traces::continue_trace(&span, req.headers());
+    }
+    span
 }
 
 /// The CORS layer for `origins` (see `Config::cors_allowed_origins`): none allowed when
