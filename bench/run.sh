@@ -11,6 +11,7 @@
 #   QUICK=1   smoke mode: N=10000 DURATION=3 WARMUP=1 SCALES="2000 10000" (a few minutes; numbers mean little)
 #   SERVER_BIN path of a built contacts-server (default: cargo build --release, then target/release/contacts-server)
 #   ALLOW_ERRORS=1  do not fail the run on non-2xx / GraphQL-error responses under load
+#   INSTANCES="1 2 3" scale-out table: Q1 and Q4 through 1, 2, 3 self-pg instances over one PostgreSQL (default: skipped)
 #   PROFILE=1 perf samples of self-pg under Q1 and Q2, CPU by layer in the summary (default: 1, 0 with QUICK=1)
 # Exit status: non-zero when a target fails to start, an answer check fails, or (unless ALLOW_ERRORS=1)
 # a measurement saw error responses. The last line is "bench: N passed, M failed".
@@ -39,6 +40,7 @@ SQLITE_DB="$WORK/sqlite/bench_$N.db"
 STAMP=$(date +%Y%m%d-%H%M%S)
 OUT="$WORK/results/$STAMP"; mkdir -p "$OUT" "$WORK/logs" "$WORK/sqlite"
 RESULTS="$OUT/results.tsv"; CHECKS="$OUT/checks.tsv"; STARTUP="$OUT/startup.tsv"; SCALING="$OUT/scaling.tsv"
+SCALEOUT="$OUT/instances.tsv"; INSTANCES=${INSTANCES:-}
 PASSED=0; FAILED=0
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 oneline() { local s=${1//$'\n'/ | }; s=${s//$'\t'/ }; printf '%s' "${s:0:400}"; }
@@ -242,9 +244,9 @@ wrk_run() { # wrk_run TARGET QUERY URL SECONDS [--latency]
   local t=$1 q=$2 url=$3 secs=$4; shift 4
   if [ "$q" = q4_visitor ]; then
     FLOW=$(family "$t") PROJECT=$(write_project) CHECK=1 \
-      wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 10s "$@" -s "$BENCH/load/visitor_flow.lua" "$url"
+      wrk -t"${THREADS:-1}" -c"$CONNS" -d"${secs}s" --timeout 10s "$@" -s "$BENCH/load/visitor_flow.lua" "$url"
   else
-    BODIES=$(bodies "$t" "$q") CHECK=1 wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 10s "$@" -s "$BENCH/load/graphql_post.lua" "$url"
+    BODIES=$(bodies "$t" "$q") CHECK=1 wrk -t"${THREADS:-1}" -c"$CONNS" -d"${secs}s" --timeout 10s "$@" -s "$BENCH/load/graphql_post.lua" "$url"
   fi
 }
 measure() { # measure TARGET QUERY URL SERVER_PID ROUND
@@ -416,6 +418,40 @@ run_scaling() {
   done
 }
 
+# ---------- scale-out table: Q1 and Q4 through 1..n instances over one PostgreSQL ---------------
+# wrk runs one thread per instance (PORTS: each thread connects to one instance, CONNS in all);
+# server CPU is summed over the instances.
+run_instances() {
+  local n i q spids ports s0 s1 p0 p1 pgm line save_port=$SELF_PORT
+  printf 'instances\tquery\trps\tp50_ms\tp99_ms\terrors\tserver_cpu_ms\tdb_cpu_ms\n' >"$SCALEOUT"
+  for n in $INSTANCES; do
+    spids=(); ports=()
+    for i in $(seq 0 $((n - 1))); do
+      SELF_PORT=$((save_port + 10 + i))
+      if start_self "instances-$n-$i" "$PGURL"; then spids+=("$SPID"); ports+=("$SELF_PORT")
+      else fail "instances $n" "instance $i did not start"; fi
+    done
+    SELF_PORT=$save_port
+    if [ "${#ports[@]}" = "$n" ]; then
+      for q in q1_email q4_visitor; do
+        PORTS="${ports[*]}" THREADS=$n wrk_run self-pg "$q" "http://127.0.0.1:${ports[0]}/graphql" "$WARMUP" >/dev/null
+        pgm=$(pg_master); s0=0; for i in "${spids[@]}"; do s0=$((s0 + $(cpu_ticks "$i"))); done; p0=$(cpu_ticks "$pgm")
+        line=$(PORTS="${ports[*]}" THREADS=$n wrk_run self-pg "$q" "http://127.0.0.1:${ports[0]}/graphql" "$DURATION" --latency | grep '^RESULT' || true)
+        s1=0; for i in "${spids[@]}"; do s1=$((s1 + $(cpu_ticks "$i"))); done; p1=$(cpu_ticks "$pgm")
+        [ -n "$line" ] || { fail "instances $n $q" "no wrk result"; continue; }
+        echo "$line" | awk -v n="$n" -v q="$q" -v s=$((s1 - s0)) -v p=$((p1 - p0)) -v hz="$HZ" '
+          { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
+          END { u = v["units"]; printf "%s\t%s\t%s\t%s\t%s\t%d\t%.4f\t%.4f\n", n, q, v["rps"], v["p50_ms"], v["p99_ms"],
+                v["bad"] + v["sock_err"] + v["non2xx"], (s / hz) * 1000 / (u ? u : 1), (p / hz) * 1000 / (u ? u : 1) }' | tee -a "$SCALEOUT" >&2
+        local errs; errs=$(tail -1 "$SCALEOUT" | cut -f6)
+        if [ "$errs" != 0 ] && [ "${ALLOW_ERRORS:-0}" != 1 ]; then fail "errors instances $n $q" "$errs error responses"
+        else pass "instances $n $q" "$errs errors"; fi
+      done
+    fi
+    for i in "${spids[@]}"; do stop_tree "$i"; done
+  done
+}
+
 # ---------- main -------------------------------------------------------------------------------
 T_START=$SECONDS
 log "N=$N PROJECTS=$PROJECTS DURATION=${DURATION}s CONNS=$CONNS REPEAT=$REPEAT TARGETS=[$TARGETS] SCALES=[$SCALES] results: $OUT"
@@ -442,6 +478,7 @@ if seed_pg "$N"; then
   done
 fi
 [ -n "$SCALES" ] && run_scaling
+[ -n "$INSTANCES" ] && run_instances   # agents' tokens: from the capture step above
 python3 "$BENCH/tools/summarize.py" --dir "$OUT" | tee "$OUT/summary.md"
 if [ -s "$OUT/profile.md" ]; then { echo; echo "### Where the server's CPU goes (perf)"; echo; cat "$OUT/profile.md"; } | tee -a "$OUT/summary.md"; fi
 log "raw results in $OUT ($((SECONDS - T_START)) s)"

@@ -11,7 +11,13 @@ for line in io.lines(os.getenv("BODIES")) do
 end
 local n = #reqs
 local threads = {}
-function setup(thread) threads[#threads + 1] = thread end
+-- PORTS="5102 5103" spreads wrk's threads (-t) over several servers on 127.0.0.1 (round robin).
+local ports = {}
+for port in (os.getenv("PORTS") or ""):gmatch("%d+") do ports[#ports + 1] = port end
+function setup(thread)
+  threads[#threads + 1] = thread
+  if #ports > 0 then thread.addr = wrk.lookup("127.0.0.1", ports[(#threads - 1) % #ports + 1])[1] end
+end
 function init(args) math.randomseed(42 + #threads); bad = 0 end
 wrk.method = "POST"
 function request()

@@ -19,7 +19,13 @@ assert(#docs == 3, "q4_visitor.flow must hold 3 mutations")
 local token_mode = flow ~= "postgraphile"
 
 local threads = {}
-function setup(thread) thread:set("id", #threads + 1); threads[#threads + 1] = thread end
+-- PORTS="5102 5103" spreads wrk's threads (-t) over several servers on 127.0.0.1 (round robin).
+local ports = {}
+for port in (os.getenv("PORTS") or ""):gmatch("%d+") do ports[#ports + 1] = port end
+function setup(thread)
+  thread:set("id", #threads + 1); threads[#threads + 1] = thread
+  if #ports > 0 then thread.addr = wrk.lookup("127.0.0.1", ports[(#threads - 1) % #ports + 1])[1] end
+end
 function init(args)
   math.randomseed(os.time() * 1000 + (id or 0))
   bad, flows, seq = 0, 0, 0

@@ -99,6 +99,19 @@ if sc:
                    f"{g(b, 'p99_ms')} | {ratio(a, 'q1_email')} | {ratio(b, 'q3_by_id')} |")
     out.append("")
 
+so = rd("instances.tsv")
+if so:
+    one = {r["query"]: float(r["rps"]) for r in so if r["instances"] == "1" and float(r["rps"])}
+    out += ["## Scale-out (instances of contacts-server over one PostgreSQL)", "",
+            "Q1 in requests/s, Q4 in visitor flows/s (3 writes each); CPU per request (Q4: per flow), server summed over the instances.", "",
+            "| instances | query | req/s | vs 1 instance | p50 ms | p99 ms | errors | server CPU ms | PostgreSQL CPU ms |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in so:
+        x = f"{float(r['rps']) / one[r['query']]:.2f}x" if r["query"] in one else "-"
+        out.append(f"| {r['instances']} | {r['query']} | {r['rps']} | {x} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | "
+                   f"{float(r['server_cpu_ms']):.3f} | {float(r['db_cpu_ms']):.3f} |")
+    out.append("")
+
 # the targets
 T = []
 def target(name, v, ok, shown):
