@@ -5,7 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -13,54 +12,26 @@ use serde_json::{Value, json};
 #[path = "support/mod.rs"]
 mod support;
 
+use support::process::ServerProcess;
 use support::ws::{TRANSPORT_WS, Ws};
 use support::{Backend, TestDb};
 
-const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 const EVENTS: &str = "subscription($after: String) { contactEvents(after: $after) { position kind contactId field after } }";
 
 /// One server process on a free port.
-struct Instance {
-    child: Child,
-    base: String,
+struct Instance(ServerProcess);
+
+impl std::ops::Deref for Instance {
+    type Target = ServerProcess;
+    fn deref(&self) -> &ServerProcess {
+        &self.0
+    }
 }
 
 impl Instance {
     async fn start(url: &str) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
-            .env("DATABASE_URL", url)
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("JWT_SECRET", SECRET)
-            .env("RUST_LOG", "warn")
-            // Only the doorbell may deliver quickly: the safety-net poll is set far out.
-            .env("EVENT_POLL_MS", "600000")
-            .env("RATE_LIMIT_ANONYMOUS_PER_MIN", "0")
-            .env("RATE_LIMIT_SIGN_IN_PER_MIN", "0")
-            .env("RATE_LIMIT_MUTATIONS_PER_MIN", "0")
-            .env_remove("CONTACTS_CONFIG")
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        // Owned at once, so a panic below still kills and reaps it (Drop).
-        let instance = Self {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        for _ in 0..200 {
-            if let Ok(r) = client.get(format!("{}/ready", instance.base)).send().await
-                && r.status().is_success()
-            {
-                return instance;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server on {} did not become ready", instance.base);
+        // Only the doorbell may deliver quickly: the safety-net poll is set far out.
+        Self(ServerProcess::start(url, &[("EVENT_POLL_MS", "600000")]).await)
     }
 
     async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
@@ -86,15 +57,8 @@ impl Instance {
     }
 
     fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Instance {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.0.child.kill().unwrap();
+        self.0.child.wait().unwrap();
     }
 }
 

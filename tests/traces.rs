@@ -7,9 +7,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -22,9 +21,9 @@ use serde_json::{Value, json};
 #[path = "support/mod.rs"]
 mod support;
 
+use support::process::ServerProcess;
 use support::{Backend, TestDb};
 
-const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const CALLER_SPAN: &str = "00f067aa0ba902b7";
 
@@ -80,57 +79,19 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The server process; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start(url: &str, otlp: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_contacts-server"))
-        .env("DATABASE_URL", url)
-        .env("BIND", format!("127.0.0.1:{port}"))
-        .env("JWT_SECRET", SECRET)
-        .env("RUST_LOG", "warn")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", otlp)
-        .env("OTEL_SERVICE_NAME", "contacts-trace-test")
-        .env("RATE_LIMIT_ANONYMOUS_PER_MIN", "0")
-        .env("RATE_LIMIT_SIGN_IN_PER_MIN", "0")
-        .env("RATE_LIMIT_MUTATIONS_PER_MIN", "0")
-        .env_remove("CONTACTS_CONFIG")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if let Ok(r) = client.get(format!("{}/ready", server.base)).send().await
-            && r.status().is_success()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server on {} did not become ready", server.base);
+async fn start(url: &str, otlp: &str) -> ServerProcess {
+    ServerProcess::start(
+        url,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", otlp),
+            ("OTEL_SERVICE_NAME", "contacts-trace-test"),
+        ],
+    )
+    .await
 }
 
 async fn gql(
-    server: &Server,
+    server: &ServerProcess,
     token: Option<&str>,
     headers: &[(&str, &str)],
     query: &str,

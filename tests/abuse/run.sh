@@ -49,24 +49,8 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "${PG_BIN:-}" ]
     || setup_failed "apt-get install postgresql"
 fi
 
-PY="$HERE/.venv/bin/python"
-if [ -e "$HERE/.venv" ] && ! "$PY" -c 'import sys' >/dev/null 2>&1; then
-  rm -rf "$HERE/.venv"   # a venv whose interpreter is gone
-fi
-if [ ! -x "$PY" ]; then
-  echo "==> python3 -m venv $HERE/.venv"
-  if ! python3 -m venv "$HERE/.venv"; then
-    rm -rf "$HERE/.venv"
-    echo "==> no venv support: pip install --user instead"
-    PY=python3
-  fi
-fi
-echo "==> pip install -r $HERE/requirements.txt"
-if [ "$PY" = python3 ]; then
-  python3 -m pip install -q --user --disable-pip-version-check -r "$HERE/requirements.txt" || setup_failed "pip install"
-else
-  "$PY" -m pip install -q --disable-pip-version-check -r "$HERE/requirements.txt" || setup_failed "pip install"
-fi
+. tests/abuse/venv.sh
+abuse_python
 
 run_test() {
   local name=$1; shift

@@ -51,24 +51,8 @@ fi
 # Debian's package enables a system pgbouncer service; where systemd runs, it may have been
 # started on port 6432. The test starts its own on a free port and never uses that one.
 
-PY="$ABUSE/.venv/bin/python"
-if [ -e "$ABUSE/.venv" ] && ! "$PY" -c 'import sys' >/dev/null 2>&1; then
-  rm -rf "$ABUSE/.venv"   # a venv whose interpreter is gone
-fi
-if [ ! -x "$PY" ]; then
-  echo "==> python3 -m venv $ABUSE/.venv"
-  if ! python3 -m venv "$ABUSE/.venv"; then
-    rm -rf "$ABUSE/.venv"
-    echo "==> no venv support: pip install --user instead"
-    PY=python3
-  fi
-fi
-echo "==> pip install -r $ABUSE/requirements.txt"
-if [ "$PY" = python3 ]; then
-  python3 -m pip install -q --user --disable-pip-version-check -r "$ABUSE/requirements.txt" || setup_failed "pip install"
-else
-  "$PY" -m pip install -q --disable-pip-version-check -r "$ABUSE/requirements.txt" || setup_failed "pip install"
-fi
+. tests/abuse/venv.sh
+abuse_python
 
 echo
 echo "==> setup took $(( $(date +%s) - started ))s"

@@ -14,6 +14,7 @@ pub enum Backend {
     Postgres,
 }
 
+pub mod process;
 pub mod tenant_sql;
 pub mod ws;
 
