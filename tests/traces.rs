@@ -75,6 +75,13 @@ fn text(attributes: &[KeyValue], key: &str) -> Option<String> {
         })
 }
 
+/// The one span named `name` among `spans` (fails on none or several).
+fn only<'a>(spans: &[&'a Span], name: &str) -> &'a Span {
+    let named: Vec<&Span> = spans.iter().copied().filter(|s| s.name == name).collect();
+    assert_eq!(named.len(), 1, "{name}: {spans:#?}");
+    named[0]
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -176,12 +183,7 @@ async fn a_request_is_one_trace_under_the_callers_span(backend: Backend) {
         .collect();
 
     // The HTTP span: the caller's child, a server span with the request id and the status.
-    let http: Vec<&&Span> = traced
-        .iter()
-        .filter(|s| s.name == "POST /graphql")
-        .collect();
-    assert_eq!(http.len(), 1, "{traced:#?}");
-    let http = http[0];
+    let http = only(&traced, "POST /graphql");
     assert_eq!(hex(&http.parent_span_id), CALLER_SPAN);
     assert_eq!(http.kind, 2, "SPAN_KIND_SERVER");
     assert_eq!(
@@ -194,12 +196,7 @@ async fn a_request_is_one_trace_under_the_callers_span(backend: Backend) {
     );
 
     // The operation span, under the HTTP span.
-    let operation: Vec<&&Span> = traced
-        .iter()
-        .filter(|s| s.name == "query ContactsPage")
-        .collect();
-    assert_eq!(operation.len(), 1, "{traced:#?}");
-    let operation = operation[0];
+    let operation = only(&traced, "query ContactsPage");
     assert_eq!(operation.parent_span_id, http.span_id);
     assert_eq!(
         text(&operation.attributes, "graphql.operation.name").as_deref(),
@@ -246,15 +243,12 @@ async fn a_request_is_one_trace_under_the_callers_span(backend: Backend) {
     );
 
     // A request without `traceparent` starts its own trace, as a root span.
-    let create: Vec<&Span> = spans
-        .iter()
-        .filter(|s| s.name == "mutation Create")
-        .collect();
-    assert_eq!(create.len(), 1);
-    assert_ne!(hex(&create[0].trace_id), TRACE_ID);
+    let all: Vec<&Span> = spans.iter().collect();
+    let create = only(&all, "mutation Create");
+    assert_ne!(hex(&create.trace_id), TRACE_ID);
     let create_http = spans
         .iter()
-        .find(|s| s.span_id == create[0].parent_span_id)
+        .find(|s| s.span_id == create.parent_span_id)
         .expect("the mutation's HTTP span");
     assert!(create_http.parent_span_id.is_empty(), "{create_http:#?}");
 

@@ -158,6 +158,7 @@ async fn graphql_handler(
     let prepared = prepared.and_then(|mut p| {
         super::consistency::token(&headers, &mut p.request).map(|token| (p, token))
     });
+    let request_id = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
     let mut read_from = None;
     let mut wrote = false;
     let (mut response, operation) = match prepared {
@@ -187,7 +188,7 @@ async fn graphql_handler(
                     visitor,
                 ));
             }
-            let span = operation_span(state.traced, prepared.operation.as_ref(), &headers);
+            let span = operation_span(state.traced, prepared.operation.as_ref(), request_id);
             let response = state.schema.execute(request).instrument(span).await;
             (response, prepared.operation)
         }
@@ -196,7 +197,7 @@ async fn graphql_handler(
         (Some(replicas), true) => super::consistency::after_write(replicas, &mut response).await,
         _ => None,
     };
-    if let Some(id) = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()) {
+    if let Some(id) = request_id {
         response.extensions.insert(
             "requestId".to_owned(),
             async_graphql::Value::String(id.to_owned()),
@@ -269,7 +270,7 @@ async fn graphql_handler(
 fn operation_span(
     traced: bool,
     operation: Option<&crate::graphql::prepare::Operation>,
-    headers: &HeaderMap,
+    request_id: Option<&str>,
 ) -> tracing::Span {
     if !traced {
         return tracing::Span::none();
@@ -280,7 +281,6 @@ fn operation_span(
         _ => "query",
     };
     let name = operation.and_then(|op| op.name.as_deref());
-    let request_id = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
     tracing::info_span!(
         "graphql",
         otel.name = %match name {

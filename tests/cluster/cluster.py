@@ -776,6 +776,13 @@ def run_load(cluster: Cluster, checks: Checks, args) -> None:
     checks.run("load-acked-writes", verify_load, cluster, load)
 
 
+def by_ids(alias: str, field: str, selection: str, ids: list[str]) -> tuple[str, dict]:
+    """One query reading `field(id:)` for each of `ids` (aliases `<alias>0`, `<alias>1`, ...), and its variables."""
+    params = ", ".join(f"$i{k}: ID!" for k in range(len(ids)))
+    fields = " ".join(f"{alias}{k}: {field}(id: $i{k}) {{ {selection} }}" for k in range(len(ids)))
+    return f"query({params}) {{ {fields} }}", {f"i{k}": id_ for k, id_ in enumerate(ids)}
+
+
 def verify_load(cluster: Cluster, load: Load) -> tuple[list[str], str]:
     """Every acknowledged write, read back through instance 3 with the newest token."""
     problems: list[str] = []
@@ -786,9 +793,8 @@ def verify_load(cluster: Cluster, load: Load) -> tuple[list[str], str]:
                          | {cid for _, cid in load.requests.values()})
     got: dict[str, dict | None] = {}
     for chunk in batched(contact_ids, 20):
-        q = "query(" + ", ".join(f"$i{k}: ID!" for k in range(len(chunk))) + ") { " + \
-            " ".join(f"c{k}: contact(id: $i{k}) {{ {CHECK_FIELDS} }}" for k in range(len(chunk))) + " }"
-        r = call(base, q, {f"i{k}": cid for k, cid in enumerate(chunk)}, tok, hdr, instance=3, op="verify")
+        q, variables = by_ids("c", "contact", CHECK_FIELDS, chunk)
+        r = call(base, q, variables, tok, hdr, instance=3, op="verify")
         if not r.acknowledged():
             problems.append(f"read-back failed: {r!r}")
             continue
@@ -797,9 +803,8 @@ def verify_load(cluster: Cluster, load: Load) -> tuple[list[str], str]:
     users = sorted(load.users)
     found_users = set()
     for chunk in batched(users, 20):
-        q = "query(" + ", ".join(f"$i{k}: ID!" for k in range(len(chunk))) + ") { " + \
-            " ".join(f"u{k}: node(id: $i{k}) {{ __typename ... on User {{ id }} }}" for k in range(len(chunk))) + " }"
-        r = call(base, q, {f"i{k}": uid for k, uid in enumerate(chunk)}, tok, hdr, instance=3, op="verify")
+        q, variables = by_ids("u", "node", "__typename ... on User { id }", chunk)
+        r = call(base, q, variables, tok, hdr, instance=3, op="verify")
         if not r.acknowledged():
             problems.append(f"read-back of users failed: {r!r}")
             continue
