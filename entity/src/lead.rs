@@ -104,6 +104,11 @@ pub struct Model {
     /// The integrating site's id of an identified visitor (unique per project); `None` for
     /// anonymous visitors and hand-made contacts.
     pub external_id: Option<String>,
+    /// The agent (a member of the project with role OWNER, ADMIN or AGENT) responsible for
+    /// the contact; `None` when unassigned. Absent from merge journals written before owners
+    /// existed (read as `None`).
+    #[serde(default)]
+    pub owner_id: Option<Uuid>,
 }
 
 /// No relations are navigated through SeaORM; services join explicitly.

@@ -1,5 +1,5 @@
 //! `lead_event`: the timeline of a Lead (created, field changed, tags changed, request created,
-//! merged, unmerged, deleted, restored, erased), written in the same transaction as the change;
+//! merged, unmerged, deleted, restored, erased, notes), written in the same transaction as the change;
 //! also the project's event log, ordered by `position`.
 
 use sea_orm::entity::prelude::*;
@@ -38,6 +38,15 @@ pub enum EventKind {
     /// Erased (GDPR); earlier events lost their personal data.
     #[sea_orm(string_value = "ERASED")]
     Erased,
+    /// An agent added a note (`noteId`).
+    #[sea_orm(string_value = "NOTE_ADDED")]
+    NoteAdded,
+    /// A note was edited (`noteId`).
+    #[sea_orm(string_value = "NOTE_EDITED")]
+    NoteEdited,
+    /// A note was deleted (`noteId`).
+    #[sea_orm(string_value = "NOTE_DELETED")]
+    NoteDeleted,
 }
 
 /// One event.

@@ -4,6 +4,7 @@ use async_graphql::{ID, InputObject, Json, MaybeUndefined};
 use serde_json::Value;
 
 use super::types::enums::Channel;
+use crate::service::contact_search::{ContactQuery, Direction, OrderField};
 use crate::service::fields::{ContactField, ContactFields, Patch};
 
 /// Input of `signUp`.
@@ -71,7 +72,7 @@ pub struct CaptureContactMetadataInput {
 }
 
 /// Filter on one top-level custom attribute.
-#[derive(Debug, InputObject)]
+#[derive(Clone, Debug, InputObject)]
 pub struct AttributeFilter {
     /// The attribute's key.
     pub key: String,
@@ -87,6 +88,69 @@ pub struct ContactOrder {
     /// The direction; DESC by default.
     #[graphql(default_with = "super::types::enums::OrderDirection::Desc")]
     pub direction: super::types::enums::OrderDirection,
+}
+
+/// The filters of a contact list: the arguments of `contacts`, as one object (saved segments
+/// and bulk actions take it). Filters combine with AND; an absent one does not filter.
+#[derive(Clone, Debug, Default, InputObject)]
+pub struct ContactFilter {
+    /// Exact email match (case- and whitespace-insensitive).
+    pub email: Option<String>,
+    /// Full-text search (prefix words over name, email, phone, company; ≤ 200 characters).
+    pub search: Option<String>,
+    /// Tags that must all be present (case-insensitive).
+    pub tags: Option<Vec<String>>,
+    /// Statuses to include (default: NORMAL only).
+    pub status: Option<Vec<super::types::enums::ContactStatus>>,
+    /// Created at or after this time.
+    pub created_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created strictly before this time.
+    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only contacts with (true) or without (false) an email.
+    pub has_email: Option<bool>,
+    /// A top-level custom attribute equal to a JSON scalar.
+    pub attribute: Option<AttributeFilter>,
+}
+
+impl ContactFilter {
+    /// The service's query for these filters and `order` (unchecked: the service validates
+    /// it when it runs).
+    pub fn into_query(self, order: Option<ContactOrder>) -> ContactQuery {
+        ContactQuery {
+            search: self.search,
+            email: self.email,
+            tags: self.tags.unwrap_or_default(),
+            statuses: self
+                .status
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            created_after: self.created_after,
+            created_before: self.created_before,
+            has_email: self.has_email,
+            attribute: self.attribute.map(|a| (a.key, a.equals.0)),
+            order: order.map(ContactOrder::into_service),
+        }
+    }
+}
+
+impl ContactOrder {
+    /// The service's order.
+    pub fn into_service(self) -> (OrderField, Direction) {
+        use super::types::enums::{ContactOrderField as F, OrderDirection as D};
+        let field = match self.field {
+            F::CreatedAt => OrderField::CreatedAt,
+            F::UpdatedAt => OrderField::UpdatedAt,
+            F::Fullname => OrderField::Fullname,
+            F::LastRequestAt => OrderField::LastRequestAt,
+        };
+        let direction = match self.direction {
+            D::Asc => Direction::Asc,
+            D::Desc => Direction::Desc,
+        };
+        (field, direction)
+    }
 }
 
 /// Input of `createContact`: a contact created by an agent.

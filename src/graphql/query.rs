@@ -5,14 +5,14 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::guards;
-use super::inputs::{AttributeFilter, ContactOrder, MergeContactsPreviewInput};
+use super::inputs::{AttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput};
 use super::loaders::Loaders;
-use super::types::enums::{ContactOrderField, ContactStatus, OrderDirection};
+use super::types::enums::ContactStatus;
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
 use crate::error::AppError;
 use crate::normalize;
-use crate::service::contact_search::{self, ContactQuery, Direction, OrderField, PageRequest};
+use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
 use crate::service::{accounts, duplicates, merge, nodes};
 
@@ -87,33 +87,17 @@ impl Query {
     ) -> Result<ContactConnection> {
         let (_, scope) = guards::require_agent(ctx)?;
         let page = PageRequest::from_args(first, after, last, before)?;
-        let query = ContactQuery {
-            search,
+        let query = ContactFilter {
             email,
-            tags: tags.unwrap_or_default(),
-            statuses: status
-                .unwrap_or_default()
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+            search,
+            tags,
+            status,
             created_after,
             created_before,
             has_email,
-            attribute: attribute.map(|a| (a.key, a.equals.0)),
-            order: order_by.map(|o| {
-                let field = match o.field {
-                    ContactOrderField::CreatedAt => OrderField::CreatedAt,
-                    ContactOrderField::UpdatedAt => OrderField::UpdatedAt,
-                    ContactOrderField::Fullname => OrderField::Fullname,
-                    ContactOrderField::LastRequestAt => OrderField::LastRequestAt,
-                };
-                let dir = match o.direction {
-                    OrderDirection::Asc => Direction::Asc,
-                    OrderDirection::Desc => Direction::Desc,
-                };
-                (field, dir)
-            }),
-        };
+            attribute,
+        }
+        .into_query(order_by);
         let db = ctx.data::<DatabaseConnection>()?;
         let look = ctx.look_ahead();
         let plan = Loaders::plan(

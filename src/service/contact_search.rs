@@ -36,7 +36,7 @@ const MAX_RANK_POSITION: u64 = 100_000_000;
 pub const MAX_SEARCH_CHARS: usize = 200;
 
 /// What a list can be ordered by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OrderField {
     /// Creation time.
     CreatedAt,
@@ -67,7 +67,7 @@ impl OrderField {
 }
 
 /// Sort direction.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     /// Smallest first.
     Asc,
@@ -76,7 +76,10 @@ pub enum Direction {
 }
 
 /// Filters, search and order of a contact list. Empty means: NORMAL contacts, newest first.
-#[derive(Clone, Debug, Default)]
+/// Serialisable (JSON): saved segments store one; a field added later must default when
+/// absent (`#[serde(default)]` on the struct).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct ContactQuery {
     /// Full-text search input.
     pub search: Option<String>,

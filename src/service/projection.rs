@@ -128,6 +128,7 @@ impl LeadColumns {
             merged_into: row.try_get("", "merged_into")?,
             additional_emails: json(C::AdditionalEmails)?,
             external_id: text(C::ExternalId)?,
+            owner_id: get(row, self, C::OwnerId, None)?,
         })
     }
 }

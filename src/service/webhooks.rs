@@ -37,11 +37,17 @@ pub enum WebhookEventType {
     ContactUnmerged,
     /// `request.created`: a new request under the contact.
     RequestCreated,
+    /// `note.created`: an agent added a note to the contact (`noteId`).
+    NoteCreated,
+    /// `note.updated`: a note was edited (`noteId`).
+    NoteUpdated,
+    /// `note.deleted`: a note was deleted (`noteId`).
+    NoteDeleted,
 }
 
 impl WebhookEventType {
     /// Every type, in the README's order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 11] = [
         Self::ContactCreated,
         Self::ContactUpdated,
         Self::ContactDeleted,
@@ -50,6 +56,9 @@ impl WebhookEventType {
         Self::ContactMerged,
         Self::ContactUnmerged,
         Self::RequestCreated,
+        Self::NoteCreated,
+        Self::NoteUpdated,
+        Self::NoteDeleted,
     ];
 
     /// The name (payload `type`, and how subscriptions are stored).
@@ -63,6 +72,9 @@ impl WebhookEventType {
             Self::ContactMerged => "contact.merged",
             Self::ContactUnmerged => "contact.unmerged",
             Self::RequestCreated => "request.created",
+            Self::NoteCreated => "note.created",
+            Self::NoteUpdated => "note.updated",
+            Self::NoteDeleted => "note.deleted",
         }
     }
 
@@ -83,6 +95,9 @@ impl WebhookEventType {
             EventKind::Merged => Self::ContactMerged,
             EventKind::Unmerged => Self::ContactUnmerged,
             EventKind::RequestCreated => Self::RequestCreated,
+            EventKind::NoteAdded => Self::NoteCreated,
+            EventKind::NoteEdited => Self::NoteUpdated,
+            EventKind::NoteDeleted => Self::NoteDeleted,
             EventKind::MergedInto => return None,
         })
     }
@@ -148,6 +163,9 @@ fn kind_name(kind: EventKind) -> &'static str {
         EventKind::Deleted => "DELETED",
         EventKind::Restored => "RESTORED",
         EventKind::Erased => "ERASED",
+        EventKind::NoteAdded => "NOTE_ADDED",
+        EventKind::NoteEdited => "NOTE_EDITED",
+        EventKind::NoteDeleted => "NOTE_DELETED",
     }
 }
 

@@ -247,4 +247,10 @@ pub enum ContactEventKind {
     Restored,
     /// Erased (GDPR): earlier events lost their details.
     Erased,
+    /// An agent added a note: `noteId`.
+    NoteAdded,
+    /// A note was edited: `noteId`.
+    NoteEdited,
+    /// A note was deleted: `noteId`.
+    NoteDeleted,
 }

@@ -29,6 +29,12 @@ pub enum WebhookEventType {
     ContactUnmerged,
     /// `request.created`: a new request under the contact.
     RequestCreated,
+    /// `note.created`: an agent added a note to the contact (`noteId`).
+    NoteCreated,
+    /// `note.updated`: a note was edited (`noteId`).
+    NoteUpdated,
+    /// `note.deleted`: a note was deleted (`noteId`).
+    NoteDeleted,
 }
 
 /// Where an endpoint stands.

@@ -51,6 +51,7 @@ pub fn blank(
         merged_into: None,
         additional_emails: Value::Array(Vec::new()),
         external_id: None,
+        owner_id: None,
     }
 }
 
