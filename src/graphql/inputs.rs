@@ -4,6 +4,7 @@ use async_graphql::{ID, InputObject, Json, MaybeUndefined};
 use serde_json::Value;
 
 use super::types::enums::Channel;
+use crate::error::AppResult;
 use crate::service::contact_search::{ContactQuery, Direction, OrderField};
 use crate::service::fields::{ContactField, ContactFields, Patch};
 
@@ -110,13 +111,17 @@ pub struct ContactFilter {
     pub has_email: Option<bool>,
     /// A top-level custom attribute equal to a JSON scalar.
     pub attribute: Option<AttributeFilter>,
+    /// Owned by this agent (a `User.id` of `projectMembers`).
+    pub owner: Option<ID>,
+    /// Only unassigned contacts (true) or only assigned ones (false); not with `owner`.
+    pub unassigned: Option<bool>,
 }
 
 impl ContactFilter {
-    /// The service's query for these filters and `order` (unchecked: the service validates
-    /// it when it runs).
-    pub fn into_query(self, order: Option<ContactOrder>) -> ContactQuery {
-        ContactQuery {
+    /// The service's query for these filters and `order` (the service validates the rest when
+    /// it runs). Errors: `BAD_USER_INPUT` (`owner` not a UUID).
+    pub fn into_query(self, order: Option<ContactOrder>) -> AppResult<ContactQuery> {
+        Ok(ContactQuery {
             search: self.search,
             email: self.email,
             tags: self.tags.unwrap_or_default(),
@@ -130,8 +135,13 @@ impl ContactFilter {
             created_before: self.created_before,
             has_email: self.has_email,
             attribute: self.attribute.map(|a| (a.key, a.equals.0)),
+            owner: self
+                .owner
+                .map(|id| crate::normalize::uuid("owner", &id))
+                .transpose()?,
+            unassigned: self.unassigned,
             order: order.map(ContactOrder::into_service),
-        }
+        })
     }
 }
 
@@ -418,4 +428,46 @@ impl MergeContactsInput {
             .collect::<crate::error::AppResult<_>>()?;
         Ok(input)
     }
+}
+
+/// Input of `addContactNote`.
+#[derive(Debug, InputObject)]
+pub struct AddContactNoteInput {
+    /// The contact (`Contact.id`).
+    pub contact_id: ID,
+    /// The text: multi-line, 1..=10,000 characters (trimmed, NFC).
+    pub body: String,
+}
+
+/// Input of `updateContactNote`.
+#[derive(Debug, InputObject)]
+pub struct UpdateContactNoteInput {
+    /// The note (`ContactNote.id`).
+    pub id: ID,
+    /// The new text: multi-line, 1..=10,000 characters (trimmed, NFC).
+    pub body: String,
+}
+
+/// Input of `deleteContactNote`.
+#[derive(Debug, InputObject)]
+pub struct ContactNoteIdInput {
+    /// The note (`ContactNote.id`).
+    pub id: ID,
+}
+
+/// Input of `addProjectMember`.
+#[derive(Debug, InputObject)]
+pub struct AddProjectMemberInput {
+    /// The sign-in email of an existing agent account (case-insensitive).
+    pub email: String,
+    /// Its role in the project: AGENT (default), ADMIN or OWNER (OWNER callers only).
+    #[graphql(default_with = "super::types::enums::Role::Agent")]
+    pub role: super::types::enums::Role,
+}
+
+/// Input of `removeProjectMember`.
+#[derive(Debug, InputObject)]
+pub struct RemoveProjectMemberInput {
+    /// The agent's user id (`ProjectMember.user.id`).
+    pub user_id: ID,
 }

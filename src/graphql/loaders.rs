@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_graphql::Context;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{lead, lead_event, request};
+use entity::{contact_note, lead, lead_event, request, user};
 use sea_orm::{DatabaseConnection, DbErr};
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use crate::service::ProjectScope;
 use crate::service::fields::ContactField;
 use crate::service::pagination::{Page, PageArgs};
 use crate::service::prefetch::{LeadColumns, Nested, Prefetched, RequestColumns};
-use crate::service::store::{leads, requests, timeline};
+use crate::service::store::{leads, members, notes, requests, timeline};
 
 /// The loaders of one request. Request pages and counts are cached for the request, so a
 /// parent list can prime them ([`Loaders::prime_requests`]).
@@ -32,6 +32,10 @@ pub struct Loaders {
     pub merged_from: DataLoader<MergedFromLoader, HashMapCache>,
     /// One page of timeline events per Lead.
     pub timeline_pages: DataLoader<TimelinePageLoader>,
+    /// One page of notes per Lead.
+    pub note_pages: DataLoader<NotePageLoader>,
+    /// Agents of the project by user id (contact owners, note authors).
+    pub agents: DataLoader<AgentLoader, HashMapCache>,
     /// The visitor whose Requests alone these loaders see (`None` for agents).
     visitor: Option<Uuid>,
 }
@@ -101,8 +105,28 @@ impl Loaders {
                 HashMapCache::default(),
             )
             .delay(batch_delay),
-            timeline_pages: DataLoader::new(TimelinePageLoader { db, scope }, spawn)
-                .delay(batch_delay),
+            timeline_pages: DataLoader::new(
+                TimelinePageLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+            )
+            .delay(batch_delay),
+            note_pages: DataLoader::new(
+                NotePageLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+            )
+            .delay(batch_delay),
+            agents: DataLoader::with_cache(
+                AgentLoader { db, scope },
+                spawn,
+                HashMapCache::default(),
+            )
+            .delay(batch_delay),
             visitor,
         }
     }
@@ -311,8 +335,9 @@ fn lead_columns_of(contact: &[async_graphql::Lookahead<'_>]) -> LeadColumns {
             continue;
         }
         let column = match field.name() {
-            "id" | "mergedFrom" | "timeline" | "requestsCount" | "requests" | "createdAt"
-            | "__typename" => continue,
+            "id" | "mergedFrom" | "timeline" | "notes" | "requestsCount" | "requests"
+            | "createdAt" | "__typename" => continue,
+            "owner" => C::OwnerId,
             "leadId" => C::LeadId,
             "attributes" => C::Attributes,
             "tags" => C::Tags,
@@ -404,6 +429,15 @@ pub struct TimelinePageKey {
     pub page: PageArgs,
 }
 
+/// Key of [`NotePageLoader`]: a Lead and the page wanted of its notes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NotePageKey {
+    /// The Lead's primary key.
+    pub lead: Uuid,
+    /// The page (`first`, `after`).
+    pub page: PageArgs,
+}
+
 /// A per-Lead page key ([`load_pages`]).
 trait PageKey: Copy + Eq + std::hash::Hash {
     /// The Lead's primary key.
@@ -422,6 +456,15 @@ impl PageKey for RequestPageKey {
 }
 
 impl PageKey for TimelinePageKey {
+    fn lead(&self) -> Uuid {
+        self.lead
+    }
+    fn page(&self) -> PageArgs {
+        self.page
+    }
+}
+
+impl PageKey for NotePageKey {
     fn lead(&self) -> Uuid {
         self.lead
     }
@@ -502,6 +545,47 @@ impl Loader<TimelinePageKey> for TimelinePageLoader {
             timeline::pages_for_leads(&self.db, self.scope, &leads, page).await
         })
         .await
+    }
+}
+
+/// Loads one page of notes per Lead: one statement per distinct page shape.
+pub struct NotePageLoader {
+    db: DatabaseConnection,
+    scope: ProjectScope,
+}
+
+impl Loader<NotePageKey> for NotePageLoader {
+    type Value = Page<contact_note::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[NotePageKey],
+    ) -> Result<HashMap<NotePageKey, Self::Value>, Self::Error> {
+        load_pages(keys, |leads, page| async move {
+            notes::pages_for_leads(&self.db, self.scope, &leads, page).await
+        })
+        .await
+    }
+}
+
+/// Loads agents of the project (OWNER, ADMIN, AGENT) by user id in one statement; a user who
+/// is not an agent of the project is absent.
+pub struct AgentLoader {
+    db: DatabaseConnection,
+    scope: ProjectScope,
+}
+
+impl Loader<Uuid> for AgentLoader {
+    type Value = user::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, Self::Error> {
+        Ok(members::agents_by_id(&self.db, self.scope, keys)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect())
     }
 }
 

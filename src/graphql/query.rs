@@ -8,13 +8,14 @@ use super::guards;
 use super::inputs::{AttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput};
 use super::loaders::Loaders;
 use super::types::enums::ContactStatus;
+use super::types::member::ProjectMember;
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
 use crate::error::AppError;
 use crate::normalize;
 use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
-use crate::service::{accounts, duplicates, merge, nodes};
+use crate::service::{accounts, duplicates, members, merge, nodes};
 
 /// The root query type.
 #[derive(Default)]
@@ -51,7 +52,8 @@ impl Query {
     /// at most 100); cursors are keyset positions (stable under inserts and ties) and valid
     /// only for the ordering that made them.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
-    /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
+    /// `last`, `after`, `before`, `search`, `tags`, `attribute`, `owner`, `unassigned` with
+    /// `owner`).
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
@@ -78,6 +80,11 @@ impl Query {
         #[graphql(desc = "A top-level custom attribute equal to a JSON scalar.")] attribute: Option<
             AttributeFilter,
         >,
+        #[graphql(desc = "Owned by this agent (a `User.id` of `projectMembers`).")] owner: Option<
+            ID,
+        >,
+        #[graphql(desc = "Only unassigned contacts (true) or only assigned ones (false).")]
+        unassigned: Option<bool>,
         #[graphql(desc = "Sort order (default: createdAt DESC, or relevance with `search`).")]
         order_by: Option<ContactOrder>,
         #[graphql(desc = "Page size forward, 0..=100 (default 20).")] first: Option<i32>,
@@ -96,8 +103,10 @@ impl Query {
             created_before,
             has_email,
             attribute,
+            owner,
+            unassigned,
         }
-        .into_query(order_by);
+        .into_query(order_by)?;
         let db = ctx.data::<DatabaseConnection>()?;
         let look = ctx.look_ahead();
         let plan = Loaders::plan(
@@ -202,5 +211,18 @@ impl Query {
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (AGENT or visitor).
     async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<super::types::webhook::Webhook>> {
         super::types::webhook::list(ctx).await
+    }
+
+    /// The agents of the caller's project (OWNER, ADMIN, AGENT), in the order they joined:
+    /// who can own contacts (`assignContacts`) and write notes. Agents only.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token).
+    async fn project_members(&self, ctx: &Context<'_>) -> Result<Vec<ProjectMember>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(members::list(db, scope)
+            .await?
+            .into_iter()
+            .map(ProjectMember)
+            .collect())
     }
 }

@@ -97,6 +97,10 @@ pub struct ContactQuery {
     pub has_email: Option<bool>,
     /// A top-level attribute equal to a JSON scalar.
     pub attribute: Option<(String, Value)>,
+    /// Owned by this agent (a user id).
+    pub owner: Option<Uuid>,
+    /// Without an owner (true) or with one (false).
+    pub unassigned: Option<bool>,
     /// Order; relevance when searching and absent, else (CreatedAt, Desc).
     pub order: Option<(OrderField, Direction)>,
 }
@@ -401,6 +405,18 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     }
     if let Some(before) = q.created_before {
         select = select.filter(lead::Column::CreatedAt.lt(before));
+    }
+    match (q.owner, q.unassigned) {
+        (Some(_), Some(true)) => {
+            return Err(AppError::bad_input(
+                "unassigned",
+                "cannot be combined with `owner`",
+            ));
+        }
+        (Some(owner), _) => select = select.filter(lead::Column::OwnerId.eq(owner)),
+        (None, Some(true)) => select = select.filter(lead::Column::OwnerId.is_null()),
+        (None, Some(false)) => select = select.filter(lead::Column::OwnerId.is_not_null()),
+        (None, None) => {}
     }
     match q.has_email {
         Some(true) => select = select.filter(lead::Column::EmailKey.is_not_null()),

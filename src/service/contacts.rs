@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::fields::ContactFields;
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
-use super::store::{erasure, leads, merges};
-use super::{Database, ProjectScope, begin_write, now};
+use super::store::{erasure, leads, members, merges, notes};
+use super::{Database, ProjectScope, WriteTxn, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
 
@@ -68,9 +68,7 @@ pub async fn create(
 }
 
 /// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, and
-/// saves it when `change` reports a change (version + 1, `updated_at` now). Erased contacts
-/// cannot change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale,
-/// or the contact is erased; whatever `change` returns.
+/// saves it when `change` reports a change (version + 1, `updated_at` now) ([`modify_in`]).
 async fn modify(
     db: &impl Database,
     scope: ProjectScope,
@@ -80,7 +78,24 @@ async fn modify(
     change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
-    let current = leads::lock(&txn, scope, id).await?;
+    let saved = modify_in(&txn, scope, actor, id, expected_version, change).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// [`modify`] inside the caller's write transaction `txn`. Erased contacts cannot change.
+/// Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale, or the
+/// contact is erased; `CONFLICT` `ALREADY_MERGED` for a merged-away contact; whatever
+/// `change` returns.
+async fn modify_in(
+    txn: &WriteTxn,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    id: Uuid,
+    expected_version: Option<i32>,
+    change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
+) -> AppResult<lead::Model> {
+    let current = leads::lock(txn, scope, id).await?;
     // What the contact *is* (erased, merged away) before how old the caller's copy is: a
     // merge bumps the tombstone's version, and `ALREADY_MERGED` + `mergedInto` is the answer
     // a client can act on.
@@ -102,18 +117,66 @@ async fn modify(
     if !change(&mut next)? {
         return Ok(current);
     }
-    let saved = changes::save(
-        &txn,
-        scope,
-        actor,
-        &current,
-        next,
-        Version::Next,
-        Vec::new(),
-    )
+    changes::save(txn, scope, actor, &current, next, Version::Next, Vec::new()).await
+}
+
+/// Makes `owner` (an agent of the project; `None`: nobody) the owner of the contact `id`.
+/// The membership is checked in the same transaction (locked, so a concurrent removal of the
+/// member either waits or is seen). Errors: `BAD_USER_INPUT` (`ownerId`: not an agent of the
+/// project), `NOT_FOUND`, `CONFLICT` (erased; merged away).
+pub async fn assign(
+    db: &impl Database,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    id: Uuid,
+    owner: Option<Uuid>,
+) -> AppResult<lead::Model> {
+    let txn = begin_write(db).await?;
+    if let Some(owner) = owner {
+        check_owner(&txn, scope, owner, true).await?;
+    }
+    let saved = modify_in(&txn, scope, actor, id, None, |m| {
+        let changed = m.owner_id != owner;
+        m.owner_id = owner;
+        Ok(changed)
+    })
     .await?;
     txn.commit().await?;
     Ok(saved)
+}
+
+/// Checks that `owner` is an agent (OWNER, ADMIN, AGENT) of `scope` (with a shared lock on
+/// the membership when `lock`). Errors: `BAD_USER_INPUT` (`ownerId`).
+pub(crate) async fn check_owner(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    owner: Uuid,
+    lock: bool,
+) -> AppResult<()> {
+    if members::agent_role(db, scope, owner, lock).await?.is_none() {
+        return Err(AppError::bad_input(
+            "ownerId",
+            "is not an agent of the project",
+        ));
+    }
+    Ok(())
+}
+
+/// [`assign`] for each contact of `ids` on its own (one bad id does not fail the others);
+/// the owner is checked once first. Errors (whole call): `BAD_USER_INPUT` (`ids` empty or
+/// over [`MAX_BULK`]; `ownerId` not an agent of the project).
+pub async fn assign_many(
+    db: &impl Database,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    ids: &[String],
+    owner: Option<Uuid>,
+) -> AppResult<Vec<BulkOutcome>> {
+    check_bulk(ids)?;
+    if let Some(owner) = owner {
+        check_owner(db, scope, owner, false).await?;
+    }
+    bulk(ids, |id| assign(db, scope, actor, id, owner)).await
 }
 
 /// Partial update with optimistic concurrency: `Keep` leaves a field, `Clear` empties it.
@@ -248,7 +311,8 @@ async fn set_status(
 }
 
 /// GDPR erasure (right to erasure, GDPR Art. 17). IRREVERSIBLE. In one transaction: the
-/// contact's personal fields, tags and attributes are emptied, its `leadId` replaced by
+/// contact's personal fields, tags, attributes and notes are emptied (notes deleted), its owner
+/// unassigned, its `leadId` replaced by
 /// `erased:<id>`, status DELETED, `erasedAt` set; each of its Requests' `firstText` becomes
 /// `[erased]` and their attributes `{}`; the visitor users it was keyed by lose their name,
 /// email and attributes. Contacts merged into it (its tombstones) are erased the same way,
@@ -281,6 +345,7 @@ pub async fn erase(
         .chain(tombstones.iter().map(|t| t.id))
         .collect();
     merges::forget(&txn, scope, &ids).await?;
+    notes::delete_for_leads(&txn, scope, &ids).await?;
     timeline::erase(&txn, scope, &ids).await?;
     timeline::record(
         &txn,

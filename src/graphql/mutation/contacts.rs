@@ -304,4 +304,30 @@ impl ContactMutation {
                 .into(),
         )
     }
+
+    /// Makes an agent of the project the owner of several contacts (`ownerId` null or absent:
+    /// unassigns them), each on its own: one bad id does not fail the others. Each changed
+    /// contact gets a new version and a `FIELD_CHANGED` `owner` timeline event.
+    /// Errors (whole call): `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`ids` empty or
+    /// more than 100; `ownerId` not a UUID or not an agent of the project). Per id:
+    /// `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT` in `results`.
+    async fn assign_contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
+        #[graphql(desc = "The new owner (`ProjectMember.user.id`); null unassigns.")]
+        owner_id: Option<ID>,
+    ) -> Result<BulkContactsPayload> {
+        let (caller, scope) = guards::require_agent(ctx)?;
+        let owner = owner_id
+            .map(|id| normalize::uuid("ownerId", &id))
+            .transpose()?;
+        let db = &ctx.data::<Writer>()?.0;
+        let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
+        Ok(
+            contacts::assign_many(db, scope, Some(caller.user_id), &ids, owner)
+                .await?
+                .into(),
+        )
+    }
 }

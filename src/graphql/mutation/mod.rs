@@ -3,6 +3,8 @@
 mod accounts;
 mod contacts;
 mod merge;
+mod notes;
+mod team;
 mod visitor;
 mod webhooks;
 
@@ -11,6 +13,8 @@ use async_graphql::MergedObject;
 pub use accounts::AccountMutation;
 pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
 pub use merge::{MergeMutation, ProjectSecretPayload};
+pub use notes::{DeleteContactNotePayload, NoteMutation};
+pub use team::TeamMutation;
 pub use visitor::{IdentifyVisitorPayload, VisitorMutation};
 pub use webhooks::{
     CreateWebhookPayload, DeleteWebhookPayload, RotateWebhookSecretPayload, WebhookMutation,
@@ -24,4 +28,6 @@ pub struct Mutation(
     ContactMutation,
     MergeMutation,
     WebhookMutation,
+    NoteMutation,
+    TeamMutation,
 );

@@ -7,12 +7,16 @@ use ref_cast::RefCast;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
+use super::UserObject;
 use super::connection::PageInfo;
 use super::enums::ContactStatus;
+use super::note::ContactNoteConnection;
 use super::request::RequestConnection;
 use super::timeline::ContactEventConnection;
 use crate::error::AppError;
-use crate::graphql::loaders::{Loaders, RequestPageKey, TimelinePageKey, request_columns_of};
+use crate::graphql::loaders::{
+    Loaders, NotePageKey, RequestPageKey, TimelinePageKey, request_columns_of,
+};
 use crate::service::ProjectScope;
 use crate::service::contact_search::{self, ContactPage, ContactQuery};
 use crate::service::pagination::{Page, PageArgs};
@@ -105,7 +109,11 @@ impl ContactResolvers {
         self.0.company.as_deref()
     }
 
-    /// Free-text note of the agents; always null for a visitor (agents' notes are internal).
+    /// Free-text note of the agents, as written before notes existed (migration 9 copied it
+    /// into the contact's first note); always null for a visitor (agents' notes are internal).
+    #[graphql(
+        deprecation = "Use `notes`: authored, timestamped notes. This field keeps the text of the old single note (and what `updateContact(note:)` still writes)."
+    )]
     async fn note(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
         Ok(if is_visitor(ctx)? {
             None
@@ -192,6 +200,50 @@ impl ContactResolvers {
     /// anonymous visitors and hand-made contacts.
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
+    }
+
+    /// The agent responsible for the contact (`assignContacts`); null when unassigned, when
+    /// the owner is no longer an agent of the project, and always for a visitor (the team is
+    /// internal). Batched across a list (one statement).
+    async fn owner(&self, ctx: &Context<'_>) -> Result<Option<UserObject>> {
+        let Some(owner) = self.0.owner_id else {
+            return Ok(None);
+        };
+        if is_visitor(ctx)? {
+            return Ok(None);
+        }
+        Ok(Loaders::of(ctx)?
+            .agents
+            .load_one(owner)
+            .await
+            .map_err(AppError::from)?
+            .map(UserObject))
+    }
+
+    /// The agents' notes on the contact, newest first (keyset-paginated, `first` default 20,
+    /// max 100); loaded for all contacts of a list in one statement. Agents only.
+    /// Errors: `FORBIDDEN` (visitor), `BAD_USER_INPUT` (`first`, `after`).
+    async fn notes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0..=100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor (`endCursor` of the previous page) to continue after.")]
+        after: Option<String>,
+    ) -> Result<ContactNoteConnection> {
+        if is_visitor(ctx)? {
+            return Err(AppError::Forbidden("notes are for agents").into());
+        }
+        let page = PageArgs::new(first, after.as_deref())?;
+        let rows = Loaders::of(ctx)?
+            .note_pages
+            .load_one(NotePageKey {
+                lead: self.0.id,
+                page,
+            })
+            .await
+            .map_err(AppError::from)?
+            .unwrap_or_else(|| Page::from_overfetch(Vec::new(), page.first));
+        Ok(ContactNoteConnection::new(rows, page.after.is_some()))
     }
 
     /// Ids of the contacts merged into this one (each resolves to this contact in

@@ -112,6 +112,17 @@ pub enum Role {
     Guest,
 }
 
+impl From<Role> for AuthRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => Self::Owner,
+            Role::Admin => Self::Admin,
+            Role::Agent => Self::Agent,
+            Role::Guest => Self::Guest,
+        }
+    }
+}
+
 impl From<AuthRole> for Role {
     fn from(role: AuthRole) -> Self {
         match role {

@@ -64,15 +64,16 @@ impl ContactEvent {
         self.0.actor_id.map(|id| ID(id.to_string()))
     }
 
-    /// FIELD_CHANGED: the field (`fullname`, `email`, …, `attributes`, `additionalEmails`).
+    /// FIELD_CHANGED: the field (`fullname`, `email`, …, `attributes`, `additionalEmails`,
+    /// `owner`).
     async fn field(&self) -> Option<String> {
         self.data("field")
             .and_then(Value::as_str)
             .map(str::to_owned)
     }
 
-    /// FIELD_CHANGED: the value before (JSON: a string, an object for `attributes`, null
-    /// when empty).
+    /// FIELD_CHANGED: the value before (JSON: a string, an object for `attributes`, a user id
+    /// for `owner`, null when empty).
     async fn before(&self) -> Option<Json<Value>> {
         self.data("before").cloned().map(Json)
     }
@@ -104,6 +105,22 @@ impl ContactEvent {
         self.data("mergeId")
             .and_then(Value::as_str)
             .map(|s| ID(s.to_owned()))
+    }
+
+    /// NOTE_ADDED, NOTE_EDITED, NOTE_DELETED: the note (`ContactNote.id`; a deleted note's id
+    /// no longer resolves).
+    async fn note_id(&self) -> Option<ID> {
+        self.data("noteId")
+            .and_then(Value::as_str)
+            .map(|s| ID(s.to_owned()))
+    }
+
+    /// Why a change was made by the system rather than asked for: `MEMBER_REMOVED` on the
+    /// `owner` FIELD_CHANGED of a contact whose owner left the project; null otherwise.
+    async fn reason(&self) -> Option<String> {
+        self.data("reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// MERGED: the contacts absorbed; MERGED_INTO: the survivor; UNMERGED: the others.

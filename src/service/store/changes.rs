@@ -115,3 +115,34 @@ pub async fn get_or_create_for_visitor(
         .ok_or_else(|| AppError::internal("lead missing after get-or-create"))?;
     Ok((resolve(txn, scope, found, true).await?, false))
 }
+
+/// Unassigns every contact of `scope` that `owner` owns (the owner left the project), by
+/// `actor`: one `UPDATE … RETURNING` (new version, `updated_at` now) and, on each contact, a
+/// `FIELD_CHANGED` `owner` event with `"reason": "MEMBER_REMOVED"`. Merged-away contacts
+/// (tombstones) are left as journaled, so their merges can still be undone. Returns how many
+/// contacts were unassigned.
+pub async fn unassign_owner(
+    db: &WriteTxn,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    owner: Uuid,
+) -> AppResult<u64> {
+    use sea_orm::ConnectionTrait;
+    let stmt = crate::service::RawSql::new()
+        .sql("UPDATE lead SET owner_id = NULL, version = version + 1, updated_at = ")
+        .value(now())
+        .sql(" WHERE project_id = ")
+        .value(scope.project_id)
+        .sql(" AND owner_id = ")
+        .value(owner)
+        .sql(" AND merged_into IS NULL RETURNING id")
+        .into_statement(db.get_database_backend());
+    let rows = db.query_all_raw(stmt).await?;
+    for row in &rows {
+        let id: Uuid = row.try_get("", "id")?;
+        let mut event = timeline::owner_changed(Some(owner), None);
+        event.data["reason"] = Value::String("MEMBER_REMOVED".into());
+        timeline::record(db, scope, id, actor, vec![event]);
+    }
+    Ok(rows.len() as u64)
+}

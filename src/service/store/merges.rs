@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::changes::{self, Version};
 use super::leads::{load_many, save_all};
+use super::notes;
 use super::timeline::{self, NewEvent};
 use crate::error::{AppError, AppResult};
 use crate::service::merge_plan::{
@@ -35,6 +36,9 @@ struct Snapshot {
     requests: Vec<(Uuid, Vec<Uuid>)>,
     /// Tombstones that pointed at each secondary and now point at the primary.
     repointed: Vec<(Uuid, Vec<Uuid>)>,
+    /// Note ids moved from each secondary (absent from journals written before notes).
+    #[serde(default)]
+    notes: Vec<(Uuid, Vec<Uuid>)>,
 }
 /// Merges `input.secondary_ids` into `input.primary_id` inside the caller's write transaction
 /// and journals it (the caller checked the input's shape). Returns the surviving contact and
@@ -119,6 +123,7 @@ pub async fn apply(
                 .filter_map(|(id, into)| into.map(|i| (id, i)))
                 .collect(),
         ),
+        notes: notes::ids_by_lead(txn, scope, &secondary_ids).await?,
     };
 
     let merged_event = NewEvent {
@@ -147,6 +152,9 @@ pub async fn apply(
         .filter(lead::Column::MergedInto.is_in(secondary_ids.iter().copied()))
         .exec(txn)
         .await?;
+    for (secondary, ids) in &snapshot.notes {
+        notes::move_notes(txn, scope, ids, *secondary, primary.id).await?;
+    }
     for s in &secondaries {
         let mut tomb = (*s).clone();
         tomb.status = lead::LeadStatus::Merged;
@@ -292,6 +300,10 @@ pub async fn undo(
                 .filter(request::Column::Id.is_in(back))
                 .exec(txn)
                 .await?;
+        }
+        if let Some((_, ids)) = snapshot.notes.iter().find(|(s, _)| *s == before.id) {
+            // Notes added to the survivor after the merge stay on it.
+            notes::move_notes(txn, scope, ids, snapshot.primary.id, before.id).await?;
         }
         let tombstones: Vec<Uuid> = snapshot
             .repointed

@@ -7,7 +7,9 @@
 pub mod changes;
 pub mod erasure;
 pub mod leads;
+pub mod members;
 pub mod merges;
+pub mod notes;
 pub mod requests;
 pub mod timeline;
 pub mod webhooks;

@@ -4,7 +4,9 @@
 //! Event kinds and their `data`:
 //! - `CREATED` `{}`; `DELETED`, `RESTORED`, `ERASED` `{}`;
 //! - `FIELD_CHANGED` `{"field", "before", "after"}` (one per field; `attributes` and
-//!   `additionalEmails` as whole JSON values);
+//!   `additionalEmails` as whole JSON values; `owner` as user ids, with `"reason":
+//!   "MEMBER_REMOVED"` when the owner left the project);
+//! - `NOTE_ADDED`, `NOTE_EDITED`, `NOTE_DELETED` `{"noteId"}`;
 //! - `TAGS_CHANGED` `{"added": [..], "removed": [..]}`;
 //! - `REQUEST_CREATED` `{"requestId": "<Request.id>"}`;
 //! - `MERGED` `{"mergeId", "contactIds": [secondaries]}` on the primary, `MERGED_INTO`
@@ -53,7 +55,8 @@ fn text(v: Option<&String>) -> Value {
 }
 
 /// The events that turn `before` into `after`: one `FIELD_CHANGED` per changed text field
-/// ([`ContactField::ALL`]), then `attributes` and `additionalEmails` (whole JSON values), one
+/// ([`ContactField::ALL`]), then `attributes` and `additionalEmails` (whole JSON values) and
+/// `owner` ([`owner_changed`]), one
 /// `TAGS_CHANGED`, and `DELETED` / `RESTORED` for a status change. Version and timestamps are
 /// not events.
 pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
@@ -80,6 +83,9 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
             data: json!({ "field": field, "before": b, "after": a }),
         })
         .collect();
+    if before.owner_id != after.owner_id {
+        out.push(owner_changed(before.owner_id, after.owner_id));
+    }
     let old = crate::normalize::stored_tags(&before.tags);
     let new = crate::normalize::stored_tags(&after.tags);
     let added = crate::normalize::subtract_tags(&new, &old);
@@ -100,6 +106,15 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
         }
     }
     out
+}
+
+/// The `FIELD_CHANGED` event of an owner change: `{"field": "owner", "before", "after"}`
+/// (user ids, null when unassigned).
+pub fn owner_changed(before: Option<Uuid>, after: Option<Uuid>) -> NewEvent {
+    NewEvent {
+        kind: EventKind::FieldChanged,
+        data: json!({ "field": "owner", "before": before, "after": after }),
+    }
 }
 
 /// The PostgreSQL `NOTIFY` channel a commit with events rings; its payload is the project id.
