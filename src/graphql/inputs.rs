@@ -460,9 +460,8 @@ pub struct ContactNoteIdInput {
 pub struct AddProjectMemberInput {
     /// The sign-in email of an existing agent account (case-insensitive).
     pub email: String,
-    /// Its role in the project: AGENT (default), ADMIN or OWNER (OWNER callers only).
-    #[graphql(default_with = "super::types::enums::Role::Agent")]
-    pub role: super::types::enums::Role,
+    /// Its role in the project: AGENT when absent, ADMIN, or OWNER (OWNER callers only).
+    pub role: Option<super::types::enums::Role>,
 }
 
 /// Input of `removeProjectMember`.

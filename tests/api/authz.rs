@@ -36,7 +36,7 @@ const NF: &str = "NOT_FOUND";
 const TABLE: &[(&str, &str, [&str; 9])] = &[
     (
         "viewer",
-        "query { viewer { role user { id kind fullname email } project { id name autoMergeOnEmail siteSecretRotatedAt } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
+        "query { viewer { role user { id kind fullname email } project { id name autoMergeOnEmail siteSecretRotatedAt } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
         [NULL, UN, UN, OK, OK, OK, OK, OK, OK],
     ),
     (
@@ -46,7 +46,7 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "contact",
-        "query($contact: ID!) { contact(id: $contact) { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom timeline { pageInfo { hasNextPage } edges { cursor node { id kind at actorId field before after tagsAdded tagsRemoved requestId mergeId contactIds } } nodes { id } } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } }",
+        "query($contact: ID!) { contact(id: $contact) { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id kind fullname email } notes(first: 5) { pageInfo { hasNextPage } edges { cursor node { id contactId body authorId author { id } createdAt updatedAt } } nodes { id } } timeline { pageInfo { hasNextPage } edges { cursor node { id kind at actorId field before after tagsAdded tagsRemoved requestId mergeId contactIds noteId reason } } nodes { id } } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
     ),
     (
@@ -182,6 +182,41 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     (
         "deleteWebhook",
         "mutation($webhook: ID!) { deleteWebhook(id: $webhook) { deletedWebhookId } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "projectMembers",
+        "query { projectMembers { user { id } role joinedAt } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "addProjectMember",
+        "mutation($agentEmail: String!) { addProjectMember(input: { email: $agentEmail }) { user { id } role } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, OK],
+    ),
+    (
+        "removeProjectMember",
+        "mutation($member: ID!) { removeProjectMember(input: { userId: $member }) { removedUserId unassignedContacts } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "assignContacts",
+        "mutation($contact: ID!) { assignContacts(ids: [$contact], ownerId: null) { succeeded results { id contact { owner { id } } } } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "addContactNote",
+        "mutation($contact: ID!) { addContactNote(input: { contactId: $contact, body: \"n\" }) { id body } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "updateContactNote",
+        "mutation($note: ID!) { updateContactNote(input: { id: $note, body: \"edited\" }) { id body } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "deleteContactNote",
+        "mutation($note: ID!) { deleteContactNote(input: { id: $note }) { deletedNoteId contactId } }",
         [UN, UN, UN, FB, FB, FB, OK, OK, NF],
     ),
     (
@@ -400,6 +435,30 @@ async fn authorization_matrix(backend: Backend) {
                     )
                     .await;
                 vars["webhook"] = created["createWebhook"]["webhook"]["id"].clone();
+            }
+            if doc.contains("$note:") {
+                let note = app
+                    .ok(
+                        Some(&owner),
+                        "mutation($c: ID!) { addContactNote(input: { contactId: $c, body: \"by the owner\" }) { id } }",
+                        json!({ "c": contact["id"] }),
+                    )
+                    .await;
+                vars["note"] = note["addContactNote"]["id"].clone();
+            }
+            if doc.contains("$agentEmail:") {
+                let email = format!("account{n}@example.com");
+                app.sign_up(&email).await;
+                vars["agentEmail"] = json!(email);
+            }
+            if doc.contains("$member:") {
+                let member = app
+                    .member(&project_a, &format!("member{n}@example.com"), "AGENT")
+                    .await;
+                vars["member"] = app
+                    .ok(Some(&member), "{ viewer { user { id } } }", json!({}))
+                    .await["viewer"]["user"]["id"]
+                    .clone();
             }
             if doc.contains("$site:") {
                 vars["site"] = json!(site_token(&app, &owner, n).await);

@@ -23,6 +23,8 @@ mod limits;
 mod merge;
 mod metrics;
 mod nesting;
+mod notes;
+mod owners;
 mod pagination;
 mod ratelimit;
 mod replicas;

@@ -28,7 +28,7 @@ impl TeamMutation {
     ) -> Result<ProjectMember> {
         let (caller, scope) = guards::require_admin(ctx)?;
         let db = &ctx.data::<Writer>()?.0;
-        let role = auth::Role::from(input.role);
+        let role = input.role.map_or(auth::Role::Agent, auth::Role::from);
         Ok(ProjectMember(
             members::add(db, scope, caller.role, &input.email, role).await?,
         ))
