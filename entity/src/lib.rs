@@ -4,6 +4,7 @@
 //! `Contact` (the product's UI word). Every table except `user` carries a `project_id`: the
 //! tenant scope that every query in `contacts-server`'s service layer filters on.
 
+pub mod bulk_job;
 pub mod contact_note;
 pub mod lead;
 pub mod lead_event;
@@ -11,6 +12,7 @@ pub mod lead_merge;
 pub mod project;
 pub mod project_member;
 pub mod request;
+pub mod segment;
 pub mod user;
 pub mod webhook;
 pub mod webhook_delivery;

@@ -145,6 +145,40 @@ impl ContactFilter {
     }
 }
 
+impl ContactFilter {
+    /// The filter of `query` in the API's terms (what `Segment.filter` shows).
+    pub fn from_query(query: &ContactQuery) -> Self {
+        let list = |v: &Vec<String>| (!v.is_empty()).then(|| v.clone());
+        Self {
+            email: query.email.clone(),
+            search: query.search.clone(),
+            tags: list(&query.tags),
+            status: (!query.statuses.is_empty())
+                .then(|| query.statuses.iter().map(|&s| s.into()).collect()),
+            created_after: query.created_after,
+            created_before: query.created_before,
+            has_email: query.has_email,
+            attribute: query.attribute.clone().map(|(key, value)| AttributeFilter {
+                key,
+                equals: Json(value),
+            }),
+            owner: query.owner.map(|id| ID(id.to_string())),
+            unassigned: query.unassigned,
+        }
+    }
+
+    /// This filter as JSON, in the shape of the `ContactFilter` input (absent filters left
+    /// out), so a client can send it back as is.
+    pub fn to_json(&self) -> Value {
+        use async_graphql::InputType;
+        let mut value = self.to_value().into_json().unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.retain(|_, v| !v.is_null());
+        }
+        value
+    }
+}
+
 impl ContactOrder {
     /// The service's order.
     pub fn into_service(self) -> (OrderField, Direction) {
@@ -469,4 +503,22 @@ pub struct AddProjectMemberInput {
 pub struct RemoveProjectMemberInput {
     /// The agent's user id (`ProjectMember.user.id`).
     pub user_id: ID,
+}
+
+/// Input of `saveSegment`.
+#[derive(Debug, InputObject)]
+pub struct SaveSegmentInput {
+    /// The segment to replace; absent: a new segment.
+    pub id: Option<ID>,
+    /// Its name (1..=100 characters, unique in the project, case-insensitively).
+    pub name: String,
+    /// Which contacts it holds (the filters of `contacts`).
+    pub filter: ContactFilter,
+}
+
+/// Input of `deleteSegment`.
+#[derive(Debug, InputObject)]
+pub struct SegmentIdInput {
+    /// The segment (`Segment.id`).
+    pub id: ID,
 }

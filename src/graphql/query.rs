@@ -10,12 +10,14 @@ use super::loaders::Loaders;
 use super::types::enums::ContactStatus;
 use super::types::member::ProjectMember;
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
+use super::types::segment::SegmentObject;
 use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
 use crate::error::AppError;
 use crate::normalize;
+use crate::service::contact_search::ContactQuery;
 use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
-use crate::service::{accounts, duplicates, members, merge, nodes};
+use crate::service::{accounts, duplicates, members, merge, nodes, segments};
 
 /// The root query type.
 #[derive(Default)]
@@ -53,7 +55,7 @@ impl Query {
     /// only for the ordering that made them.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `last`, `after`, `before`, `search`, `tags`, `attribute`, `owner`, `unassigned` with
-    /// `owner`).
+    /// `owner`, `segment`, a filter that contradicts the segment's), `NOT_FOUND` (`segment`).
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
@@ -85,6 +87,10 @@ impl Query {
         >,
         #[graphql(desc = "Only unassigned contacts (true) or only assigned ones (false).")]
         unassigned: Option<bool>,
+        #[graphql(
+            desc = "A saved segment: its filters AND the other arguments (a filter both set must agree)."
+        )]
+        segment: Option<ID>,
         #[graphql(desc = "Sort order (default: createdAt DESC, or relevance with `search`).")]
         order_by: Option<ContactOrder>,
         #[graphql(desc = "Page size forward, 0..=100 (default 20).")] first: Option<i32>,
@@ -108,6 +114,10 @@ impl Query {
         }
         .into_query(order_by)?;
         let db = ctx.data::<DatabaseConnection>()?;
+        let segment = segment
+            .map(|id| normalize::uuid("segment", &id))
+            .transpose()?;
+        let query = segments::within(db, scope, segment, query).await?;
         let look = ctx.look_ahead();
         let plan = Loaders::plan(
             ctx,
@@ -224,5 +234,53 @@ impl Query {
             .into_iter()
             .map(ProjectMember)
             .collect())
+    }
+
+    /// The project's saved segments, by name. `contactsCount` of all of them costs one
+    /// statement. Agents only. Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token).
+    async fn segments(&self, ctx: &Context<'_>) -> Result<Vec<SegmentObject>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let list = segments::list(db, scope).await?;
+        let counts = if ctx.look_ahead().field("contactsCount").exists() {
+            let queries: Vec<&ContactQuery> = list.iter().map(|s| &s.query).collect();
+            contact_search::count_many(db, scope, &queries)
+                .await?
+                .into_iter()
+                .map(Some)
+                .collect()
+        } else {
+            vec![None; list.len()]
+        };
+        Ok(list
+            .into_iter()
+            .zip(counts)
+            .map(|(segment, count)| SegmentObject {
+                segment,
+                scope,
+                count,
+            })
+            .collect())
+    }
+
+    /// One segment of the project; null when unknown or another project's.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id`).
+    async fn segment(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The segment's `id`.")] id: ID,
+    ) -> Result<Option<SegmentObject>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        match segments::get(db, scope, id).await {
+            Ok(segment) => Ok(Some(SegmentObject {
+                segment,
+                scope,
+                count: None,
+            })),
+            Err(AppError::NotFound(_)) => Ok(None),
+            Err(other) => Err(other.into()),
+        }
     }
 }

@@ -847,6 +847,144 @@ pub async fn count(
     Ok(prepared.select.count(db).await?)
 }
 
+/// How many contacts of `scope` match each of `queries`, in order, in ONE statement (a
+/// `UNION ALL` of counts: the live `contactsCount` of a list of segments). Errors:
+/// `BAD_USER_INPUT` as [`list`] for an invalid query.
+pub async fn count_many(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    queries: &[&ContactQuery],
+) -> AppResult<Vec<u64>> {
+    use sea_orm::sea_query::{Query, UnionType};
+    let backend = db.get_database_backend();
+    let mut union: Option<sea_orm::sea_query::SelectStatement> = None;
+    for (i, q) in queries.iter().enumerate() {
+        let mut select = prepare(backend, scope, q)?.select;
+        QueryTrait::query(&mut select)
+            .clear_selects()
+            .expr(Expr::val(1));
+        let one = Query::select()
+            .expr_as(Expr::val(i as i64), Alias::new("k"))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from_subquery(select.into_query(), Alias::new(format!("s{i}")))
+            .to_owned();
+        union = Some(match union {
+            None => one,
+            Some(mut all) => {
+                all.union(UnionType::All, one);
+                all
+            }
+        });
+    }
+    let Some(union) = union else {
+        return Ok(Vec::new());
+    };
+    let rows = db.query_all_raw(backend.build(&union)).await?;
+    let mut counts = vec![0; queries.len()];
+    for row in rows {
+        let k: i64 = row.try_get("", "k")?;
+        let n: i64 = row.try_get("", "n")?;
+        if let Some(slot) = usize::try_from(k).ok().and_then(|k| counts.get_mut(k)) {
+            *slot = u64::try_from(n).unwrap_or(0);
+        }
+    }
+    Ok(counts)
+}
+
+/// Checks `q` as [`list`] would (search input, tags, attribute keys, filter combinations)
+/// without running it. Errors: `BAD_USER_INPUT` naming the bad filter.
+pub fn check(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResult<()> {
+    prepare(backend, scope, q).map(|_| ())
+}
+
+/// The ids of up to `limit` contacts of `scope` matching `q`, created at or before
+/// `created_until`, with ids greater than `after` (when given), in id order, locked `FOR
+/// UPDATE` on PostgreSQL: one batch of a bulk job (one statement). Errors: `BAD_USER_INPUT`
+/// as [`list`].
+pub async fn batch_ids(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+    created_until: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: u64,
+) -> AppResult<Vec<Uuid>> {
+    let backend = db.get_database_backend();
+    let mut select = prepare(backend, scope, q)?
+        .select
+        .filter(lead::Column::CreatedAt.lte(created_until));
+    if let Some(after) = after {
+        select = select.filter(lead::Column::Id.gt(after));
+    }
+    QueryTrait::query(&mut select).clear_selects().expr_as(
+        Expr::col((lead::Entity, lead::Column::Id)),
+        Alias::new("id"),
+    );
+    let mut select = select.order_by_asc(lead::Column::Id).limit(limit);
+    if backend == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    let rows = db.query_all_raw(select.build(backend)).await?;
+    rows.iter()
+        .map(|r| r.try_get::<Uuid>("", "id").map_err(AppError::from))
+        .collect()
+}
+
+impl ContactQuery {
+    /// This query AND `other` (a saved segment's filters with a list's own arguments): tags
+    /// and every list-valued filter are combined; created-at bounds narrowed; statuses
+    /// intersected; a single-valued filter both give must be the same. `order` is this
+    /// query's, else `other`'s. Errors: `BAD_USER_INPUT` naming a filter both set
+    /// differently (or statuses with nothing in common).
+    pub fn and(mut self, other: ContactQuery) -> AppResult<ContactQuery> {
+        fn one<T: PartialEq>(
+            field: &'static str,
+            a: Option<T>,
+            b: Option<T>,
+        ) -> AppResult<Option<T>> {
+            match (a, b) {
+                (Some(a), Some(b)) if a != b => Err(AppError::bad_input(
+                    field,
+                    "differs from the segment's own filter",
+                )),
+                (a, b) => Ok(a.or(b)),
+            }
+        }
+        self.search = one("search", self.search, other.search)?;
+        self.email = one("email", self.email, other.email)?;
+        self.has_email = one("hasEmail", self.has_email, other.has_email)?;
+        self.attribute = one("attribute", self.attribute, other.attribute)?;
+        self.owner = one("owner", self.owner, other.owner)?;
+        self.unassigned = one("unassigned", self.unassigned, other.unassigned)?;
+        self.tags.extend(other.tags);
+        self.created_after = Ord::max(self.created_after, other.created_after);
+        self.created_before = match (self.created_before, other.created_before) {
+            (Some(a), Some(b)) => Some(Ord::min(a, b)),
+            (a, b) => a.or(b),
+        };
+        self.statuses = match (self.statuses.is_empty(), other.statuses.is_empty()) {
+            (_, true) => self.statuses,
+            (true, false) => other.statuses,
+            (false, false) => {
+                let both: Vec<lead::LeadStatus> = self
+                    .statuses
+                    .into_iter()
+                    .filter(|s| other.statuses.contains(s))
+                    .collect();
+                if both.is_empty() {
+                    return Err(AppError::bad_input(
+                        "status",
+                        "has no status in common with the segment's",
+                    ));
+                }
+                both
+            }
+        };
+        self.order = self.order.or(other.order);
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,7 @@ pub mod notes;
 pub mod pagination;
 pub mod prefetch;
 pub mod projection;
+pub mod segments;
 pub mod store;
 pub mod transfer;
 pub mod visitors;

@@ -9,7 +9,8 @@ use crate::common::{Backend, TestApp, code, db_test};
 
 const ADD: &str = "mutation($c: ID!, $b: String!) { addContactNote(input: { contactId: $c, body: $b }) { id contactId body authorId author { id fullname } createdAt updatedAt } }";
 const UPDATE: &str = "mutation($id: ID!, $b: String!) { updateContactNote(input: { id: $id, body: $b }) { id body createdAt updatedAt } }";
-const DELETE: &str = "mutation($id: ID!) { deleteContactNote(input: { id: $id }) { deletedNoteId contactId } }";
+const DELETE: &str =
+    "mutation($id: ID!) { deleteContactNote(input: { id: $id }) { deletedNoteId contactId } }";
 const NOTES: &str = "query($id: ID!, $f: Int, $a: String) { contact(id: $id) { id notes(first: $f, after: $a) { pageInfo { hasNextPage hasPreviousPage endCursor } edges { cursor node { id body } } nodes { id body authorId author { id } } } } }";
 
 async fn user_id(app: &TestApp, token: &str) -> String {
@@ -55,11 +56,16 @@ async fn notes_are_authored_listed_edited_and_deleted(backend: Backend) {
     let other_agent = app.member(&project, "agent2@example.com", "AGENT").await;
     let admin = app.member(&project, "admin@example.com", "ADMIN").await;
     let agent_id = user_id(&app, &agent).await;
-    let contact = app.create_contact(&owner, json!({ "fullname": "Ann" })).await;
+    let contact = app
+        .create_contact(&owner, json!({ "fullname": "Ann" }))
+        .await;
     let id = contact["id"].clone();
 
     let first = add(&app, &agent, &id, "  Called,\n\tprefers email  ").await;
-    assert_eq!(first["body"], "Called,\n\tprefers email", "trimmed, lines kept");
+    assert_eq!(
+        first["body"], "Called,\n\tprefers email",
+        "trimmed, lines kept"
+    );
     assert_eq!(first["authorId"], agent_id.as_str());
     assert_eq!(first["author"]["id"], agent_id.as_str());
     assert_eq!(first["contactId"], id);
@@ -171,14 +177,18 @@ db_test!(notes_are_authored_listed_edited_and_deleted);
 async fn note_input_is_validated(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (owner, _) = app.sign_up("owner@example.com").await;
-    let contact = app.create_contact(&owner, json!({ "fullname": "Ann" })).await;
+    let contact = app
+        .create_contact(&owner, json!({ "fullname": "Ann" }))
+        .await;
     let id = contact["id"].clone();
     for (body, why) in [
         ("   ", "blank"),
         ("\n\t", "blank lines"),
         ("bad \u{7} bell", "control character"),
     ] {
-        let resp = app.gql(Some(&owner), ADD, json!({ "c": id, "b": body })).await;
+        let resp = app
+            .gql(Some(&owner), ADD, json!({ "c": id, "b": body }))
+            .await;
         assert_eq!(code(&resp), "BAD_USER_INPUT", "{why}: {resp}");
         assert_eq!(resp["errors"][0]["extensions"]["field"], "body", "{why}");
     }
@@ -186,7 +196,11 @@ async fn note_input_is_validated(backend: Backend) {
     let ok = add(&app, &owner, &id, &longest).await;
     assert_eq!(ok["body"].as_str().unwrap().chars().count(), 10_000);
     let resp = app
-        .gql(Some(&owner), ADD, json!({ "c": id, "b": "x".repeat(10_001) }))
+        .gql(
+            Some(&owner),
+            ADD,
+            json!({ "c": id, "b": "x".repeat(10_001) }),
+        )
         .await;
     assert_eq!(code(&resp), "BAD_USER_INPUT");
     assert_eq!(resp["errors"][0]["extensions"]["field"], "body");
@@ -221,7 +235,9 @@ async fn notes_stay_in_their_project_and_away_from_visitors(backend: Backend) {
     let id = made["contact"]["id"].clone();
     let note = add(&app, &owner, &id, "Internal: VIP").await;
 
-    let resp = app.gql(Some(&other), ADD, json!({ "c": id, "b": "x" })).await;
+    let resp = app
+        .gql(Some(&other), ADD, json!({ "c": id, "b": "x" }))
+        .await;
     assert_eq!(code(&resp), "NOT_FOUND", "{resp}");
     let resp = app
         .gql(Some(&other), UPDATE, json!({ "id": note["id"], "b": "x" }))
@@ -260,8 +276,7 @@ async fn notes_stay_in_their_project_and_away_from_visitors(backend: Backend) {
         .await;
     assert!(!events.to_string().contains("VIP"), "{events}");
     assert_eq!(
-        app.ok(Some(&owner), NOTES, json!({ "id": id })).await["contact"]["notes"]["nodes"][0]
-            ["body"],
+        app.ok(Some(&owner), NOTES, json!({ "id": id })).await["contact"]["notes"]["nodes"][0]["body"],
         "Internal: VIP"
     );
 }
@@ -364,7 +379,11 @@ async fn notes_of_a_page_cost_one_statement(backend: Backend) {
     let mut counts = Vec::new();
     for n in [1usize, 20] {
         while app
-            .ok(Some(&owner), "{ contacts(first: 100) { nodes { id } } }", json!({}))
+            .ok(
+                Some(&owner),
+                "{ contacts(first: 100) { nodes { id } } }",
+                json!({}),
+            )
             .await["contacts"]["nodes"]
             .as_array()
             .unwrap()
@@ -380,8 +399,12 @@ async fn notes_of_a_page_cost_one_statement(backend: Backend) {
         counts.push(app.statements() - before);
         let nodes = data["contacts"]["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), n);
-        assert!(nodes.iter().all(|c| c["notes"]["nodes"][0]["body"] == "by the agent"
-            && c["notes"]["nodes"][1]["author"]["fullname"] == "Agent"));
+        assert!(
+            nodes
+                .iter()
+                .all(|c| c["notes"]["nodes"][0]["body"] == "by the agent"
+                    && c["notes"]["nodes"][1]["author"]["fullname"] == "Agent")
+        );
     }
     // The page, one statement for every contact's notes, one for every author.
     assert_eq!(counts, [3, 3], "statements for 1 and 20 contacts");
@@ -415,7 +438,10 @@ async fn the_old_note_becomes_the_first_note(backend: Backend) {
         )
         .await;
     let contact = &notes["contact"];
-    assert_eq!(contact["note"], "Old\nnote", "the deprecated field still reads");
+    assert_eq!(
+        contact["note"], "Old\nnote",
+        "the deprecated field still reads"
+    );
     assert_eq!(contact["notes"]["nodes"].as_array().unwrap().len(), 1);
     let first = &contact["notes"]["nodes"][0];
     assert_eq!(first["body"], "Old\nnote");

@@ -38,7 +38,10 @@ async fn contacts_are_assigned_filtered_and_unassigned(backend: Backend) {
     let owner_id = user_id(&app, &owner).await;
     let mut made = Vec::new();
     for name in ["A", "B", "C"] {
-        made.push(app.create_contact(&owner, json!({ "fullname": name })).await);
+        made.push(
+            app.create_contact(&owner, json!({ "fullname": name }))
+                .await,
+        );
     }
     let (a, b, c) = (&made[0], &made[1], &made[2]);
 
@@ -50,23 +53,34 @@ async fn contacts_are_assigned_filtered_and_unassigned(backend: Backend) {
         )
         .await["assignContacts"]
         .clone();
-    assert_eq!((resp["succeeded"].as_i64(), resp["failed"].as_i64()), (Some(2), Some(0)));
+    assert_eq!(
+        (resp["succeeded"].as_i64(), resp["failed"].as_i64()),
+        (Some(2), Some(0))
+    );
     let first = &resp["results"][0]["contact"];
     assert_eq!(first["owner"]["id"], agent_id.as_str());
     assert_eq!(first["owner"]["email"], "agent@example.com");
     assert_eq!(first["version"], a["version"].as_i64().unwrap() + 1);
-    app.ok(Some(&agent), ASSIGN, json!({ "ids": [c["id"]], "o": owner_id }))
-        .await;
+    app.ok(
+        Some(&agent),
+        ASSIGN,
+        json!({ "ids": [c["id"]], "o": owner_id }),
+    )
+    .await;
 
     let mut expect = vec![
         a["id"].as_str().unwrap().to_owned(),
         b["id"].as_str().unwrap().to_owned(),
     ];
     expect.sort();
-    let mine = app.ok(Some(&owner), BY_OWNER, json!({ "o": agent_id })).await;
+    let mine = app
+        .ok(Some(&owner), BY_OWNER, json!({ "o": agent_id }))
+        .await;
     assert_eq!(ids(&mine), expect);
     assert_eq!(mine["contacts"]["totalCount"], 2);
-    let theirs = app.ok(Some(&owner), BY_OWNER, json!({ "o": owner_id })).await;
+    let theirs = app
+        .ok(Some(&owner), BY_OWNER, json!({ "o": owner_id }))
+        .await;
     assert_eq!(ids(&theirs), [c["id"].as_str().unwrap()]);
     // Unassign B; the unassigned filter finds it, `unassigned: false` the other two.
     let resp = app
@@ -100,7 +114,11 @@ async fn contacts_are_assigned_filtered_and_unassigned(backend: Backend) {
     assert_eq!(events[1]["actorId"], owner_id.as_str());
     // Assigning the same owner again changes nothing.
     let again = app
-        .ok(Some(&owner), ASSIGN, json!({ "ids": [a["id"]], "o": agent_id }))
+        .ok(
+            Some(&owner),
+            ASSIGN,
+            json!({ "ids": [a["id"]], "o": agent_id }),
+        )
         .await;
     assert_eq!(
         again["assignContacts"]["results"][0]["contact"]["version"],
@@ -140,15 +158,27 @@ async fn owners_are_agents_of_the_project(backend: Backend) {
         )
         .await["assignContacts"]
         .clone();
-    assert_eq!((resp["succeeded"].as_i64(), resp["failed"].as_i64()), (Some(1), Some(2)));
+    assert_eq!(
+        (resp["succeeded"].as_i64(), resp["failed"].as_i64()),
+        (Some(1), Some(2))
+    );
     assert_eq!(resp["results"][1]["error"]["code"], "NOT_FOUND");
     assert_eq!(resp["results"][2]["error"]["code"], "BAD_USER_INPUT");
     // The other project's agent cannot assign our contact, nor see it by owner.
     let resp = app
-        .ok(Some(&other), ASSIGN, json!({ "ids": [contact], "o": other_id }))
+        .ok(
+            Some(&other),
+            ASSIGN,
+            json!({ "ids": [contact], "o": other_id }),
+        )
         .await;
-    assert_eq!(resp["assignContacts"]["results"][0]["error"]["code"], "NOT_FOUND");
-    let resp = app.ok(Some(&other), BY_OWNER, json!({ "o": owner_id })).await;
+    assert_eq!(
+        resp["assignContacts"]["results"][0]["error"]["code"],
+        "NOT_FOUND"
+    );
+    let resp = app
+        .ok(Some(&other), BY_OWNER, json!({ "o": owner_id }))
+        .await;
     assert_eq!(resp["contacts"]["totalCount"], 0);
     // The visitor reads its own contact, never who owns it.
     let mine = app
@@ -195,7 +225,12 @@ async fn the_team_is_listed_added_and_removed(backend: Backend) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|m| (m["user"]["id"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .map(|m| {
+            (
+                m["user"]["id"].as_str().unwrap(),
+                m["role"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         listed,
@@ -225,19 +260,33 @@ async fn the_team_is_listed_added_and_removed(backend: Backend) {
     assert_eq!(code(&resp), "NOT_FOUND");
     let (_, _) = app.sign_up("boss@example.com").await;
     let resp = app
-        .gql(Some(&admin), ADD, json!({ "e": "boss@example.com", "r": "OWNER" }))
+        .gql(
+            Some(&admin),
+            ADD,
+            json!({ "e": "boss@example.com", "r": "OWNER" }),
+        )
         .await;
     assert_eq!(code(&resp), "FORBIDDEN", "an ADMIN cannot make an OWNER");
     let resp = app
-        .gql(Some(&owner), ADD, json!({ "e": "boss@example.com", "r": "GUEST" }))
+        .gql(
+            Some(&owner),
+            ADD,
+            json!({ "e": "boss@example.com", "r": "GUEST" }),
+        )
         .await;
     assert_eq!(code(&resp), "BAD_USER_INPUT");
     assert_eq!(resp["errors"][0]["extensions"]["field"], "role");
     let boss = app
-        .ok(Some(&owner), ADD, json!({ "e": "boss@example.com", "r": "OWNER" }))
+        .ok(
+            Some(&owner),
+            ADD,
+            json!({ "e": "boss@example.com", "r": "OWNER" }),
+        )
         .await;
     assert_eq!(boss["addProjectMember"]["role"], "OWNER");
-    let resp = app.gql(Some(&agent), ADD, json!({ "e": "x@example.com" })).await;
+    let resp = app
+        .gql(Some(&agent), ADD, json!({ "e": "x@example.com" }))
+        .await;
     assert_eq!(code(&resp), "FORBIDDEN");
 
     // Removing: the agent's contacts become unassigned, with a timeline event saying why.
@@ -248,21 +297,31 @@ async fn the_team_is_listed_added_and_removed(backend: Backend) {
             .await;
         theirs.push(c["id"].clone());
     }
-    let kept = app.create_contact(&owner, json!({ "fullname": "Kept" })).await;
-    app.ok(Some(&owner), ASSIGN, json!({ "ids": theirs, "o": agent_id }))
+    let kept = app
+        .create_contact(&owner, json!({ "fullname": "Kept" }))
         .await;
-    app.ok(Some(&owner), ASSIGN, json!({ "ids": [kept["id"]], "o": admin_id }))
-        .await;
+    app.ok(
+        Some(&owner),
+        ASSIGN,
+        json!({ "ids": theirs, "o": agent_id }),
+    )
+    .await;
+    app.ok(
+        Some(&owner),
+        ASSIGN,
+        json!({ "ids": [kept["id"]], "o": admin_id }),
+    )
+    .await;
     let resp = app
         .gql(Some(&admin), REMOVE, json!({ "u": owner_id }))
         .await;
     assert_eq!(code(&resp), "FORBIDDEN", "an ADMIN cannot remove an OWNER");
-    let resp = app.gql(Some(&agent), REMOVE, json!({ "u": admin_id })).await;
+    let resp = app
+        .gql(Some(&agent), REMOVE, json!({ "u": admin_id }))
+        .await;
     assert_eq!(code(&resp), "FORBIDDEN", "an AGENT cannot remove anybody");
-    let removed = app
-        .ok(Some(&admin), REMOVE, json!({ "u": agent_id }))
-        .await["removeProjectMember"]
-        .clone();
+    let removed =
+        app.ok(Some(&admin), REMOVE, json!({ "u": agent_id })).await["removeProjectMember"].clone();
     assert_eq!(removed["removedUserId"], agent_id.as_str());
     assert_eq!(removed["unassignedContacts"], 3);
     let none = app.ok(Some(&owner), BY_OWNER, json!({ "u": true })).await;
@@ -272,7 +331,9 @@ async fn the_team_is_listed_added_and_removed(backend: Backend) {
         .collect();
     expect.sort();
     assert_eq!(ids(&none), expect);
-    let still = app.ok(Some(&owner), BY_OWNER, json!({ "o": admin_id })).await;
+    let still = app
+        .ok(Some(&owner), BY_OWNER, json!({ "o": admin_id }))
+        .await;
     assert_eq!(ids(&still), [kept["id"].as_str().unwrap()]);
     let event = app
         .ok(
@@ -288,18 +349,31 @@ async fn the_team_is_listed_added_and_removed(backend: Backend) {
     );
     assert_eq!(event["version"], 3, "created 1, assigned 2, unassigned 3");
     // The removed agent's token no longer opens a session; it is not listed any more.
-    let resp = app.gql(Some(&agent), "{ viewer { role } }", json!({})).await;
+    let resp = app
+        .gql(Some(&agent), "{ viewer { role } }", json!({}))
+        .await;
     assert_eq!(code(&resp), "UNAUTHENTICATED");
     let team = app
-        .ok(Some(&owner), "{ projectMembers { user { id } } }", json!({}))
+        .ok(
+            Some(&owner),
+            "{ projectMembers { user { id } } }",
+            json!({}),
+        )
         .await;
     assert!(!team.to_string().contains(&agent_id));
-    let resp = app.gql(Some(&owner), REMOVE, json!({ "u": agent_id })).await;
+    let resp = app
+        .gql(Some(&owner), REMOVE, json!({ "u": agent_id }))
+        .await;
     assert_eq!(code(&resp), "NOT_FOUND");
     // An OWNER may remove an OWNER, but never the last one.
-    let boss_id = boss["addProjectMember"]["user"]["id"].as_str().unwrap().to_owned();
+    let boss_id = boss["addProjectMember"]["user"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.ok(Some(&owner), REMOVE, json!({ "u": boss_id })).await;
-    let resp = app.gql(Some(&owner), REMOVE, json!({ "u": owner_id })).await;
+    let resp = app
+        .gql(Some(&owner), REMOVE, json!({ "u": owner_id }))
+        .await;
     assert_eq!(code(&resp), "CONFLICT", "the last OWNER stays");
 }
 db_test!(the_team_is_listed_added_and_removed);
@@ -311,10 +385,18 @@ async fn merge_and_unmerge_keep_owners(backend: Backend) {
     let (owner_id, agent_id) = (user_id(&app, &owner).await, user_id(&app, &agent).await);
     let a = app.create_contact(&owner, json!({ "fullname": "A" })).await;
     let b = app.create_contact(&owner, json!({ "fullname": "B" })).await;
-    app.ok(Some(&owner), ASSIGN, json!({ "ids": [a["id"]], "o": owner_id }))
-        .await;
-    app.ok(Some(&owner), ASSIGN, json!({ "ids": [b["id"]], "o": agent_id }))
-        .await;
+    app.ok(
+        Some(&owner),
+        ASSIGN,
+        json!({ "ids": [a["id"]], "o": owner_id }),
+    )
+    .await;
+    app.ok(
+        Some(&owner),
+        ASSIGN,
+        json!({ "ids": [b["id"]], "o": agent_id }),
+    )
+    .await;
     let merged = app
         .ok(
             Some(&owner),
@@ -323,7 +405,11 @@ async fn merge_and_unmerge_keep_owners(backend: Backend) {
         )
         .await["mergeContacts"]
         .clone();
-    assert_eq!(merged["contact"]["owner"]["id"], owner_id.as_str(), "the survivor's owner");
+    assert_eq!(
+        merged["contact"]["owner"]["id"],
+        owner_id.as_str(),
+        "the survivor's owner"
+    );
     app.ok(
         Some(&owner),
         "mutation($m: ID!) { unmergeContacts(input: { mergeId: $m }) { contact { id } } }",

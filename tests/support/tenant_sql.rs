@@ -21,6 +21,9 @@ pub const TENANT_TABLES: &[&str] = &[
     "event_head",
     "webhook",
     "webhook_delivery",
+    "contact_note",
+    "segment",
+    "bulk_job",
 ];
 
 fn tokens(sql: &str) -> Vec<String> {

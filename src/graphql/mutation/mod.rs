@@ -4,6 +4,7 @@ mod accounts;
 mod contacts;
 mod merge;
 mod notes;
+mod segments;
 mod team;
 mod visitor;
 mod webhooks;
@@ -14,6 +15,7 @@ pub use accounts::AccountMutation;
 pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
 pub use merge::{MergeMutation, ProjectSecretPayload};
 pub use notes::{DeleteContactNotePayload, NoteMutation};
+pub use segments::SegmentMutation;
 pub use team::TeamMutation;
 pub use visitor::{IdentifyVisitorPayload, VisitorMutation};
 pub use webhooks::{
@@ -30,4 +32,5 @@ pub struct Mutation(
     WebhookMutation,
     NoteMutation,
     TeamMutation,
+    SegmentMutation,
 );

@@ -10,6 +10,7 @@ pub mod merge;
 pub mod node;
 pub mod note;
 pub mod request;
+pub mod segment;
 pub mod timeline;
 pub mod visitor_event;
 pub mod webhook;

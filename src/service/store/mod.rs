@@ -11,5 +11,6 @@ pub mod members;
 pub mod merges;
 pub mod notes;
 pub mod requests;
+pub mod segments;
 pub mod timeline;
 pub mod webhooks;
