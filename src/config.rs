@@ -278,6 +278,21 @@ pub struct Config {
     /// Delivery attempts kept per webhook endpoint (older ones are pruned by the worker).
     #[arg(long, env = "WEBHOOK_DELIVERIES_KEPT", default_value_t = 50)]
     pub webhook_deliveries_kept: u32,
+
+    /// Contacts per batch of a bulk job (`deleteContacts`, `addTagsToContacts`,
+    /// `assignContacts`, `updateContacts` with a filter): each batch is one transaction
+    /// (1..=5000).
+    #[arg(long, env = "BULK_BATCH_SIZE", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=5000))]
+    pub bulk_batch_size: u64,
+
+    /// Most contacts one bulk job may match (a larger filter is refused with its count).
+    #[arg(long, env = "BULK_MAX_CONTACTS", default_value_t = 100_000)]
+    pub bulk_max_contacts: u64,
+
+    /// Seconds a server holds a running bulk job without progress before another (or the next
+    /// read of the job) may resume it after its last committed batch.
+    #[arg(long, env = "BULK_LEASE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub bulk_lease_secs: u64,
 }
 
 /// Subcommands of the binary.
@@ -374,6 +389,15 @@ impl Config {
             anonymous_per_ip: self.rate_limit_anonymous_per_min,
             sign_in_per_email: self.rate_limit_sign_in_per_min,
             mutations_per_token: self.rate_limit_mutations_per_min,
+        }
+    }
+
+    /// The limits of bulk jobs of this configuration.
+    pub fn bulk(&self) -> crate::service::bulk::Settings {
+        crate::service::bulk::Settings {
+            batch_size: self.bulk_batch_size.max(1),
+            max_contacts: self.bulk_max_contacts,
+            lease: std::time::Duration::from_secs(self.bulk_lease_secs.max(1)),
         }
     }
 

@@ -102,7 +102,14 @@ impl Application {
             db.read.clone(),
             Duration::from_millis(config.event_poll_ms.max(10)),
         ));
-        let schema = build_schema(db.clone(), issuer, rate_limits.clone(), feeds, policy);
+        let schema = build_schema(
+            db.clone(),
+            issuer,
+            rate_limits.clone(),
+            feeds,
+            policy,
+            config.bulk(),
+        );
         let ws = Arc::new(crate::http::ws::WsSettings::new(
             Duration::from_secs(config.ws_init_timeout_secs.max(1)),
             Duration::from_secs(config.ws_send_timeout_secs.max(1)),

@@ -522,3 +522,48 @@ pub struct SegmentIdInput {
     /// The segment (`Segment.id`).
     pub id: ID,
 }
+
+/// Input of `updateContacts`: what to change on every selected contact. An absent field is left
+/// alone; an explicit `null` (or a blank string) clears it. Email and phone identify one
+/// person and are changed contact by contact (`updateContact`).
+#[derive(Debug, Default, InputObject)]
+pub struct UpdateContactsInput {
+    /// Company.
+    pub company: MaybeUndefined<String>,
+    /// Street.
+    pub street: MaybeUndefined<String>,
+    /// City.
+    pub city: MaybeUndefined<String>,
+    /// Region.
+    pub region: MaybeUndefined<String>,
+    /// Postal code.
+    pub zipcode: MaybeUndefined<String>,
+    /// Country.
+    pub country: MaybeUndefined<String>,
+    /// Attributes merged into each contact's by top-level key.
+    pub attributes: Option<Json<Value>>,
+    /// Attribute keys removed from each contact (after `attributes`).
+    #[graphql(default)]
+    pub remove_attribute_keys: Vec<String>,
+}
+
+impl UpdateContactsInput {
+    /// The text fields as a patch: absent keeps, `null` clears, a value sets.
+    pub fn fields(&self) -> ContactFields {
+        let patch = |v: &MaybeUndefined<String>| match v {
+            MaybeUndefined::Undefined => Patch::Keep,
+            MaybeUndefined::Null => Patch::Clear,
+            MaybeUndefined::Value(v) => Patch::Set(v.clone()),
+        };
+        [
+            (ContactField::Company, &self.company),
+            (ContactField::Street, &self.street),
+            (ContactField::City, &self.city),
+            (ContactField::Region, &self.region),
+            (ContactField::Zipcode, &self.zipcode),
+            (ContactField::Country, &self.country),
+        ]
+        .into_iter()
+        .fold(ContactFields::default(), |p, (f, v)| p.with(f, patch(v)))
+    }
+}

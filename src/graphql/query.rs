@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use super::guards;
 use super::inputs::{AttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput};
 use super::loaders::Loaders;
+use super::types::bulk_job::BulkJob;
 use super::types::enums::ContactStatus;
 use super::types::member::ProjectMember;
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
@@ -17,7 +18,7 @@ use crate::normalize;
 use crate::service::contact_search::ContactQuery;
 use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
-use crate::service::{accounts, duplicates, members, merge, nodes, segments};
+use crate::service::{accounts, bulk, duplicates, members, merge, nodes, segments};
 
 /// The root query type.
 #[derive(Default)]
@@ -282,5 +283,29 @@ impl Query {
             Err(AppError::NotFound(_)) => Ok(None),
             Err(other) => Err(other.into()),
         }
+    }
+
+    /// A bulk job of the project (started by a bulk mutation with a `filter` or `segment`):
+    /// its progress. Reading a RUNNING job whose server stopped (no progress for
+    /// `BULK_LEASE_SECS`) resumes it here, after its last committed batch. Null when unknown
+    /// or another project's. Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token),
+    /// `BAD_USER_INPUT` (`id`).
+    async fn bulk_job(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The job's `id`.")] id: ID,
+    ) -> Result<Option<BulkJob>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &id)?;
+        let db = &ctx.data::<crate::db::Writer>()?.0;
+        let job = match bulk::get(db, scope, id).await {
+            Ok(job) => job,
+            Err(AppError::NotFound(_)) => return Ok(None),
+            Err(other) => return Err(other.into()),
+        };
+        if bulk::stalled(&job) {
+            bulk::spawn(db.clone(), scope, job.id, *ctx.data::<bulk::Settings>()?);
+        }
+        Ok(Some(BulkJob(job)))
     }
 }

@@ -57,6 +57,7 @@ pub fn build_schema(
     rate_limits: Arc<RateLimits>,
     feeds: Arc<Feeds>,
     webhooks: crate::webhooks::Policy,
+    bulk: crate::service::bulk::Settings,
 ) -> AppSchema {
     // No `.extension(..)`: any extension sends every field through async-graphql's per-field
     // hook chain. What extensions would do runs once per request in `super::prepare`.
@@ -67,6 +68,7 @@ pub fn build_schema(
         .data(rate_limits)
         .data(feeds)
         .data(webhooks)
+        .data(bulk)
         .limit_recursive_depth(MAX_RECURSION)
         .finish()
 }

@@ -69,7 +69,7 @@ pub async fn create(
 
 /// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, and
 /// saves it when `change` reports a change (version + 1, `updated_at` now) ([`modify_in`]).
-async fn modify(
+pub(crate) async fn modify(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
@@ -176,7 +176,7 @@ pub async fn assign_many(
     if let Some(owner) = owner {
         check_owner(db, scope, owner, false).await?;
     }
-    bulk(ids, |id| assign(db, scope, actor, id, owner)).await
+    each(ids, |id| assign(db, scope, actor, id, owner)).await
 }
 
 /// Partial update with optimistic concurrency: `Keep` leaves a field, `Clear` empties it.
@@ -371,35 +371,9 @@ pub struct BulkOutcome {
     pub result: AppResult<lead::Model>,
 }
 
-/// Soft-deletes each contact of `ids` on its own (one bad id does not fail the others).
-/// Errors (whole call): `BAD_USER_INPUT` (`ids`: empty or more than [`MAX_BULK`]).
-pub async fn delete_many(
-    db: &impl Database,
-    scope: ProjectScope,
-    actor: Option<Uuid>,
-    ids: &[String],
-) -> AppResult<Vec<BulkOutcome>> {
-    bulk(ids, |id| delete(db, scope, actor, id)).await
-}
-
-/// Adds `tags` to each contact of `ids` on its own. Errors (whole call): `BAD_USER_INPUT`
-/// (`ids` empty or over [`MAX_BULK`]; `tags` invalid).
-pub async fn add_tags_many(
-    db: &impl Database,
-    scope: ProjectScope,
-    actor: Option<Uuid>,
-    ids: &[String],
-    tags: &[String],
-) -> AppResult<Vec<BulkOutcome>> {
-    let tags = normalize::tags("tags", tags)?;
-    bulk(ids, |id| {
-        edit_tags(db, scope, actor, id, &tags, normalize::union_tags)
-    })
-    .await
-}
-
 /// Runs `op` for each id of `ids` in order, each on its own, collecting per-id outcomes.
-async fn bulk<F, Fut>(ids: &[String], mut op: F) -> AppResult<Vec<BulkOutcome>>
+/// Errors (whole call): `BAD_USER_INPUT` (`ids` empty or over [`MAX_BULK`]).
+pub(crate) async fn each<F, Fut>(ids: &[String], mut op: F) -> AppResult<Vec<BulkOutcome>>
 where
     F: FnMut(Uuid) -> Fut,
     Fut: std::future::Future<Output = AppResult<lead::Model>>,

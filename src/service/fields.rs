@@ -238,6 +238,11 @@ impl ContactFields {
 pub struct ValidFields([Option<Option<String>>; ContactField::ALL.len()]);
 
 impl ValidFields {
+    /// The change to `field`: `None` keeps it, `Some(None)` clears, `Some(Some(v))` sets.
+    pub fn get(&self, field: ContactField) -> Option<&Option<String>> {
+        self.0[field.index()].as_ref()
+    }
+
     /// The same patch without its clears (metadata captures never wipe a stored value).
     pub fn without_clears(mut self) -> Self {
         for slot in &mut self.0 {

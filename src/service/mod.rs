@@ -14,6 +14,7 @@
 //! into here). Modules depend downwards only: use cases → store → pure rules.
 
 pub mod accounts;
+pub mod bulk;
 pub mod contact_search;
 pub mod contacts;
 pub mod duplicates;

@@ -2,11 +2,10 @@
 //! AGENT; `eraseContact` OWNER or ADMIN) and touches only the agent's project: another
 //! project's id is `NOT_FOUND`, exactly like an unknown one. Each returns the changed contact.
 
-use async_graphql::{Context, ID, Json, Object, Result, SimpleObject};
+use async_graphql::{Context, Json, Object, Result};
 use serde_json::Value;
 
 use crate::db::Writer;
-use crate::error::AppError;
 use crate::graphql::guards;
 use crate::graphql::inputs::{
     ContactIdInput, ContactTagsInput, CreateContactInput, SetContactAttributesInput,
@@ -14,88 +13,7 @@ use crate::graphql::inputs::{
 };
 use crate::graphql::types::Contact;
 use crate::normalize;
-use crate::service::contacts::{self, BulkOutcome, NewContact};
-
-/// Why one item of a bulk call failed.
-#[derive(SimpleObject)]
-pub struct BulkError {
-    /// The `extensions.code` the single-item mutation would have returned.
-    pub code: String,
-    /// A human-readable reason.
-    pub message: String,
-    /// For `BAD_USER_INPUT`, the offending input.
-    pub field: Option<String>,
-}
-
-/// The outcome for one id of a bulk call.
-#[derive(SimpleObject)]
-pub struct BulkContactResult {
-    /// The id as given.
-    pub id: ID,
-    /// The changed contact; null when this id failed.
-    pub contact: Option<Contact>,
-    /// Why this id failed; null on success.
-    pub error: Option<BulkError>,
-}
-
-/// What a bulk call returns: one result per id, in input order.
-#[derive(SimpleObject)]
-pub struct BulkContactsPayload {
-    /// One result per id, in input order.
-    pub results: Vec<BulkContactResult>,
-    /// How many ids succeeded.
-    pub succeeded: i32,
-    /// How many ids failed.
-    pub failed: i32,
-}
-
-impl From<Vec<BulkOutcome>> for BulkContactsPayload {
-    fn from(outcomes: Vec<BulkOutcome>) -> Self {
-        let mut succeeded = 0;
-        let mut failed = 0;
-        let results = outcomes
-            .into_iter()
-            .map(|o| match o.result {
-                Ok(model) => {
-                    succeeded += 1;
-                    BulkContactResult {
-                        id: ID(o.id),
-                        contact: Some(Contact(model)),
-                        error: None,
-                    }
-                }
-                Err(err) => {
-                    failed += 1;
-                    let field = match &err {
-                        AppError::BadUserInput { field, .. } => Some((*field).to_owned()),
-                        _ => None,
-                    };
-                    if let AppError::Internal(detail) = &err {
-                        tracing::error!(error = %detail, "internal error in a bulk item");
-                    }
-                    let message = match &err {
-                        AppError::Internal(_) => "internal error".to_owned(),
-                        other => other.to_string(),
-                    };
-                    BulkContactResult {
-                        id: ID(o.id),
-                        contact: None,
-                        error: Some(BulkError {
-                            code: err.code().as_str().to_owned(),
-                            message,
-                            field,
-                        }),
-                    }
-                }
-            })
-            .collect();
-        Self {
-            results,
-            succeeded,
-            failed,
-        }
-    }
-}
+use crate::service::contacts::{self, NewContact};
 
 /// Contact management by agents.
 #[derive(Default)]
@@ -267,67 +185,5 @@ impl ContactMutation {
         Ok(Contact(
             contacts::erase(db, scope, Some(caller.user_id), id).await?,
         ))
-    }
-
-    /// Soft-deletes several contacts, each on its own: one bad id does not fail the others.
-    /// Errors (whole call): `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`ids` empty or
-    /// more than 100). Per id: `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT` in `results`.
-    async fn delete_contacts(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
-    ) -> Result<BulkContactsPayload> {
-        let (caller, scope) = guards::require_agent(ctx)?;
-        let db = &ctx.data::<Writer>()?.0;
-        let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        Ok(contacts::delete_many(db, scope, Some(caller.user_id), &ids)
-            .await?
-            .into())
-    }
-
-    /// Adds tags to several contacts, each on its own: one bad id does not fail the others.
-    /// Errors (whole call): `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`ids` empty or
-    /// more than 100, `tags`). Per id: `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT` in
-    /// `results`.
-    async fn add_tags_to_contacts(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
-        #[graphql(desc = "Tags to add to each.")] tags: Vec<String>,
-    ) -> Result<BulkContactsPayload> {
-        let (caller, scope) = guards::require_agent(ctx)?;
-        let db = &ctx.data::<Writer>()?.0;
-        let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        Ok(
-            contacts::add_tags_many(db, scope, Some(caller.user_id), &ids, &tags)
-                .await?
-                .into(),
-        )
-    }
-
-    /// Makes an agent of the project the owner of several contacts (`ownerId` null or absent:
-    /// unassigns them), each on its own: one bad id does not fail the others. Each changed
-    /// contact gets a new version and a `FIELD_CHANGED` `owner` timeline event.
-    /// Errors (whole call): `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`ids` empty or
-    /// more than 100; `ownerId` not a UUID or not an agent of the project). Per id:
-    /// `BAD_USER_INPUT`, `NOT_FOUND`, `CONFLICT` in `results`.
-    async fn assign_contacts(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "1 to 100 contact ids.")] ids: Vec<ID>,
-        #[graphql(desc = "The new owner (`ProjectMember.user.id`); null unassigns.")]
-        owner_id: Option<ID>,
-    ) -> Result<BulkContactsPayload> {
-        let (caller, scope) = guards::require_agent(ctx)?;
-        let owner = owner_id
-            .map(|id| normalize::uuid("ownerId", &id))
-            .transpose()?;
-        let db = &ctx.data::<Writer>()?.0;
-        let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
-        Ok(
-            contacts::assign_many(db, scope, Some(caller.user_id), &ids, owner)
-                .await?
-                .into(),
-        )
     }
 }

@@ -1,6 +1,7 @@
 //! Root mutations, one file per domain, merged.
 
 mod accounts;
+mod bulk;
 mod contacts;
 mod merge;
 mod notes;
@@ -12,7 +13,8 @@ mod webhooks;
 use async_graphql::MergedObject;
 
 pub use accounts::AccountMutation;
-pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
+pub use bulk::{BulkContactResult, BulkContactsPayload, BulkError, BulkMutation};
+pub use contacts::ContactMutation;
 pub use merge::{MergeMutation, ProjectSecretPayload};
 pub use notes::{DeleteContactNotePayload, NoteMutation};
 pub use segments::SegmentMutation;
@@ -28,6 +30,7 @@ pub struct Mutation(
     AccountMutation,
     VisitorMutation,
     ContactMutation,
+    BulkMutation,
     MergeMutation,
     WebhookMutation,
     NoteMutation,
