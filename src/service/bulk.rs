@@ -249,8 +249,9 @@ pub async fn start(
         skipped: 0,
         cursor: None,
         actor_id: actor,
-        lease_owner: None,
-        lease_until: None,
+        // This instance runs it ([`spawn`]): not stalled until the lease passes.
+        lease_owner: Some(instance()),
+        lease_until: Some(at + chrono::Duration::from_std(settings.lease).unwrap_or_default()),
         error: None,
         created_at: at,
         updated_at: at,

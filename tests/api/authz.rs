@@ -121,7 +121,7 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "deleteContacts",
-        "mutation($contact: ID!) { deleteContacts(ids: [$contact]) { succeeded failed results { id contact { id } error { code message field } } } }",
+        "mutation($contact: ID!) { deleteContacts(ids: [$contact]) { succeeded failed matchedCount job { id } results { id contact { id } error { code message field } } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, OK],
     ),
     (
@@ -218,6 +218,36 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
         "deleteContactNote",
         "mutation($note: ID!) { deleteContactNote(input: { id: $note }) { deletedNoteId contactId } }",
         [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "updateContacts",
+        "mutation($contact: ID!) { updateContacts(ids: [$contact], input: { city: \"Oslo\" }) { succeeded results { id contact { city } } } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "bulkJob",
+        "query($job: ID!) { bulkJob(id: $job) { id kind status filter total processed succeeded skipped error actorId createdAt updatedAt finishedAt } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
+    ),
+    (
+        "segments",
+        "query { segments { id name filter contactsCount createdBy createdAt updatedAt } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "segment",
+        "query($segment: ID!) { segment(id: $segment) { id name contactsCount } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
+    ),
+    (
+        "saveSegment",
+        "mutation($n: String!) { saveSegment(input: { name: $n, filter: { tags: [\"t\"] } }) { id name filter } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "deleteSegment",
+        "mutation($segment: ID!) { deleteSegment(input: { id: $segment }) { deletedSegmentId } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
     ),
     (
         "signInWithCustomToken",
@@ -459,6 +489,26 @@ async fn authorization_matrix(backend: Backend) {
                     .ok(Some(&member), "{ viewer { user { id } } }", json!({}))
                     .await["viewer"]["user"]["id"]
                     .clone();
+            }
+            if doc.contains("$segment:") {
+                let segment = app
+                    .ok(
+                        Some(&owner),
+                        "mutation($n: String!) { saveSegment(input: { name: $n, filter: {} }) { id } }",
+                        json!({ "n": format!("segment {n}") }),
+                    )
+                    .await;
+                vars["segment"] = segment["saveSegment"]["id"].clone();
+            }
+            if doc.contains("$job:") {
+                let job = app
+                    .ok(
+                        Some(&owner),
+                        "mutation { addTagsToContacts(filter: { search: \"nobody\" }, tags: [\"t\"]) { job { id } } }",
+                        json!({}),
+                    )
+                    .await;
+                vars["job"] = job["addTagsToContacts"]["job"]["id"].clone();
             }
             if doc.contains("$site:") {
                 vars["site"] = json!(site_token(&app, &owner, n).await);

@@ -10,6 +10,7 @@ mod common;
 
 mod auth;
 mod authz;
+mod bulk;
 mod concurrency;
 mod contacts;
 mod dataloader;
@@ -31,6 +32,7 @@ mod replicas;
 mod scenario;
 mod schema;
 mod search;
+mod segments;
 mod serving;
 mod shutdown;
 mod subscriptions;

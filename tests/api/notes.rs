@@ -412,7 +412,7 @@ async fn notes_of_a_page_cost_one_statement(backend: Backend) {
 db_test!(notes_of_a_page_cost_one_statement);
 
 async fn the_old_note_becomes_the_first_note(backend: Backend) {
-    use migration::{MigrationName, MigratorTrait};
+    use migration::MigratorTrait;
     let app = TestApp::spawn(backend).await;
     let (owner, _) = app.sign_up("owner@example.com").await;
     let with_note = app
