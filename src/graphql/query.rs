@@ -5,8 +5,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::guards;
-use super::inputs::{AttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput};
+use super::inputs::{
+    AttributeFilter, ContactAttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput,
+};
 use super::loaders::Loaders;
+use super::types::attribute::ContactAttributeDefinition;
 use super::types::enums::ContactStatus;
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
@@ -14,7 +17,7 @@ use crate::error::AppError;
 use crate::normalize;
 use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
-use crate::service::{accounts, duplicates, merge, nodes};
+use crate::service::{accounts, attributes, duplicates, merge, nodes};
 
 /// The root query type.
 #[derive(Default)]
@@ -50,8 +53,10 @@ impl Query {
     /// Paginate forward with `first`/`after` or backward with `last`/`before` (default 20,
     /// at most 100); cursors are keyset positions (stable under inserts and ties) and valid
     /// only for the ordering that made them.
+    /// `attributeFilters` compare custom attributes by their keys' definitions
+    /// (`ContactAttributeFilter`; one more statement reads those definitions).
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
-    /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
+    /// `last`, `after`, `before`, `search`, `tags`, `attribute`, `attributeFilters`).
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
@@ -78,6 +83,10 @@ impl Query {
         #[graphql(desc = "A top-level custom attribute equal to a JSON scalar.")] attribute: Option<
             AttributeFilter,
         >,
+        #[graphql(
+            desc = "Typed filters on custom attributes, by each key's definition (all must match; at most 10)."
+        )]
+        attribute_filters: Option<Vec<ContactAttributeFilter>>,
         #[graphql(desc = "Sort order (default: createdAt DESC, or relevance with `search`).")]
         order_by: Option<ContactOrder>,
         #[graphql(desc = "Page size forward, 0..=100 (default 20).")] first: Option<i32>,
@@ -96,6 +105,7 @@ impl Query {
             created_before,
             has_email,
             attribute,
+            attribute_filters,
         }
         .into_query(order_by);
         let db = ctx.data::<DatabaseConnection>()?;
@@ -108,6 +118,27 @@ impl Query {
         let ids: Vec<uuid::Uuid> = rows.rows.iter().map(|m| m.id).collect();
         Loaders::feed(ctx, plan, std::mem::take(&mut rows.prefetched), &ids).await?;
         Ok(ContactConnection::new(rows, scope, query))
+    }
+
+    /// The project's custom attribute definitions, oldest first (at most 200); archived ones
+    /// only with `includeArchived`. Any agent. One statement.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token).
+    async fn contact_attributes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Also list archived definitions (default false).",
+            default = false
+        )]
+        include_archived: bool,
+    ) -> Result<Vec<ContactAttributeDefinition>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(attributes::list(db, scope, include_archived)
+            .await?
+            .into_iter()
+            .map(ContactAttributeDefinition)
+            .collect())
     }
 
     /// One contact of the agent's project by id, whatever its status; null when it does not

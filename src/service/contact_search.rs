@@ -23,8 +23,10 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
+use super::attribute_filters::{self, AttributeFilter, Condition};
 use super::pagination::{CursorPosition, invalid_cursor, page_size};
 use super::prefetch::{Nested, Prefetched};
+use super::store::attribute_defs;
 use super::{ProjectScope, RawSql};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -97,6 +99,9 @@ pub struct ContactQuery {
     pub has_email: Option<bool>,
     /// A top-level attribute equal to a JSON scalar.
     pub attribute: Option<(String, Value)>,
+    /// Typed filters on top-level attributes (AND-ed; at most
+    /// [`attribute_filters::MAX_FILTERS`]).
+    pub attribute_filters: Vec<AttributeFilter>,
     /// Order; relevance when searching and absent, else (CreatedAt, Desc).
     pub order: Option<(OrderField, Direction)>,
 }
@@ -162,6 +167,9 @@ pub struct ContactPage {
     pub has_previous_page: bool,
     /// The nested relations fetched with the rows ([`list`]'s `nested`).
     pub prefetched: Prefetched,
+    /// The query's attribute filters as checked for this page (what [`count_checked`] needs
+    /// to count the same contacts without reading the definitions again).
+    pub conditions: Vec<Condition>,
 }
 
 /// Sentinel sort value of a contact without Requests under `LastRequestAt`.
@@ -367,7 +375,32 @@ struct Prepared {
     rank: Vec<(SimpleExpr, Order)>,
 }
 
-fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResult<Prepared> {
+/// The attribute filters of `q` checked against the active definitions of their keys: one
+/// statement, none when `q` has no attribute filter. Errors: `BAD_USER_INPUT`
+/// (`attributeFilters`).
+pub async fn attribute_conditions(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+) -> AppResult<Vec<Condition>> {
+    if q.attribute_filters.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Too many filters fail before their keys are looked up.
+    if q.attribute_filters.len() > attribute_filters::MAX_FILTERS {
+        return attribute_filters::check(&q.attribute_filters, &Default::default());
+    }
+    let keys = attribute_filters::keys(&q.attribute_filters);
+    let definitions = attribute_defs::active(db, scope, &keys).await?;
+    attribute_filters::check(&q.attribute_filters, &definitions)
+}
+
+fn prepare(
+    backend: DbBackend,
+    scope: ProjectScope,
+    q: &ContactQuery,
+    conditions: &[Condition],
+) -> AppResult<Prepared> {
     let mut select = lead::Entity::find().filter(lead::Column::ProjectId.eq(scope.project_id));
     let statuses = if q.statuses.is_empty() {
         vec![lead::LeadStatus::Normal]
@@ -451,6 +484,9 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
         };
         select = select.filter(equals.into_expr(backend));
     }
+    for condition in conditions {
+        select = select.filter(condition.sql(backend).into_expr(backend));
+    }
 
     let mut rank = Vec::new();
     let search = q.search.as_deref().map(parse_search).transpose()?.flatten();
@@ -533,8 +569,10 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
 
 /// One page of the contacts of `scope` matching `q`, with the relations `nested` asks for
 /// fetched in the same statement (into [`ContactPage::prefetched`]). Costs one statement
-/// (two for a backward relevance page without a cursor: it counts first).
-/// Errors: `BAD_USER_INPUT` (`search`, `tags`, `attribute`, `after`, `before`).
+/// (two for a backward relevance page without a cursor: it counts first), plus one that reads
+/// the definitions of the keys of `q`'s attribute filters when it has any.
+/// Errors: `BAD_USER_INPUT` (`search`, `tags`, `attribute`, `attributeFilters`, `after`,
+/// `before`).
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
@@ -543,7 +581,8 @@ pub async fn list(
     nested: &Nested,
 ) -> AppResult<ContactPage> {
     let backend = db.get_database_backend();
-    let Prepared { select, mode, rank } = prepare(backend, scope, q)?;
+    let conditions = attribute_conditions(db, scope, q).await?;
+    let Prepared { select, mode, rank } = prepare(backend, scope, q, &conditions)?;
     let (size, backward, cursor) = match page {
         PageRequest::Forward { first, after } => (
             first,
@@ -567,6 +606,7 @@ pub async fn list(
             has_next_page: false,
             has_previous_page: false,
             prefetched: Prefetched::default(),
+            conditions,
         });
     }
     // The order's key is read back from each row for its cursor.
@@ -580,12 +620,14 @@ pub async fn list(
     };
     let select = nested.lead_columns.project(select);
     let nested = (&nested, scope);
-    match mode {
+    let mut page = match mode {
         Mode::Relevance => relevance_page(db, select, rank, size, backward, cursor, nested).await,
         Mode::Keyset(field, dir) => {
             keyset_page(db, select, (field, dir), size, backward, cursor, nested).await
         }
-    }
+    }?;
+    page.conditions = conditions;
+    Ok(page)
 }
 
 /// The statement of one page: `select` ordered by `order`, from row `offset`, at most
@@ -710,6 +752,7 @@ async fn relevance_page(
         has_next_page: has_more_after,
         has_previous_page: start > 0,
         prefetched,
+        conditions: Vec::new(),
     })
 }
 
@@ -788,6 +831,7 @@ async fn keyset_page(
         has_next_page,
         has_previous_page,
         prefetched,
+        conditions: Vec::new(),
     })
 }
 
@@ -821,13 +865,27 @@ fn key_value(field: OrderField, value: &str) -> DbValue {
     }
 }
 
-/// How many contacts of `scope` match `q` (the connection's `totalCount`).
+/// How many contacts of `scope` match `q` (one statement, plus one for the definitions when
+/// `q` has attribute filters). Errors: as [`list`].
 pub async fn count(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     q: &ContactQuery,
 ) -> AppResult<u64> {
-    let prepared = prepare(db.get_database_backend(), scope, q)?;
+    let conditions = attribute_conditions(db, scope, q).await?;
+    count_checked(db, scope, q, &conditions).await
+}
+
+/// How many contacts of `scope` match `q` whose attribute filters were already checked into
+/// `conditions` (a page's [`ContactPage::conditions`]: the connection's `totalCount`). One
+/// statement. Errors: as [`list`].
+pub async fn count_checked(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+    conditions: &[Condition],
+) -> AppResult<u64> {
+    let prepared = prepare(db.get_database_backend(), scope, q, conditions)?;
     Ok(prepared.select.count(db).await?)
 }
 
@@ -875,7 +933,7 @@ mod tests {
             order: Some((OrderField::Fullname, Direction::Asc)),
             ..Default::default()
         };
-        let prepared = prepare(DbBackend::Postgres, scope, &q).unwrap();
+        let prepared = prepare(DbBackend::Postgres, scope, &q, &[]).unwrap();
         let select = prepared.select.filter(keyset_condition(
             OrderField::Fullname,
             DbBackend::Postgres,

@@ -1,6 +1,7 @@
 //! Root mutations, one file per domain, merged.
 
 mod accounts;
+mod attributes;
 mod contacts;
 mod merge;
 mod visitor;
@@ -9,6 +10,7 @@ mod webhooks;
 use async_graphql::MergedObject;
 
 pub use accounts::AccountMutation;
+pub use attributes::AttributeMutation;
 pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
 pub use merge::{MergeMutation, ProjectSecretPayload};
 pub use visitor::{IdentifyVisitorPayload, VisitorMutation};
@@ -24,4 +26,5 @@ pub struct Mutation(
     ContactMutation,
     MergeMutation,
     WebhookMutation,
+    AttributeMutation,
 );
