@@ -126,19 +126,18 @@ impl Query {
     async fn contact_attributes(
         &self,
         ctx: &Context<'_>,
-        #[graphql(
-            desc = "Also list archived definitions (default false).",
-            default = false
-        )]
-        include_archived: bool,
+        #[graphql(desc = "Also list archived definitions (default false).")]
+        include_archived: Option<bool>,
     ) -> Result<Vec<ContactAttributeDefinition>> {
         let (_, scope) = guards::require_agent(ctx)?;
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(attributes::list(db, scope, include_archived)
-            .await?
-            .into_iter()
-            .map(ContactAttributeDefinition)
-            .collect())
+        Ok(
+            attributes::list(db, scope, include_archived.unwrap_or(false))
+                .await?
+                .into_iter()
+                .map(ContactAttributeDefinition)
+                .collect(),
+        )
     }
 
     /// One contact of the agent's project by id, whatever its status; null when it does not

@@ -297,7 +297,7 @@ impl Condition {
                         .append(&value())
                         .sql(format!(" AS numeric) END) {cmp} CAST("))
                         .value(n.to_string())
-                        .sql(" AS numeric))"),
+                        .sql(" AS numeric)"),
                     (_, v) => sql
                         .append(&typeof_is("string"))
                         .sql(" AND ")

@@ -21,6 +21,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "event_head",
     "webhook",
     "webhook_delivery",
+    "contact_attribute",
 ];
 
 fn tokens(sql: &str) -> Vec<String> {
