@@ -111,7 +111,7 @@ impl ErrorCode {
             }
             Self::NotFound => "an unknown record, e.g. `signInAnonymously` with an unknown project",
             Self::BadUserInput => {
-                "an invalid argument (`extensions.field` names it): email, phone, names, attributes not an object, `first` outside 0..100, a bad cursor or id; an argument or variable value that does not parse as its type (e.g. a bad `DateTime`)"
+                "an invalid argument (`extensions.field` names it): email, phone, names, attributes not an object, a custom attribute value that does not fit its definition or an undefined key in strict mode (`attributes.<key>`), `first` outside 0..100, a bad cursor or id; an argument or variable value that does not parse as its type (e.g. a bad `DateTime`)"
             }
             Self::Conflict => {
                 "a duplicate (an agent email already signed up; a contact `leadId` already used, with `extensions.existingId`), a stale `expectedVersion`, a change to an erased or merged-away contact (`extensions.reason` `ALREADY_MERGED`, `extensions.mergedInto`), a merge blocker or an unmerge after changes (`extensions.reason` for merge blockers, below)"

@@ -259,8 +259,7 @@ pub fn options(raw: &[String]) -> AppResult<Vec<String>> {
 pub fn options_for(value_type: AttributeType, raw: Option<&[String]>) -> AppResult<Vec<String>> {
     match (value_type, raw) {
         (AttributeType::List, raw) => options(raw.unwrap_or_default()),
-        (_, None) => Ok(Vec::new()),
-        (_, Some(raw)) if raw.is_empty() => Ok(Vec::new()),
+        (_, None | Some([])) => Ok(Vec::new()),
         (t, Some(_)) => Err(AppError::bad_input(
             "options",
             format!("only a LIST has options, not a {}", type_name(t)),

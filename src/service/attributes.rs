@@ -111,11 +111,11 @@ pub async fn update(
 ) -> AppResult<attribute::Model> {
     let label = patch.label.as_deref().map(rules::label).transpose()?;
     modify(db, scope, id, |row| {
-        let options = match &patch.options {
-            None => None,
-            Some(raw) if row.value_type != AttributeType::List && raw.is_empty() => None,
-            Some(raw) => Some(rules::options_for(row.value_type, Some(raw))?),
-        };
+        let options = patch
+            .options
+            .as_deref()
+            .map(|raw| rules::options_for(row.value_type, Some(raw)))
+            .transpose()?;
         let mut changed = false;
         if let Some(label) = label
             && label != row.label

@@ -950,6 +950,27 @@ mod tests {
     }
 
     #[test]
+    fn queries_saved_before_attribute_filters_still_read() {
+        let old: ContactQuery = serde_json::from_value(serde_json::json!({
+            "search": "ann", "attribute": ["plan", "pro"]
+        }))
+        .unwrap();
+        assert!(old.attribute_filters.is_empty());
+        assert_eq!(
+            old.attribute,
+            Some(("plan".to_owned(), serde_json::json!("pro")))
+        );
+        let q = ContactQuery {
+            attribute_filters: vec![
+                serde_json::from_value(serde_json::json!({ "key": "score", "gt": 9 })).unwrap(),
+            ],
+            ..Default::default()
+        };
+        let back: ContactQuery = serde_json::from_value(serde_json::to_value(&q).unwrap()).unwrap();
+        assert_eq!(back, q);
+    }
+
+    #[test]
     fn cursors_are_bound_to_their_ordering() {
         let mode = Mode::Keyset(OrderField::Fullname, Direction::Asc);
         let pos = Position::Key {
