@@ -87,7 +87,7 @@ enum Op {
     Exists(bool),
 }
 
-/// A checked filter: ready to become SQL ([`Condition::sql`]).
+/// A checked filter, ready to become SQL for either database.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Condition {
     key: String,

@@ -93,9 +93,11 @@ enum Rules {
 /// erased; whatever `change` returns.
 async fn modify(
     db: &impl Database,
-    (scope, actor): (ProjectScope, Option<Uuid>),
+    scope: ProjectScope,
+    actor: Option<Uuid>,
     id: Uuid,
-    (expected_version, rules): (Option<i32>, Rules),
+    expected_version: Option<i32>,
+    rules: Rules,
     change: impl FnOnce(&mut lead::Model, &AttributeRules) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
@@ -152,8 +154,11 @@ pub async fn update(
     fields: ContactFields,
 ) -> AppResult<lead::Model> {
     let fields = fields.validate()?;
-    let how = (Some(expected_version), Rules::Skip);
-    modify(db, (scope, actor), id, how, |m, _| Ok(fields.apply(m))).await
+    let version = Some(expected_version);
+    modify(db, scope, actor, id, version, Rules::Skip, |m, _| {
+        Ok(fields.apply(m))
+    })
+    .await
 }
 
 /// Merges `set` into the attributes by top-level key, then removes `remove_keys`. The keys of
@@ -178,7 +183,7 @@ pub async fn set_attributes(
     } else {
         Rules::Load
     };
-    modify(db, (scope, actor), id, (None, rules), |m, rules| {
+    modify(db, scope, actor, id, None, rules, |m, rules| {
         let set = rules.check(set)?;
         let mut attrs = normalize::stored_attributes(&m.attributes);
         let mut changed = normalize::merge_attributes(&mut attrs, set);
@@ -229,7 +234,7 @@ async fn edit_tags(
     tags: &[String],
     combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
 ) -> AppResult<lead::Model> {
-    modify(db, (scope, actor), id, (None, Rules::Skip), |m, _| {
+    modify(db, scope, actor, id, None, Rules::Skip, |m, _| {
         let stored = normalize::stored_tags(&m.tags);
         let next = combine(&stored, tags)?;
         let changed = next.len() != stored.len();
@@ -268,7 +273,7 @@ async fn set_status(
     id: Uuid,
     status: lead::LeadStatus,
 ) -> AppResult<lead::Model> {
-    modify(db, (scope, actor), id, (None, Rules::Skip), |m, _| {
+    modify(db, scope, actor, id, None, Rules::Skip, |m, _| {
         let changed = m.status != status;
         m.status = status;
         Ok(changed)

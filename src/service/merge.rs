@@ -6,7 +6,8 @@
 //! - every Request of the secondaries moves to P;
 //! - each text field keeps P's value when non-empty, else the first non-empty value of the
 //!   secondaries in the order given; a field choice (`field` ← contact) overrides;
-//! - attributes merge key by key (P wins, then the secondaries in order fill missing keys);
+//! - attributes merge key by key (P wins, then the secondaries in order fill missing keys;
+//!   a non-null value that fits the key's typed definition is preferred, `merge_plan`);
 //!   tags are the union; emails that differ from the surviving one (case-insensitively) are
 //!   kept in `additional_emails`;
 //! - each secondary becomes a tombstone: status MERGED, `merged_into` = P, its fields kept;

@@ -4,8 +4,9 @@
 //!
 //! The rules follow the domain notes (`DOMAIN.md`, "Merge"): the primary's non-empty fields
 //! win, empty ones are filled from the secondaries in the order given (a field choice
-//! overrides), attributes merge key by key with the primary winning, tags are unioned, every
-//! other email is kept in `additional_emails`; self-, cross-project and tombstone merges are
+//! overrides), attributes merge key by key with the primary winning (a value that fits the
+//! key's typed definition first), tags are unioned, every other email is kept in
+//! `additional_emails`; self-, cross-project and tombstone merges are
 //! refused with a clear reason.
 
 use std::collections::{HashMap, HashSet};
@@ -244,7 +245,7 @@ pub(crate) fn blockers(input: &MergeInput, found: &HashMap<Uuid, lead::Model>) -
 }
 
 /// Combines `primary` with `secondaries` (in priority order) under `choices`, preferring for
-/// each attribute key a value that fits the project's `rules` (see the attributes step).
+/// each attribute key a value that fits the project's `rules` (`merge_attributes`).
 /// Errors: a [`BlockReason::TooLarge`] blocker when the result breaks a limit.
 pub fn plan(
     primary: &lead::Model,

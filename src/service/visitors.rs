@@ -177,7 +177,7 @@ pub async fn capture_metadata(
         current
     };
     if let Some(key) = email_key {
-        saved = auto_merge_on_email(&txn, scope, (visitor_id, rules), saved, &key).await?;
+        saved = auto_merge_on_email(&txn, scope, visitor_id, saved, &key, rules).await?;
     }
     txn.commit().await?;
     Ok(saved)
@@ -185,15 +185,17 @@ pub async fn capture_metadata(
 
 /// The project's `auto_merge_on_email` rule: merges `lead` into the best other listed contact
 /// of the project with email key `key` (most Requests, then oldest), unless both are
-/// identified with different external ids, by the visitor; the project's attribute rules are
-/// those already read, if any (else read when a merge happens). Returns the surviving contact
-/// (`lead` itself when the setting is off or nothing matches).
+/// identified with different external ids, by the visitor; `rules` are the project's
+/// attribute rules if the caller read them already (else they are read when a merge
+/// happens). Returns the surviving contact (`lead` itself when the setting is off or nothing
+/// matches).
 async fn auto_merge_on_email(
     txn: &WriteTxn,
     scope: ProjectScope,
-    (visitor_id, rules): (Uuid, Option<AttributeRules>),
+    visitor_id: Uuid,
     lead: lead::Model,
     key: &str,
+    rules: Option<AttributeRules>,
 ) -> AppResult<lead::Model> {
     let enabled = entity::project::Entity::find_by_id(scope.project_id)
         .one(txn)

@@ -285,6 +285,23 @@ async fn definitions_are_defined_listed_renamed_and_archived(backend: Backend) {
         app.ok(Some(&agent), LIST, json!({})).await,
         all_active(&all)
     );
+
+    // Two admins defining one key at once: one definition, the other is told which.
+    let race = json!({ "i": { "key": "race", "label": "Race", "type": "BOOLEAN" } });
+    let (x, y) = tokio::join!(
+        app.gql(Some(&owner), DEFINE, race.clone()),
+        app.gql(Some(&owner), DEFINE, race.clone())
+    );
+    let (won, lost) = if x.get("errors").is_none() {
+        (x, y)
+    } else {
+        (y, x)
+    };
+    assert_eq!(code(&lost), "CONFLICT", "{lost}");
+    assert_eq!(
+        lost["errors"][0]["extensions"]["existingId"],
+        won["data"]["defineContactAttribute"]["id"]
+    );
 }
 db_test!(definitions_are_defined_listed_renamed_and_archived);
 

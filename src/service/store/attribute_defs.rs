@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use entity::contact_attribute::{self as attribute, AttributeType};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -103,14 +103,15 @@ pub async fn count(db: &impl ConnectionTrait, scope: ProjectScope) -> AppResult<
         .await?)
 }
 
-/// Locks `scope`'s project row (`FOR UPDATE` on PostgreSQL; SQLite's write transaction is
+/// Locks `scope`'s project row (`FOR NO KEY UPDATE` on PostgreSQL: it does not block the
+/// key-share locks that inserts referencing the project take; SQLite's write transaction is
 /// exclusive already), so that concurrent definitions are counted one after the other.
 /// Errors: `NOT_FOUND` when the project does not exist.
 pub async fn lock_project(db: &impl ConnectionTrait, scope: ProjectScope) -> AppResult<()> {
     entity::project::Entity::find_by_id(scope.project_id)
         .select_only()
         .column(entity::project::Column::Id)
-        .lock_exclusive()
+        .lock(LockType::NoKeyUpdate)
         .into_tuple::<Uuid>()
         .one(db)
         .await?
