@@ -117,6 +117,7 @@ async fn main() {
         name: "bench".into(),
         created_at: chrono::Utc::now(),
         auto_merge_on_email: false,
+        strict_attributes: false,
         site_secret: None,
         site_secret_rotated_at: None,
     }))

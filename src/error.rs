@@ -111,7 +111,7 @@ impl ErrorCode {
             }
             Self::NotFound => "an unknown record, e.g. `signInAnonymously` with an unknown project",
             Self::BadUserInput => {
-                "an invalid argument (`extensions.field` names it): email, phone, names, attributes not an object, `first` outside 0..100, a bad cursor or id; an argument or variable value that does not parse as its type (e.g. a bad `DateTime`)"
+                "an invalid argument (`extensions.field` names it): email, phone, names, attributes not an object, a custom attribute value that does not fit its definition or an undefined key in strict mode (`attributes.<key>`), `first` outside 0..100, a bad cursor or id; an argument or variable value that does not parse as its type (e.g. a bad `DateTime`)"
             }
             Self::Conflict => {
                 "a duplicate (an agent email already signed up; a contact `leadId` already used, with `extensions.existingId`), a stale `expectedVersion`, a change to an erased or merged-away contact (`extensions.reason` `ALREADY_MERGED`, `extensions.mergedInto`), a merge blocker or an unmerge after changes (`extensions.reason` for merge blockers, below)"
@@ -351,9 +351,21 @@ pub enum AppError {
     /// `CONFLICT`.
     #[error("{0}")]
     Conflict(String),
+    /// `BAD_USER_INPUT` on one custom attribute of a contact: `extensions.field` is
+    /// `attributes.<key>` (the value does not fit the key's definition, or the project is in
+    /// strict mode and the key is not defined).
+    #[error("{message}")]
+    BadAttribute {
+        /// The attribute's top-level key.
+        key: String,
+        /// A human-readable reason (what type was expected).
+        message: String,
+    },
     /// `CONFLICT` on a create whose key is taken; `extensions.existingId` gives the holder.
-    #[error("a contact with this leadId already exists")]
+    #[error("{what} already exists")]
     AlreadyExists {
+        /// What is taken, e.g. `a contact with this leadId`.
+        what: &'static str,
         /// The existing record's id.
         existing_id: uuid::Uuid,
     },
@@ -397,6 +409,26 @@ impl AppError {
         }
     }
 
+    /// A `BAD_USER_INPUT` error on the custom attribute `key` (`extensions.field`
+    /// `attributes.<key>`).
+    pub fn bad_attribute(key: &str, message: impl Into<String>) -> Self {
+        Self::BadAttribute {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    /// The input a `BAD_USER_INPUT` error names (`extensions.field`): the field of
+    /// [`AppError::BadUserInput`], `attributes.<key>` for [`AppError::BadAttribute`]; `None`
+    /// for other errors.
+    pub fn input_field(&self) -> Option<String> {
+        match self {
+            Self::BadUserInput { field, .. } => Some((*field).to_owned()),
+            Self::BadAttribute { key, .. } => Some(format!("attributes.{key}")),
+            _ => None,
+        }
+    }
+
     /// An `INTERNAL` error carrying `detail` for the log.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         Self::Internal(detail.to_string())
@@ -408,7 +440,7 @@ impl AppError {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::NotFound(_) => ErrorCode::NotFound,
-            Self::BadUserInput { .. } => ErrorCode::BadUserInput,
+            Self::BadUserInput { .. } | Self::BadAttribute { .. } => ErrorCode::BadUserInput,
             Self::Conflict(_) | Self::AlreadyExists { .. } | Self::MergedAway { .. } => {
                 ErrorCode::Conflict
             }
@@ -448,16 +480,15 @@ impl From<AppError> for async_graphql::Error {
         };
         let mut gql = async_graphql::Error::new(message);
         gql = gql.extend_with(|_, ext| ext.set("code", code.as_str()));
+        if let Some(field) = err.input_field() {
+            gql = gql.extend_with(|_, ext| ext.set("field", field.as_str()));
+        }
         match &err {
-            AppError::BadUserInput { field, .. } => {
-                let field = *field;
-                gql = gql.extend_with(|_, ext| ext.set("field", field));
-            }
             AppError::RateLimited { retry_after_secs } => {
                 let secs = *retry_after_secs;
                 gql = gql.extend_with(|_, ext| ext.set("retryAfter", secs));
             }
-            AppError::AlreadyExists { existing_id } => {
+            AppError::AlreadyExists { existing_id, .. } => {
                 let id = existing_id.to_string();
                 gql = gql.extend_with(|_, ext| ext.set("existingId", id));
             }

@@ -16,6 +16,9 @@ pub struct Model {
     /// When true, a visitor capturing an email another contact of the project has is merged
     /// into that contact (journaled, undoable). Default false.
     pub auto_merge_on_email: bool,
+    /// When true, contact attributes may only use keys the project defined (and did not
+    /// archive): any other key is refused on every write. Default false.
+    pub strict_attributes: bool,
     /// The HS256 secret the integrating site signs identified visitors' tokens with; `None`
     /// until rotated the first time. Never returned by the API except once, at rotation.
     pub site_secret: Option<String>,

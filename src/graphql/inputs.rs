@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::types::enums::Channel;
 use crate::error::AppResult;
+use crate::service::attribute_filters;
 use crate::service::contact_search::{ContactQuery, Direction, OrderField};
 use crate::service::fields::{ContactField, ContactFields, Patch};
 
@@ -81,6 +82,62 @@ pub struct AttributeFilter {
     pub equals: Json<Value>,
 }
 
+/// A typed filter on one top-level custom attribute: give `key` and exactly one operator.
+/// What an operator means follows the key's definition (`contactAttributes`): NUMBER
+/// compares numbers, DATE dates (`YYYY-MM-DD`), TEXT and URL strings (`contains`:
+/// case-insensitive substring), LIST its options, BOOLEAN booleans; an undefined (or
+/// archived) key compares untyped JSON and allows `eq`, `in`, `contains` and `exists`.
+/// `gt`/`lt` apply to NUMBER and DATE only, `contains` to TEXT, URL and undefined keys.
+/// Errors: `BAD_USER_INPUT` on `attributeFilters` (no or several operators, an operator the
+/// type does not have, a value that does not fit the type, more than 10 filters).
+#[derive(Clone, Debug, InputObject)]
+pub struct ContactAttributeFilter {
+    /// The attribute's key.
+    pub key: String,
+    /// Equal to this JSON string, number or boolean (a LIST value matches its option
+    /// case-insensitively).
+    pub eq: Option<Json<Value>>,
+    /// Greater than this number (NUMBER) or date `YYYY-MM-DD` (DATE).
+    pub gt: Option<Json<Value>>,
+    /// Less than this number (NUMBER) or date `YYYY-MM-DD` (DATE).
+    pub lt: Option<Json<Value>>,
+    /// A string value containing this text, case-insensitively (≤ 200 characters).
+    pub contains: Option<String>,
+    /// Equal to one of these values (1..=100).
+    #[graphql(name = "in")]
+    pub one_of: Option<Vec<Json<Value>>>,
+    /// Has a non-null value (true) or has none (false).
+    pub exists: Option<bool>,
+}
+
+impl ContactAttributeFilter {
+    /// The filter in the API's terms (what `Segment.filter` shows).
+    pub fn from_service(filter: attribute_filters::AttributeFilter) -> Self {
+        Self {
+            key: filter.key,
+            eq: filter.eq.map(Json),
+            gt: filter.gt.map(Json),
+            lt: filter.lt.map(Json),
+            contains: filter.contains,
+            one_of: filter.one_of.map(|v| v.into_iter().map(Json).collect()),
+            exists: filter.exists,
+        }
+    }
+
+    /// The service's filter (unchecked: the service checks it against the definitions).
+    pub fn into_service(self) -> attribute_filters::AttributeFilter {
+        attribute_filters::AttributeFilter {
+            key: self.key,
+            eq: self.eq.map(|j| j.0),
+            gt: self.gt.map(|j| j.0),
+            lt: self.lt.map(|j| j.0),
+            contains: self.contains,
+            one_of: self.one_of.map(|v| v.into_iter().map(|j| j.0).collect()),
+            exists: self.exists,
+        }
+    }
+}
+
 /// Order of `contacts`.
 #[derive(Debug, InputObject)]
 pub struct ContactOrder {
@@ -115,6 +172,8 @@ pub struct ContactFilter {
     pub owner: Option<ID>,
     /// Only unassigned contacts (true) or only assigned ones (false); not with `owner`.
     pub unassigned: Option<bool>,
+    /// Typed filters on custom attributes (all must match; at most 10).
+    pub attribute_filters: Option<Vec<ContactAttributeFilter>>,
 }
 
 impl ContactFilter {
@@ -140,6 +199,12 @@ impl ContactFilter {
                 .map(|id| crate::normalize::uuid("owner", &id))
                 .transpose()?,
             unassigned: self.unassigned,
+            attribute_filters: self
+                .attribute_filters
+                .unwrap_or_default()
+                .into_iter()
+                .map(ContactAttributeFilter::into_service)
+                .collect(),
             order: order.map(ContactOrder::into_service),
         })
     }
@@ -164,6 +229,14 @@ impl ContactFilter {
             }),
             owner: query.owner.map(|id| ID(id.to_string())),
             unassigned: query.unassigned,
+            attribute_filters: (!query.attribute_filters.is_empty()).then(|| {
+                query
+                    .attribute_filters
+                    .iter()
+                    .cloned()
+                    .map(ContactAttributeFilter::from_service)
+                    .collect()
+            }),
         }
     }
 
@@ -174,6 +247,13 @@ impl ContactFilter {
         let mut value = self.to_value().into_json().unwrap_or(Value::Null);
         if let Value::Object(map) = &mut value {
             map.retain(|_, v| !v.is_null());
+            if let Some(Value::Array(filters)) = map.get_mut("attributeFilters") {
+                for filter in filters.iter_mut() {
+                    if let Value::Object(ops) = filter {
+                        ops.retain(|_, v| !v.is_null());
+                    }
+                }
+            }
         }
         value
     }
@@ -388,6 +468,45 @@ pub struct UpdateProjectSettingsInput {
     /// Merge a visitor's contact automatically into the project's contact with the same
     /// email when the visitor captures it (journaled, undoable). Default off.
     pub auto_merge_on_email: Option<bool>,
+    /// Accept only defined (not archived) attribute keys on every write of contact
+    /// attributes (`BAD_USER_INPUT` on `attributes.<key>` otherwise). Default off.
+    pub strict_attributes: Option<bool>,
+}
+
+/// Input of `defineContactAttribute`.
+#[derive(Debug, InputObject)]
+pub struct DefineContactAttributeInput {
+    /// The key in the contacts' `attributes` (1..=100 characters, no quotes, backslashes or
+    /// control characters); unique per project; immutable.
+    pub key: String,
+    /// The name shown to agents (1..=100 characters).
+    pub label: String,
+    /// The type of the values; immutable.
+    #[graphql(name = "type")]
+    pub value_type: super::types::enums::ContactAttributeType,
+    /// The choices of a LIST (1..=100, each 1..=100 characters, distinct
+    /// case-insensitively); not given for other types.
+    pub options: Option<Vec<String>>,
+}
+
+/// Input of `updateContactAttribute`: absent fields are left alone. The key and the type
+/// cannot change (values are stored under the key in every contact).
+#[derive(Debug, InputObject)]
+pub struct UpdateContactAttributeInput {
+    /// The definition.
+    pub id: ID,
+    /// A new label (1..=100 characters).
+    pub label: Option<String>,
+    /// The whole new list of a LIST's options (add, remove, reorder, respell; values already
+    /// stored are left as they are).
+    pub options: Option<Vec<String>>,
+}
+
+/// Input of `archiveContactAttribute` and `restoreContactAttribute`.
+#[derive(Debug, InputObject)]
+pub struct ContactAttributeIdInput {
+    /// The definition.
+    pub id: ID,
 }
 
 /// Input of `signInWithCustomToken`.

@@ -5,8 +5,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::guards;
-use super::inputs::{AttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput};
+use super::inputs::{
+    AttributeFilter, ContactAttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput,
+};
 use super::loaders::Loaders;
+use super::types::attribute::ContactAttributeDefinition;
 use super::types::bulk_job::BulkJob;
 use super::types::enums::ContactStatus;
 use super::types::member::ProjectMember;
@@ -18,7 +21,7 @@ use crate::normalize;
 use crate::service::contact_search::ContactQuery;
 use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
-use crate::service::{accounts, bulk, duplicates, members, merge, nodes, segments};
+use crate::service::{accounts, attributes, bulk, duplicates, members, merge, nodes, segments};
 
 /// The root query type.
 #[derive(Default)]
@@ -54,9 +57,12 @@ impl Query {
     /// Paginate forward with `first`/`after` or backward with `last`/`before` (default 20,
     /// at most 100); cursors are keyset positions (stable under inserts and ties) and valid
     /// only for the ordering that made them.
+    /// `attributeFilters` compare custom attributes by their keys' definitions
+    /// (`ContactAttributeFilter`; one more statement reads those definitions).
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
-    /// `last`, `after`, `before`, `search`, `tags`, `attribute`, `owner`, `unassigned` with
-    /// `owner`, `segment`, a filter that contradicts the segment's), `NOT_FOUND` (`segment`).
+    /// `last`, `after`, `before`, `search`, `tags`, `attribute`, `attributeFilters`, `owner`,
+    /// `unassigned` with `owner`, `segment`, a filter that contradicts the segment's),
+    /// `NOT_FOUND` (`segment`).
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
@@ -92,6 +98,10 @@ impl Query {
             desc = "A saved segment: its filters AND the other arguments (a filter both set must agree)."
         )]
         segment: Option<ID>,
+        #[graphql(
+            desc = "Typed filters on custom attributes, by each key's definition (all must match; at most 10)."
+        )]
+        attribute_filters: Option<Vec<ContactAttributeFilter>>,
         #[graphql(desc = "Sort order (default: createdAt DESC, or relevance with `search`).")]
         order_by: Option<ContactOrder>,
         #[graphql(desc = "Page size forward, 0..=100 (default 20).")] first: Option<i32>,
@@ -112,6 +122,7 @@ impl Query {
             attribute,
             owner,
             unassigned,
+            attribute_filters,
         }
         .into_query(order_by)?;
         let db = ctx.data::<DatabaseConnection>()?;
@@ -128,6 +139,26 @@ impl Query {
         let ids: Vec<uuid::Uuid> = rows.rows.iter().map(|m| m.id).collect();
         Loaders::feed(ctx, plan, std::mem::take(&mut rows.prefetched), &ids).await?;
         Ok(ContactConnection::new(rows, scope, query))
+    }
+
+    /// The project's custom attribute definitions, oldest first (at most 200); archived ones
+    /// only with `includeArchived`. Any agent. One statement.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token).
+    async fn contact_attributes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Also list archived definitions (default false).")]
+        include_archived: Option<bool>,
+    ) -> Result<Vec<ContactAttributeDefinition>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        Ok(
+            attributes::list(db, scope, include_archived.unwrap_or(false))
+                .await?
+                .into_iter()
+                .map(ContactAttributeDefinition)
+                .collect(),
+        )
     }
 
     /// One contact of the agent's project by id, whatever its status; null when it does not

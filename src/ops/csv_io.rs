@@ -187,7 +187,8 @@ impl From<sea_orm::DbErr> for TransferError {
     }
 }
 
-/// Imports the CSV file `path` into `project`: each row is validated like the API's input,
+/// Imports the CSV file `path` into `project`: each row is validated like the API's input
+/// (its `attributes` against the project's attribute definitions, read once at the start),
 /// then created or merged on (project, `lead_id`) by [`transfer::upsert`]; batches of
 /// `options.batch_size` rows share a transaction, each row in a savepoint, so a failing row
 /// writes nothing and the others go on. Failed rows are printed to standard error as
@@ -218,6 +219,8 @@ pub async fn import_reader(
         return Err(TransferError::UnknownProject(project));
     }
     let scope = ProjectScope::operator(project);
+    // The project's attribute definitions, read once: every row is checked against them.
+    let rules = transfer::attribute_rules(db, scope).await?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -241,7 +244,7 @@ pub async fn import_reader(
                 let start = record.position().map_or(start, |p| p.byte());
                 let line = reader.get_mut().line_at(start);
                 let parsed = parse_row(&columns, &record)
-                    .and_then(|row| row.validate().map_err(|e| describe(&e)));
+                    .and_then(|row| row.validate(&rules).map_err(|e| describe(&e)));
                 match parsed {
                     Ok(row) => batch.push((line, row)),
                     Err(message) => {

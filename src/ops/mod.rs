@@ -86,7 +86,9 @@ pub async fn run(config: &Config, command: Command) -> ExitCode {
 /// the detail of an `INTERNAL` (this is the operator's own terminal, not an API client).
 pub fn describe(err: &AppError) -> String {
     match err {
-        AppError::BadUserInput { field, message } => format!("{field}: {message}"),
+        AppError::BadUserInput { .. } | AppError::BadAttribute { .. } => {
+            format!("{}: {err}", err.input_field().unwrap_or_default())
+        }
         AppError::Internal(detail) => format!("internal error: {detail}"),
         other => format!("{}: {other}", other.code().as_str()),
     }

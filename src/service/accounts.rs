@@ -61,6 +61,7 @@ pub async fn sign_up(db: &impl Database, input: SignUp) -> AppResult<Session> {
         name: project_name,
         created_at: at,
         auto_merge_on_email: false,
+        strict_attributes: false,
         site_secret: None,
         site_secret_rotated_at: None,
     };
@@ -220,9 +221,11 @@ pub struct AnonymousSignIn {
 }
 
 /// Creates an anonymous visitor (UUID v4) with a GUEST membership in `project_id`. No Lead is
-/// created: that happens with the first Request or metadata capture.
+/// created: that happens with the first Request or metadata capture (the contact then starts
+/// with these attributes, checked here against the project's definitions: one statement when
+/// attributes are given).
 /// Errors: `NOT_FOUND` for an unknown project; `BAD_USER_INPUT` (`firstname`, `lastname`,
-/// `email`, `attributes`).
+/// `email`, `attributes`, `attributes.<key>`).
 pub async fn sign_in_anonymously(
     db: &impl Database,
     project_id: Uuid,
@@ -243,6 +246,15 @@ pub async fn sign_in_anonymously(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("project"))?;
+    // The visitor's attributes seed its contact: checked like a capture's.
+    let attributes = if attributes.is_empty() {
+        attributes
+    } else {
+        let scope = ProjectScope::verified(project.id);
+        super::store::attribute_defs::rules(&txn, scope)
+            .await?
+            .check(attributes)?
+    };
     let user = user::Model {
         id: Uuid::new_v4(),
         kind: user::UserKind::Anonymous,

@@ -22,10 +22,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::attribute_rules::AttributeRules;
 use super::contact_search::{self, ContactQuery};
-use super::contacts::{self, BulkOutcome};
+use super::contacts::{self, BulkOutcome, Rules};
 use super::fields::{ContactField, ContactFields, Patch};
-use super::store::{bulk_jobs as store, changes, leads};
+use super::store::{attribute_defs, bulk_jobs as store, changes, leads};
 use super::{Database, ProjectScope, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -89,9 +90,15 @@ impl FieldPatch {
         Ok(out)
     }
 
-    /// Applies the patch to `m`; returns whether anything changed. Errors: `BAD_USER_INPUT`
-    /// (`attributes`) when the merged attributes break their limits.
-    fn apply(&self, m: &mut lead::Model) -> AppResult<bool> {
+    /// Whether applying it needs the project's attribute rules (it sets attributes).
+    fn sets_attributes(&self) -> bool {
+        self.attributes.as_ref().is_some_and(|a| !a.is_empty())
+    }
+
+    /// Applies the patch to `m`, its attributes checked by `rules`; returns whether anything
+    /// changed. Errors: `BAD_USER_INPUT` (`attributes.<key>` against its definition;
+    /// `attributes` when the merged attributes break their limits).
+    fn apply(&self, m: &mut lead::Model, rules: &AttributeRules) -> AppResult<bool> {
         let mut patch = ContactFields::default();
         for (name, value) in &self.fields {
             if let Some(field) = ContactField::from_name(name) {
@@ -101,7 +108,7 @@ impl FieldPatch {
         let mut changed = patch.validate()?.apply(m);
         let mut attrs = normalize::stored_attributes(&m.attributes);
         if let Some(set) = &self.attributes {
-            changed |= normalize::merge_attributes(&mut attrs, set.clone());
+            changed |= normalize::merge_attributes(&mut attrs, rules.check(set.clone())?);
         }
         for key in &self.remove_attribute_keys {
             changed |= attrs.remove(key).is_some();
@@ -146,9 +153,18 @@ impl Action {
         }
     }
 
-    /// Applies the action to `m`; returns whether anything changed. Errors: `BAD_USER_INPUT`
-    /// when the result breaks a limit (too many tags, attributes too big).
-    fn apply(&self, m: &mut lead::Model) -> AppResult<bool> {
+    /// Whether applying it needs the project's attribute rules.
+    fn rules(&self) -> Rules {
+        match self {
+            Self::Update { patch } if patch.sets_attributes() => Rules::Load,
+            _ => Rules::Skip,
+        }
+    }
+
+    /// Applies the action to `m` (attributes checked by `rules`); returns whether anything
+    /// changed. Errors: `BAD_USER_INPUT` when the result breaks a rule (too many tags,
+    /// attributes too big, a value that does not fit its definition).
+    fn apply(&self, m: &mut lead::Model, rules: &AttributeRules) -> AppResult<bool> {
         match self {
             Self::Delete => {
                 let changed = m.status != lead::LeadStatus::Deleted;
@@ -167,7 +183,7 @@ impl Action {
                 m.owner_id = *owner;
                 Ok(changed)
             }
-            Self::Update { patch } => patch.apply(m),
+            Self::Update { patch } => patch.apply(m, rules),
         }
     }
 }
@@ -185,7 +201,9 @@ pub async fn by_ids(
         Action::Assign { owner } => contacts::assign_many(db, scope, actor, ids, *owner).await,
         _ => {
             contacts::each(ids, |id| {
-                contacts::modify(db, scope, actor, id, None, |m| action.apply(m))
+                contacts::modify(db, scope, actor, id, None, action.rules(), |m, rules| {
+                    action.apply(m, rules)
+                })
             })
             .await
         }
@@ -383,6 +401,10 @@ async fn batch(
         txn.commit().await?;
         return Ok(Some(job));
     }
+    let rules = match action.rules() {
+        Rules::Load => attribute_defs::rules(&txn, scope).await?,
+        Rules::Skip => AttributeRules::default(),
+    };
     let rows = leads::load_many(&txn, scope, &ids, true).await?;
     let mut pairs = Vec::new();
     let (mut succeeded, mut skipped) = (0, 0);
@@ -396,7 +418,7 @@ async fn batch(
             continue;
         }
         let mut after = before.clone();
-        match action.apply(&mut after) {
+        match action.apply(&mut after, &rules) {
             Ok(true) => {
                 pairs.push((before.clone(), after));
                 succeeded += 1;

@@ -23,8 +23,10 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
+use super::attribute_filters::{self, AttributeFilter, Condition};
 use super::pagination::{CursorPosition, invalid_cursor, page_size};
 use super::prefetch::{Nested, Prefetched};
+use super::store::attribute_defs;
 use super::{ProjectScope, RawSql};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -101,6 +103,9 @@ pub struct ContactQuery {
     pub owner: Option<Uuid>,
     /// Without an owner (true) or with one (false).
     pub unassigned: Option<bool>,
+    /// Typed filters on top-level attributes (AND-ed; at most
+    /// [`attribute_filters::MAX_FILTERS`]).
+    pub attribute_filters: Vec<AttributeFilter>,
     /// Order; relevance when searching and absent, else (CreatedAt, Desc).
     pub order: Option<(OrderField, Direction)>,
 }
@@ -166,6 +171,9 @@ pub struct ContactPage {
     pub has_previous_page: bool,
     /// The nested relations fetched with the rows ([`list`]'s `nested`).
     pub prefetched: Prefetched,
+    /// The query's attribute filters as checked for this page (what [`count_checked`] needs
+    /// to count the same contacts without reading the definitions again).
+    pub conditions: Vec<Condition>,
 }
 
 /// Sentinel sort value of a contact without Requests under `LastRequestAt`.
@@ -371,7 +379,32 @@ struct Prepared {
     rank: Vec<(SimpleExpr, Order)>,
 }
 
-fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResult<Prepared> {
+/// The attribute filters of `q` checked against the active definitions of their keys: one
+/// statement, none when `q` has no attribute filter. Errors: `BAD_USER_INPUT`
+/// (`attributeFilters`).
+pub async fn attribute_conditions(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+) -> AppResult<Vec<Condition>> {
+    if q.attribute_filters.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Too many filters fail before their keys are looked up.
+    if q.attribute_filters.len() > attribute_filters::MAX_FILTERS {
+        return attribute_filters::check(&q.attribute_filters, &Default::default());
+    }
+    let keys = attribute_filters::keys(&q.attribute_filters);
+    let definitions = attribute_defs::active(db, scope, &keys).await?;
+    attribute_filters::check(&q.attribute_filters, &definitions)
+}
+
+fn prepare(
+    backend: DbBackend,
+    scope: ProjectScope,
+    q: &ContactQuery,
+    conditions: &[Condition],
+) -> AppResult<Prepared> {
     let mut select = lead::Entity::find().filter(lead::Column::ProjectId.eq(scope.project_id));
     let statuses = if q.statuses.is_empty() {
         vec![lead::LeadStatus::Normal]
@@ -467,6 +500,9 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
         };
         select = select.filter(equals.into_expr(backend));
     }
+    for condition in conditions {
+        select = select.filter(condition.sql(backend).into_expr(backend));
+    }
 
     let mut rank = Vec::new();
     let search = q.search.as_deref().map(parse_search).transpose()?.flatten();
@@ -549,8 +585,10 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
 
 /// One page of the contacts of `scope` matching `q`, with the relations `nested` asks for
 /// fetched in the same statement (into [`ContactPage::prefetched`]). Costs one statement
-/// (two for a backward relevance page without a cursor: it counts first).
-/// Errors: `BAD_USER_INPUT` (`search`, `tags`, `attribute`, `after`, `before`).
+/// (two for a backward relevance page without a cursor: it counts first), plus one that reads
+/// the definitions of the keys of `q`'s attribute filters when it has any.
+/// Errors: `BAD_USER_INPUT` (`search`, `tags`, `attribute`, `attributeFilters`, `after`,
+/// `before`).
 pub async fn list(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
@@ -559,7 +597,8 @@ pub async fn list(
     nested: &Nested,
 ) -> AppResult<ContactPage> {
     let backend = db.get_database_backend();
-    let Prepared { select, mode, rank } = prepare(backend, scope, q)?;
+    let conditions = attribute_conditions(db, scope, q).await?;
+    let Prepared { select, mode, rank } = prepare(backend, scope, q, &conditions)?;
     let (size, backward, cursor) = match page {
         PageRequest::Forward { first, after } => (
             first,
@@ -583,6 +622,7 @@ pub async fn list(
             has_next_page: false,
             has_previous_page: false,
             prefetched: Prefetched::default(),
+            conditions,
         });
     }
     // The order's key is read back from each row for its cursor.
@@ -596,12 +636,14 @@ pub async fn list(
     };
     let select = nested.lead_columns.project(select);
     let nested = (&nested, scope);
-    match mode {
+    let mut page = match mode {
         Mode::Relevance => relevance_page(db, select, rank, size, backward, cursor, nested).await,
         Mode::Keyset(field, dir) => {
             keyset_page(db, select, (field, dir), size, backward, cursor, nested).await
         }
-    }
+    }?;
+    page.conditions = conditions;
+    Ok(page)
 }
 
 /// The statement of one page: `select` ordered by `order`, from row `offset`, at most
@@ -726,6 +768,7 @@ async fn relevance_page(
         has_next_page: has_more_after,
         has_previous_page: start > 0,
         prefetched,
+        conditions: Vec::new(),
     })
 }
 
@@ -804,6 +847,7 @@ async fn keyset_page(
         has_next_page,
         has_previous_page,
         prefetched,
+        conditions: Vec::new(),
     })
 }
 
@@ -837,18 +881,33 @@ fn key_value(field: OrderField, value: &str) -> DbValue {
     }
 }
 
-/// How many contacts of `scope` match `q` (the connection's `totalCount`).
+/// How many contacts of `scope` match `q` (one statement, plus one for the definitions when
+/// `q` has attribute filters). Errors: as [`list`].
 pub async fn count(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     q: &ContactQuery,
 ) -> AppResult<u64> {
-    let prepared = prepare(db.get_database_backend(), scope, q)?;
+    let conditions = attribute_conditions(db, scope, q).await?;
+    count_checked(db, scope, q, &conditions).await
+}
+
+/// How many contacts of `scope` match `q` whose attribute filters were already checked into
+/// `conditions` (a page's [`ContactPage::conditions`]: the connection's `totalCount`). One
+/// statement. Errors: as [`list`].
+pub async fn count_checked(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+    conditions: &[Condition],
+) -> AppResult<u64> {
+    let prepared = prepare(db.get_database_backend(), scope, q, conditions)?;
     Ok(prepared.select.count(db).await?)
 }
 
 /// How many contacts of `scope` match each of `queries`, in order, in ONE statement (a
-/// `UNION ALL` of counts: the live `contactsCount` of a list of segments). Errors:
+/// `UNION ALL` of counts: the live `contactsCount` of a list of segments), plus one that reads
+/// the definitions of every attribute-filtered key when there are any. Errors:
 /// `BAD_USER_INPUT` as [`list`] for an invalid query.
 pub async fn count_many(
     db: &impl ConnectionTrait,
@@ -857,9 +916,24 @@ pub async fn count_many(
 ) -> AppResult<Vec<u64>> {
     use sea_orm::sea_query::{Query, UnionType};
     let backend = db.get_database_backend();
+    // The definitions of every attribute-filtered key, read once for all the queries.
+    let mut keys = Vec::new();
+    for q in queries {
+        for key in attribute_filters::keys(&q.attribute_filters) {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    let definitions = if keys.is_empty() {
+        Default::default()
+    } else {
+        attribute_defs::active(db, scope, &keys).await?
+    };
     let mut union: Option<sea_orm::sea_query::SelectStatement> = None;
     for (i, q) in queries.iter().enumerate() {
-        let mut select = prepare(backend, scope, q)?.select;
+        let conditions = attribute_filters::check(&q.attribute_filters, &definitions)?;
+        let mut select = prepare(backend, scope, q, &conditions)?.select;
         QueryTrait::query(&mut select)
             .clear_selects()
             .expr(Expr::val(1));
@@ -891,16 +965,22 @@ pub async fn count_many(
     Ok(counts)
 }
 
-/// Checks `q` as [`list`] would (search input, tags, attribute keys, filter combinations)
-/// without running it. Errors: `BAD_USER_INPUT` naming the bad filter.
-pub fn check(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResult<()> {
-    prepare(backend, scope, q).map(|_| ())
+/// Checks `q` as [`list`] would (search input, tags, attribute keys and typed attribute
+/// filters against their definitions, filter combinations) without running it (one
+/// statement when `q` has attribute filters). Errors: `BAD_USER_INPUT` naming the bad filter.
+pub async fn check(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    q: &ContactQuery,
+) -> AppResult<()> {
+    let conditions = attribute_conditions(db, scope, q).await?;
+    prepare(db.get_database_backend(), scope, q, &conditions).map(|_| ())
 }
 
 /// The ids of up to `limit` contacts of `scope` matching `q`, created at or before
 /// `created_until`, with ids greater than `after` (when given), in id order, locked `FOR
-/// UPDATE` on PostgreSQL: one batch of a bulk job (one statement). Errors: `BAD_USER_INPUT`
-/// as [`list`].
+/// UPDATE` on PostgreSQL: one batch of a bulk job (one statement, plus one for the definitions
+/// of attribute-filtered keys). Errors: `BAD_USER_INPUT` as [`list`].
 pub async fn batch_ids(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
@@ -910,7 +990,8 @@ pub async fn batch_ids(
     limit: u64,
 ) -> AppResult<Vec<Uuid>> {
     let backend = db.get_database_backend();
-    let mut select = prepare(backend, scope, q)?
+    let conditions = attribute_conditions(db, scope, q).await?;
+    let mut select = prepare(backend, scope, q, &conditions)?
         .select
         .filter(lead::Column::CreatedAt.lte(created_until));
     if let Some(after) = after {
@@ -957,6 +1038,7 @@ impl ContactQuery {
         self.owner = one("owner", self.owner, other.owner)?;
         self.unassigned = one("unassigned", self.unassigned, other.unassigned)?;
         self.tags.extend(other.tags);
+        self.attribute_filters.extend(other.attribute_filters);
         self.created_after = Ord::max(self.created_after, other.created_after);
         self.created_before = match (self.created_before, other.created_before) {
             (Some(a), Some(b)) => Some(Ord::min(a, b)),
@@ -1029,7 +1111,7 @@ mod tests {
             order: Some((OrderField::Fullname, Direction::Asc)),
             ..Default::default()
         };
-        let prepared = prepare(DbBackend::Postgres, scope, &q).unwrap();
+        let prepared = prepare(DbBackend::Postgres, scope, &q, &[]).unwrap();
         let select = prepared.select.filter(keyset_condition(
             OrderField::Fullname,
             DbBackend::Postgres,
@@ -1043,6 +1125,27 @@ mod tests {
             ),
             "{sql}"
         );
+    }
+
+    #[test]
+    fn queries_saved_before_attribute_filters_still_read() {
+        let old: ContactQuery = serde_json::from_value(serde_json::json!({
+            "search": "ann", "attribute": ["plan", "pro"]
+        }))
+        .unwrap();
+        assert!(old.attribute_filters.is_empty());
+        assert_eq!(
+            old.attribute,
+            Some(("plan".to_owned(), serde_json::json!("pro")))
+        );
+        let q = ContactQuery {
+            attribute_filters: vec![
+                serde_json::from_value(serde_json::json!({ "key": "score", "gt": 9 })).unwrap(),
+            ],
+            ..Default::default()
+        };
+        let back: ContactQuery = serde_json::from_value(serde_json::to_value(&q).unwrap()).unwrap();
+        assert_eq!(back, q);
     }
 
     #[test]

@@ -8,10 +8,11 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::attribute_rules::AttributeRules;
 use super::fields::ContactFields;
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
-use super::store::{erasure, leads, members, merges, notes};
+use super::store::{attribute_defs, erasure, leads, members, merges, notes};
 use super::{Database, ProjectScope, WriteTxn, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -32,9 +33,10 @@ pub struct NewContact {
     pub lead_id: Option<String>,
 }
 
-/// Creates a contact by hand. Errors: `BAD_USER_INPUT` (any field, `leadId` blank or over 200
-/// characters, `tags`, `attributes`); `CONFLICT` with `extensions.existingId` when the
-/// project already has a contact with this `leadId`.
+/// Creates a contact by hand; its attributes are checked against the project's definitions
+/// (one statement, when there are attributes). Errors: `BAD_USER_INPUT` (any field, `leadId`
+/// blank or over 200 characters, `tags`, `attributes`, `attributes.<key>`); `CONFLICT` with
+/// `extensions.existingId` when the project already has a contact with this `leadId`.
 pub async fn create(
     db: &impl Database,
     scope: ProjectScope,
@@ -50,16 +52,24 @@ pub async fn create(
         Some(id) => normalize::text("leadId", Some(&id), 200)?
             .ok_or_else(|| AppError::bad_input("leadId", "must not be blank"))?,
     };
+    let txn = begin_write(db).await?;
+    let attributes = if attributes.is_empty() {
+        attributes
+    } else {
+        attribute_defs::rules(&txn, scope)
+            .await?
+            .check(attributes)?
+    };
     let mut model = leads::blank(scope, lead_id.clone(), now());
     fields.apply(&mut model);
     model.tags = Value::Array(tags.into_iter().map(Value::String).collect());
     model.attributes = Value::Object(attributes);
-    let txn = begin_write(db).await?;
     if !changes::create(&txn, scope, actor, &model).await? {
         let existing = leads::find_by_lead_id_locked(&txn, scope, &lead_id)
             .await?
             .ok_or_else(|| AppError::internal("conflicting lead vanished"))?;
         return Err(AppError::AlreadyExists {
+            what: "a contact with this leadId",
             existing_id: existing.id,
         });
     }
@@ -67,24 +77,36 @@ pub async fn create(
     Ok(model)
 }
 
-/// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, and
-/// saves it when `change` reports a change (version + 1, `updated_at` now) ([`modify_in`]).
+/// Whether a change of a contact needs the project's attribute rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rules {
+    /// Read them (one statement) and give them to the change.
+    Load,
+    /// The change sets no attribute: the change gets empty rules.
+    Skip,
+}
+
+/// Locks the contact `id` of `scope` in a write transaction and changes it ([`modify_in`]),
+/// then commits.
 pub(crate) async fn modify(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     id: Uuid,
     expected_version: Option<i32>,
-    change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
+    rules: Rules,
+    change: impl FnOnce(&mut lead::Model, &AttributeRules) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
-    let saved = modify_in(&txn, scope, actor, id, expected_version, change).await?;
+    let saved = modify_in(&txn, scope, actor, id, expected_version, rules, change).await?;
     txn.commit().await?;
     Ok(saved)
 }
 
-/// [`modify`] inside the caller's write transaction `txn`. Erased contacts cannot change.
-/// Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale, or the
+/// Inside the caller's write transaction `txn`: locks the contact `id` of `scope`, reads the
+/// project's attribute rules when `rules` says so, lets `change` edit a copy, and saves it
+/// when `change` reports a change (version + 1, `updated_at` now). Erased contacts cannot
+/// change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale, or the
 /// contact is erased; `CONFLICT` `ALREADY_MERGED` for a merged-away contact; whatever
 /// `change` returns.
 async fn modify_in(
@@ -93,7 +115,8 @@ async fn modify_in(
     actor: Option<Uuid>,
     id: Uuid,
     expected_version: Option<i32>,
-    change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
+    rules: Rules,
+    change: impl FnOnce(&mut lead::Model, &AttributeRules) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
     let current = leads::lock(txn, scope, id).await?;
     // What the contact *is* (erased, merged away) before how old the caller's copy is: a
@@ -113,8 +136,12 @@ async fn modify_in(
             current.version
         )));
     }
+    let rules = match rules {
+        Rules::Load => attribute_defs::rules(txn, scope).await?,
+        Rules::Skip => AttributeRules::default(),
+    };
     let mut next = current.clone();
-    if !change(&mut next)? {
+    if !change(&mut next, &rules)? {
         return Ok(current);
     }
     changes::save(txn, scope, actor, &current, next, Version::Next, Vec::new()).await
@@ -135,7 +162,7 @@ pub async fn assign(
     if let Some(owner) = owner {
         check_owner(&txn, scope, owner, true).await?;
     }
-    let saved = modify_in(&txn, scope, actor, id, None, |m| {
+    let saved = modify_in(&txn, scope, actor, id, None, Rules::Skip, |m, _| {
         let changed = m.owner_id != owner;
         m.owner_id = owner;
         Ok(changed)
@@ -192,14 +219,17 @@ pub async fn update(
     fields: ContactFields,
 ) -> AppResult<lead::Model> {
     let fields = fields.validate()?;
-    modify(db, scope, actor, id, Some(expected_version), |m| {
+    let version = Some(expected_version);
+    modify(db, scope, actor, id, version, Rules::Skip, |m, _| {
         Ok(fields.apply(m))
     })
     .await
 }
 
-/// Merges `set` into the attributes by top-level key, then removes `remove_keys`.
-/// Errors: `BAD_USER_INPUT` (`attributes` not an object, `removeKeys` invalid), `NOT_FOUND`.
+/// Merges `set` into the attributes by top-level key, then removes `remove_keys`. The keys of
+/// `set` are checked against the project's definitions (one statement, when `set` has keys);
+/// removing a key is always allowed. Errors: `BAD_USER_INPUT` (`attributes` not an object,
+/// `attributes.<key>`, `removeKeys` invalid), `NOT_FOUND`.
 pub async fn set_attributes(
     db: &impl Database,
     scope: ProjectScope,
@@ -213,7 +243,13 @@ pub async fn set_attributes(
         .iter()
         .map(|k| normalize::attribute_key("removeKeys", k))
         .collect::<AppResult<_>>()?;
-    modify(db, scope, actor, id, None, |m| {
+    let rules = if set.is_empty() {
+        Rules::Skip
+    } else {
+        Rules::Load
+    };
+    modify(db, scope, actor, id, None, rules, |m, rules| {
+        let set = rules.check(set)?;
         let mut attrs = normalize::stored_attributes(&m.attributes);
         let mut changed = normalize::merge_attributes(&mut attrs, set);
         for key in &remove {
@@ -263,7 +299,7 @@ async fn edit_tags(
     tags: &[String],
     combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, actor, id, None, |m| {
+    modify(db, scope, actor, id, None, Rules::Skip, |m, _| {
         let stored = normalize::stored_tags(&m.tags);
         let next = combine(&stored, tags)?;
         let changed = next.len() != stored.len();
@@ -302,7 +338,7 @@ async fn set_status(
     id: Uuid,
     status: lead::LeadStatus,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, actor, id, None, |m| {
+    modify(db, scope, actor, id, None, Rules::Skip, |m, _| {
         let changed = m.status != status;
         m.status = status;
         Ok(changed)

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::accounts::Session;
 use super::merge::{MergeInput, MergeOrigin};
-use super::store::{changes, leads, merges};
+use super::store::{attribute_defs, changes, leads, merges};
 use super::visitors::{self, MetadataInput};
 use super::{Database, ProjectScope, begin_write, now};
 use crate::auth::{self, Role};
@@ -60,6 +60,8 @@ pub async fn rotate_site_secret(
 pub struct SettingsPatch {
     /// `auto_merge_on_email`; `None` leaves it.
     pub auto_merge_on_email: Option<bool>,
+    /// `strict_attributes`; `None` leaves it.
+    pub strict_attributes: Option<bool>,
 }
 
 /// Applies `patch` to `scope`'s project; returns the project. Errors: `NOT_FOUND`.
@@ -72,11 +74,16 @@ pub async fn update_settings(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("project"))?;
-    let Some(enabled) = patch.auto_merge_on_email else {
+    if patch.auto_merge_on_email.is_none() && patch.strict_attributes.is_none() {
         return Ok(found);
-    };
+    }
     let mut active: project::ActiveModel = found.into();
-    active.auto_merge_on_email = Set(enabled);
+    if let Some(enabled) = patch.auto_merge_on_email {
+        active.auto_merge_on_email = Set(enabled);
+    }
+    if let Some(strict) = patch.strict_attributes {
+        active.strict_attributes = Set(strict);
+    }
     Ok(active.update(db).await?)
 }
 
@@ -284,6 +291,7 @@ pub async fn identify_visitor(
                 .as_ref()
                 .is_none_or(|e| *e == identity.external_id);
         survivor = Some(if mergeable {
+            let rules = attribute_defs::rules(&txn, scope).await?;
             merges::apply(
                 &txn,
                 scope,
@@ -296,6 +304,7 @@ pub async fn identify_visitor(
                     kind: lead_merge::MergeKind::Identify,
                     actor: Some(anonymous_id),
                 },
+                &rules,
             )
             .await?
             .0

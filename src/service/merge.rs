@@ -6,7 +6,8 @@
 //! - every Request of the secondaries moves to P;
 //! - each text field keeps P's value when non-empty, else the first non-empty value of the
 //!   secondaries in the order given; a field choice (`field` ← contact) overrides;
-//! - attributes merge key by key (P wins, then the secondaries in order fill missing keys);
+//! - attributes merge key by key (P wins, then the secondaries in order fill missing keys;
+//!   a non-null value that fits the key's typed definition is preferred, `merge_plan`);
 //!   tags are the union; emails that differ from the surviving one (case-insensitively) are
 //!   kept in `additional_emails`;
 //! - each secondary becomes a tombstone: status MERGED, `merged_into` = P, its fields kept;
@@ -26,12 +27,13 @@ pub use super::merge_plan::{
     check_secondary_count,
 };
 
-use super::store::{leads, merges, requests};
+use super::store::{attribute_defs, leads, merges, requests};
 use super::{Database, ProjectScope, begin_write};
 use crate::error::AppResult;
 
 /// Shows what [`merge`] would do, without writing: blockers, the surviving value of each field
-/// with its source and conflicts, what moves. Errors: `BAD_USER_INPUT` (`secondaryIds`
+/// with its source and conflicts, what moves. Reads the project's attribute definitions (a
+/// merge prefers attribute values that fit them: `merge_plan::plan`). Errors: `BAD_USER_INPUT` (`secondaryIds`
 /// empty or over [`MAX_SECONDARIES`]); everything else is a blocker in the result.
 pub async fn preview(
     db: &impl ConnectionTrait,
@@ -41,6 +43,7 @@ pub async fn preview(
     check_shape(input)?;
     let ids = involved(input);
     let found = leads::load_many(db, scope, &ids, false).await?;
+    let rules = attribute_defs::rules(db, scope).await?;
     let mut blockers = blockers(input, &found);
     let secondary_ids = unique_secondaries(input);
     let mut plan_out = None;
@@ -49,7 +52,7 @@ pub async fn preview(
             .iter()
             .filter_map(|id| found.get(id))
             .collect();
-        match plan::plan(primary, &secondaries, &input.field_choices) {
+        match plan::plan(primary, &secondaries, &input.field_choices, &rules) {
             Ok(p) => plan_out = Some(p),
             Err(b) => blockers.push(b),
         }
@@ -82,7 +85,8 @@ pub async fn merge(
 ) -> AppResult<(lead::Model, Uuid)> {
     check_shape(input)?;
     let txn = begin_write(db).await?;
-    let out = merges::apply(&txn, scope, input, origin).await?;
+    let rules = attribute_defs::rules(&txn, scope).await?;
+    let out = merges::apply(&txn, scope, input, origin, &rules).await?;
     txn.commit().await?;
     Ok(out)
 }

@@ -4,18 +4,20 @@
 //!
 //! The rules follow the domain notes (`DOMAIN.md`, "Merge"): the primary's non-empty fields
 //! win, empty ones are filled from the secondaries in the order given (a field choice
-//! overrides), attributes merge key by key with the primary winning, tags are unioned, every
-//! other email is kept in `additional_emails`; self-, cross-project and tombstone merges are
+//! overrides), attributes merge key by key with the primary winning (a value that fits the
+//! key's typed definition first), tags are unioned, every other email is kept in
+//! `additional_emails`; self-, cross-project and tombstone merges are
 //! refused with a clear reason.
 
 use std::collections::{HashMap, HashSet};
 
 use entity::lead;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::normalize;
+use crate::service::attribute_rules::AttributeRules;
 use crate::service::fields::ContactField;
 
 /// Most secondaries in one merge.
@@ -242,12 +244,14 @@ pub(crate) fn blockers(input: &MergeInput, found: &HashMap<Uuid, lead::Model>) -
     out
 }
 
-/// Combines `primary` with `secondaries` (in priority order) under `choices`. Errors: a
-/// [`BlockReason::TooLarge`] blocker when the result breaks a limit.
+/// Combines `primary` with `secondaries` (in priority order) under `choices`, preferring for
+/// each attribute key a value that fits the project's `rules` (`merge_attributes`).
+/// Errors: a [`BlockReason::TooLarge`] blocker when the result breaks a limit.
 pub fn plan(
     primary: &lead::Model,
     secondaries: &[&lead::Model],
     choices: &[FieldChoice],
+    rules: &AttributeRules,
 ) -> Result<Plan, Blocker> {
     let too_large = |message: String| Blocker::new(BlockReason::TooLarge, None, message);
     let everyone: Vec<&lead::Model> = std::iter::once(primary)
@@ -304,20 +308,7 @@ pub fn plan(
     }
     merged.additional_emails = Value::Array(additional.into_iter().map(Value::String).collect());
 
-    // Attributes: primary wins, then the secondaries in order fill missing keys.
-    let mut attributes = normalize::stored_attributes(&primary.attributes);
-    let mut sources: HashMap<String, Uuid> =
-        attributes.keys().map(|k| (k.clone(), primary.id)).collect();
-    let mut attributes_added = Vec::new();
-    for s in secondaries {
-        for (key, value) in normalize::stored_attributes(&s.attributes) {
-            if !attributes.contains_key(&key) {
-                attributes_added.push(key.clone());
-                sources.insert(key.clone(), s.id);
-                attributes.insert(key, value);
-            }
-        }
-    }
+    let (attributes, sources, attributes_added) = merge_attributes(&everyone, rules);
     let mut attribute_conflicts = Vec::new();
     let mut conflict_keys: Vec<&String> = attributes.keys().collect();
     conflict_keys.sort();
@@ -355,6 +346,53 @@ pub fn plan(
         attributes_added,
         tags_added,
     })
+}
+
+/// The merged attributes of `everyone` (primary first, then the secondaries in priority
+/// order), the contact each key's value comes from, and the keys the primary gains. Key by
+/// key, the first non-null value that fits the key's active definition in `rules` wins (so a
+/// value stored before its key was defined, or one that no longer fits, gives way to one that
+/// does); when none does, the first value present. Stored values are never re-checked here:
+/// a merge is not blocked by a legacy value, it keeps one only when no contact has a better
+/// one.
+fn merge_attributes(
+    everyone: &[&lead::Model],
+    rules: &AttributeRules,
+) -> (Map<String, Value>, HashMap<String, Uuid>, Vec<String>) {
+    let primary = everyone.first().map(|m| m.id).unwrap_or_default();
+    let mut keys: Vec<String> = Vec::new();
+    for m in everyone {
+        if let Value::Object(map) = &m.attributes {
+            keys.extend(
+                map.keys()
+                    .filter(|k| !keys.contains(k))
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    let mut attributes = Map::new();
+    let mut sources = HashMap::new();
+    let mut added = Vec::new();
+    for key in keys {
+        let candidates: Vec<(Uuid, &Value)> = everyone
+            .iter()
+            .filter_map(|m| m.attributes.get(&key).map(|v| (m.id, v)))
+            .collect();
+        let chosen = candidates
+            .iter()
+            .find(|(_, v)| !v.is_null() && rules.fits(&key, v))
+            .or(candidates.first());
+        let Some((source, value)) = chosen else {
+            continue;
+        };
+        if !candidates.iter().any(|(id, _)| *id == primary) {
+            added.push(key.clone());
+        }
+        sources.insert(key.clone(), *source);
+        attributes.insert(key, (*value).clone());
+    }
+    (attributes, sources, added)
 }
 
 pub(crate) fn involved(input: &MergeInput) -> Vec<Uuid> {

@@ -1,19 +1,23 @@
 //! The domain, free of GraphQL, in two floors (zero-to-production's domain split, lldap's
 //! handlers over a backend):
-//! - **use cases** (`accounts`, `contacts`, `visitors`, `merge`, `identity`, `transfer`): each
-//!   public function validates its input, opens its own write transaction ([`begin_write`], a
-//!   [`WriteTxn`] whose journal of timeline events is written as its last statement),
-//!   composes store functions, commits;
+//! - **use cases** (`accounts`, `attributes`, `contacts`, `visitors`, `merge`, `identity`,
+//!   `transfer`): each public function validates its input, opens its own write transaction
+//!   ([`begin_write`], a [`WriteTxn`] whose journal of timeline events is written as its last
+//!   statement), composes store functions, commits;
 //! - the **store** ([`store`]): row-level functions over `&impl ConnectionTrait` (or the
 //!   `WriteTxn`, to record events) that never begin a transaction, every one taking the tenant
 //!   scope.
 //!
-//! Beside them: pure rules ([`fields`], the contact's field table; [`merge_plan`]) and the
-//! read side (`contact_search`, `duplicates`, `prefetch`, `nodes`, `pagination`), plain
-//! queries for the GraphQL readers. All SQL lives here (and in `graphql::loaders`, which calls
+//! Beside them: pure rules ([`fields`], the contact's field table; [`merge_plan`];
+//! [`attribute_rules`], what typed attributes accept) and the read side (`contact_search`,
+//! `attribute_filters`, `duplicates`, `prefetch`, `nodes`, `pagination`), plain queries for
+//! the GraphQL readers. All SQL lives here (and in `graphql::loaders`, which calls
 //! into here). Modules depend downwards only: use cases → store → pure rules.
 
 pub mod accounts;
+pub mod attribute_filters;
+pub mod attribute_rules;
+pub mod attributes;
 pub mod bulk;
 pub mod contact_search;
 pub mod contacts;

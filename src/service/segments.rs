@@ -49,13 +49,14 @@ pub async fn save(
         .ok_or_else(|| AppError::bad_input("name", "must not be blank"))?;
     let name_key = name.to_lowercase();
     query.order = None;
-    contact_search::check(db.get_database_backend(), scope, &query)?;
+    contact_search::check(db, scope, &query).await?;
     let filter = serde_json::to_value(&query).map_err(AppError::internal)?;
     let txn = begin_write(db).await?;
     if let Some(taken) = store::find_by_name(&txn, scope, &name_key).await?
         && Some(taken.id) != id
     {
         return Err(AppError::AlreadyExists {
+            what: "a segment with this name",
             existing_id: taken.id,
         });
     }

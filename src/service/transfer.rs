@@ -10,8 +10,10 @@ use sea_orm::{
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::attribute_rules::AttributeRules;
 use super::fields::{ContactFields, ValidFields};
 use super::merge::MAX_ADDITIONAL_EMAILS;
+use super::store::attribute_defs;
 use super::store::changes::{self, Version};
 use super::store::leads::{blank, find_by_lead_id_locked, resolve};
 use super::{ProjectScope, WriteTxn, now};
@@ -84,9 +86,10 @@ pub fn status_name(status: lead::LeadStatus) -> &'static str {
 
 impl ImportContact {
     /// Validates and normalises every value with the API's rules, before anything is read or
-    /// written. Errors: `BAD_USER_INPUT` naming the first bad field (`leadId`, any text
-    /// field, `tags`, `status`, `attributes`).
-    pub fn validate(self) -> AppResult<ValidImport> {
+    /// written; the attributes against the project's `rules` (read once per import:
+    /// [`attribute_rules`]). Errors: `BAD_USER_INPUT` naming the first bad field (`leadId`,
+    /// any text field, `tags`, `status`, `attributes`, `attributes.<key>`).
+    pub fn validate(self, rules: &AttributeRules) -> AppResult<ValidImport> {
         let lead_id = match self.lead_id {
             None => None,
             Some(id) => Some(
@@ -113,7 +116,9 @@ impl ImportContact {
                     AppError::bad_input("status", "must be NORMAL, DELETED or TEMP")
                 })?),
             };
-        let attributes = normalize::attributes("attributes", self.attributes)?;
+        let attributes = normalize::attributes("attributes", self.attributes)?
+            .map(|patch| rules.check(patch))
+            .transpose()?;
         let mut additional_emails = Vec::with_capacity(self.additional_emails.len());
         for email in &self.additional_emails {
             if let Some(valid) = normalize::email("additionalEmails", Some(email))? {
@@ -253,6 +258,16 @@ pub async fn export_page(
         .limit(limit)
         .all(db)
         .await?)
+}
+
+/// The attribute rules of `scope`'s project (its definitions and strict mode) that an import's
+/// rows are validated with ([`ImportContact::validate`]). One statement. Errors: `NOT_FOUND`
+/// (no such project), database errors.
+pub async fn attribute_rules(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+) -> AppResult<AttributeRules> {
+    attribute_defs::rules(db, scope).await
 }
 
 /// Whether the project `id` exists. Errors: database errors.

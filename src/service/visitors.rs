@@ -7,11 +7,12 @@ use sea_orm::EntityTrait;
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::attribute_rules::AttributeRules;
 use super::fields::{ContactField, ContactFields, Patch};
 use super::merge::{MAX_SECONDARIES, MergeInput, MergeOrigin};
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
-use super::store::{leads, merges, requests};
+use super::store::{attribute_defs, leads, merges, requests};
 use super::{Database, ProjectScope, WriteTxn, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -115,8 +116,10 @@ pub struct MetadataInput {
 /// captured email is another listed contact's, the visitor's contact is merged into that one
 /// in the same transaction (journaled, undoable; never when both are identified visitors
 /// with different external ids) and the surviving contact is returned.
-/// Errors: `BAD_USER_INPUT` (`fullname`, `email`, `phone`, `attributes`), checked before
-/// anything is written.
+/// Attributes are checked against the project's definitions (one statement, only when
+/// attributes are given). Errors: `BAD_USER_INPUT` (`fullname`, `email`, `phone`,
+/// `attributes`; `attributes.<key>` for a value that does not fit its key's definition, or an
+/// undefined key in strict mode); nothing is written on any error.
 pub async fn capture_metadata(
     db: &impl Database,
     scope: ProjectScope,
@@ -138,6 +141,18 @@ pub async fn capture_metadata(
         .without_clears();
     let attributes = normalize::attributes("attributes", input.attributes)?;
     let txn = begin_write(db).await?;
+    // The project's attribute rules, read once (when there are attributes to check or a
+    // merge to plan).
+    let mut rules = None;
+    let attributes = match attributes {
+        Some(patch) if !patch.is_empty() => {
+            let loaded = attribute_defs::rules(&txn, scope).await?;
+            let patch = loaded.check(patch)?;
+            rules = Some(loaded);
+            Some(patch)
+        }
+        other => other,
+    };
     let (current, created) =
         changes::get_or_create_for_visitor(&txn, scope, visitor_id, None).await?;
     let mut next = current.clone();
@@ -162,7 +177,7 @@ pub async fn capture_metadata(
         current
     };
     if let Some(key) = email_key {
-        saved = auto_merge_on_email(&txn, scope, visitor_id, saved, &key).await?;
+        saved = auto_merge_on_email(&txn, scope, visitor_id, saved, &key, rules).await?;
     }
     txn.commit().await?;
     Ok(saved)
@@ -170,14 +185,17 @@ pub async fn capture_metadata(
 
 /// The project's `auto_merge_on_email` rule: merges `lead` into the best other listed contact
 /// of the project with email key `key` (most Requests, then oldest), unless both are
-/// identified with different external ids. Returns the surviving contact (`lead` itself when
-/// the setting is off or nothing matches).
+/// identified with different external ids, by the visitor; `rules` are the project's
+/// attribute rules if the caller read them already (else they are read when a merge
+/// happens). Returns the surviving contact (`lead` itself when the setting is off or nothing
+/// matches).
 async fn auto_merge_on_email(
     txn: &WriteTxn,
     scope: ProjectScope,
     visitor_id: Uuid,
     lead: lead::Model,
     key: &str,
+    rules: Option<AttributeRules>,
 ) -> AppResult<lead::Model> {
     let enabled = entity::project::Entity::find_by_id(scope.project_id)
         .one(txn)
@@ -208,6 +226,10 @@ async fn auto_merge_on_email(
         .max_by_key(|c| counts.get(&c.id).copied().unwrap_or(0))
         .map(|c| c.id)
         .ok_or_else(|| AppError::internal("no merge target"))?;
+    let rules = match rules {
+        Some(rules) => rules,
+        None => attribute_defs::rules(txn, scope).await?,
+    };
     let (survivor, _) = merges::apply(
         txn,
         scope,
@@ -220,6 +242,7 @@ async fn auto_merge_on_email(
             kind: entity::lead_merge::MergeKind::AutoEmail,
             actor: Some(visitor_id),
         },
+        &rules,
     )
     .await?;
     Ok(survivor)

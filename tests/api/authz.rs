@@ -36,12 +36,12 @@ const NF: &str = "NOT_FOUND";
 const TABLE: &[(&str, &str, [&str; 9])] = &[
     (
         "viewer",
-        "query { viewer { role user { id kind fullname email } project { id name autoMergeOnEmail siteSecretRotatedAt } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
+        "query { viewer { role user { id kind fullname email } project { id name autoMergeOnEmail strictAttributes siteSecretRotatedAt } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
         [NULL, UN, UN, OK, OK, OK, OK, OK, OK],
     ),
     (
         "contacts",
-        "query { contacts { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } nodes { id } } }",
+        "query { contacts(attributeFilters: [{ key: \"plan\", exists: false }]) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } nodes { id } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, OK],
     ),
     (
@@ -151,13 +151,38 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "updateProjectSettings",
-        "mutation { updateProjectSettings(input: { autoMergeOnEmail: false }) { id autoMergeOnEmail } }",
+        "mutation { updateProjectSettings(input: { autoMergeOnEmail: false, strictAttributes: false }) { id autoMergeOnEmail strictAttributes } }",
         [UN, UN, UN, FB, FB, FB, OK, OK, OK],
     ),
     (
         "rotateProjectSecret",
         "mutation { rotateProjectSecret { secret rotatedAt } }",
         [UN, UN, UN, FB, FB, FB, OK, OK, OK],
+    ),
+    (
+        "contactAttributes",
+        "query { contactAttributes(includeArchived: true) { id key label type options archived createdAt updatedAt } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "defineContactAttribute",
+        "mutation($n: String!) { defineContactAttribute(input: { key: $n, label: \"L\", type: LIST, options: [\"a\"] }) { id key type options } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, OK],
+    ),
+    (
+        "updateContactAttribute",
+        "mutation($attribute: ID!) { updateContactAttribute(input: { id: $attribute, label: \"Renamed\" }) { id label } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "archiveContactAttribute",
+        "mutation($attribute: ID!) { archiveContactAttribute(input: { id: $attribute }) { id archived } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
+    ),
+    (
+        "restoreContactAttribute",
+        "mutation($attribute: ID!) { restoreContactAttribute(input: { id: $attribute }) { id archived } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
     ),
     (
         "webhooks",
@@ -509,6 +534,16 @@ async fn authorization_matrix(backend: Backend) {
                     )
                     .await;
                 vars["job"] = job["addTagsToContacts"]["job"]["id"].clone();
+            }
+            if doc.contains("$attribute:") {
+                let defined = app
+                    .ok(
+                        Some(&owner),
+                        "mutation($k: String!) { defineContactAttribute(input: { key: $k, label: \"A\", type: NUMBER }) { id } }",
+                        json!({ "k": format!("attr-{n}") }),
+                    )
+                    .await;
+                vars["attribute"] = defined["defineContactAttribute"]["id"].clone();
             }
             if doc.contains("$site:") {
                 vars["site"] = json!(site_token(&app, &owner, n).await);

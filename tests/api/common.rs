@@ -26,8 +26,9 @@ pub struct TestApp {
     /// Statements of the server that broke the tenancy rule (`support::tenant_sql`): the test
     /// fails when it ends with any.
     violations: Arc<Mutex<Vec<String>>>,
-    /// The SQL text of every statement the server ran, in order (`sql_since`).
-    sql_log: Arc<Mutex<Vec<String>>>,
+    /// Every statement the server ran (SQL and values), in order (`sql_since`,
+    /// `statements_since`).
+    sql_log: Arc<Mutex<Vec<sea_orm::Statement>>>,
     client: reqwest::Client,
     /// Dropped last: removes the database after the server's handles.
     _db: TestDb,
@@ -100,7 +101,7 @@ impl TestApp {
                 if tokio::task::try_id().is_none() {
                     return;
                 }
-                sql_log.lock().unwrap().push(info.statement.sql.clone());
+                sql_log.lock().unwrap().push(info.statement.clone());
                 if let Some(why) = crate::support::tenant_sql::violation(&info.statement.sql) {
                     violations
                         .lock()
@@ -138,7 +139,20 @@ impl TestApp {
 
     /// The SQL text of the statements the server ran since `mark`, in order.
     pub fn sql_since(&self, mark: usize) -> Vec<String> {
+        self.sql_log.lock().unwrap()[mark..]
+            .iter()
+            .map(|s| s.sql.clone())
+            .collect()
+    }
+
+    /// The statements (SQL and bound values) the server ran since `mark`, in order.
+    pub fn statements_since(&self, mark: usize) -> Vec<sea_orm::Statement> {
         self.sql_log.lock().unwrap()[mark..].to_vec()
+    }
+
+    /// The URL of the test's database (for the binary's subcommands).
+    pub fn database_url(&self) -> &str {
+        &self._db.url
     }
 
     /// POSTs a GraphQL operation; returns the whole response body (`data` and `errors`).

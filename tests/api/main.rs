@@ -8,6 +8,8 @@ mod support;
 
 mod common;
 
+mod attribute_filters;
+mod attributes;
 mod auth;
 mod authz;
 mod bulk;

@@ -408,6 +408,7 @@ async fn search_stays_in_its_project(backend: Backend) {
             name: format!("p{p}"),
             created_at: base,
             auto_merge_on_email: false,
+            strict_attributes: false,
             site_secret: None,
             site_secret_rotated_at: None,
         }))

@@ -564,7 +564,7 @@ async fn a_rolled_back_write_sends_nothing(backend: Backend) {
         lead_id: Some("rolled-back".into()),
         ..Default::default()
     }
-    .validate()
+    .validate(&Default::default())
     .unwrap();
     let (_, rolled) = contacts_server::service::transfer::upsert(&txn, scope, row)
         .await

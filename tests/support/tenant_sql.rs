@@ -24,6 +24,7 @@ pub const TENANT_TABLES: &[&str] = &[
     "contact_note",
     "segment",
     "bulk_job",
+    "contact_attribute",
 ];
 
 fn tokens(sql: &str) -> Vec<String> {

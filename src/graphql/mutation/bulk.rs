@@ -76,10 +76,7 @@ impl From<Vec<BulkOutcome>> for BulkContactsPayload {
                 }
                 Err(err) => {
                     failed += 1;
-                    let field = match &err {
-                        AppError::BadUserInput { field, .. } => Some((*field).to_owned()),
-                        _ => None,
-                    };
+                    let field = err.input_field();
                     if let AppError::Internal(detail) = &err {
                         tracing::error!(error = %detail, "internal error in a bulk item");
                     }

@@ -112,6 +112,7 @@ impl MergeMutation {
             scope,
             SettingsPatch {
                 auto_merge_on_email: input.auto_merge_on_email,
+                strict_attributes: input.strict_attributes,
             },
         )
         .await?;

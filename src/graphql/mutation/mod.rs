@@ -1,6 +1,7 @@
 //! Root mutations, one file per domain, merged.
 
 mod accounts;
+mod attributes;
 mod bulk;
 mod contacts;
 mod merge;
@@ -13,6 +14,7 @@ mod webhooks;
 use async_graphql::MergedObject;
 
 pub use accounts::AccountMutation;
+pub use attributes::AttributeMutation;
 pub use bulk::{BulkContactResult, BulkContactsPayload, BulkError, BulkMutation};
 pub use contacts::ContactMutation;
 pub use merge::{MergeMutation, ProjectSecretPayload};
@@ -36,4 +38,5 @@ pub struct Mutation(
     NoteMutation,
     TeamMutation,
     SegmentMutation,
+    AttributeMutation,
 );

@@ -62,6 +62,13 @@ impl ProjectObject {
         self.0.auto_merge_on_email
     }
 
+    /// Whether contact attributes may use only defined (not archived) keys: any other key is
+    /// refused with `BAD_USER_INPUT` on `attributes.<key>` (see `updateProjectSettings`,
+    /// `defineContactAttribute`).
+    async fn strict_attributes(&self) -> bool {
+        self.0.strict_attributes
+    }
+
     /// When the site secret for identified visitors was last rotated; null when never (the
     /// secret itself is shown only by `rotateProjectSecret`).
     async fn site_secret_rotated_at(&self) -> Option<DateTime<Utc>> {

@@ -405,6 +405,7 @@ impl ContactConnection {
     /// when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let db = ctx.data::<DatabaseConnection>()?;
-        Ok(contact_search::count(db, self.scope, &self.query).await?)
+        let conditions = &self.page.conditions;
+        Ok(contact_search::count_checked(db, self.scope, &self.query, conditions).await?)
     }
 }

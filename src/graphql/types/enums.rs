@@ -265,3 +265,23 @@ pub enum ContactEventKind {
     /// A note was deleted: `noteId`.
     NoteDeleted,
 }
+
+/// The type of a custom attribute's values (`ContactAttributeDefinition.type`). Values are
+/// stored in the contact's `attributes` JSON object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Enum)]
+#[graphql(remote = "entity::contact_attribute::AttributeType")]
+pub enum ContactAttributeType {
+    /// A JSON string.
+    Text,
+    /// A JSON number (compared numerically by filters).
+    Number,
+    /// `true` or `false`.
+    Boolean,
+    /// A calendar date, a string `YYYY-MM-DD` (ISO 8601).
+    Date,
+    /// One of the definition's `options`, a string (matched case-insensitively, stored in
+    /// the option's spelling).
+    List,
+    /// An absolute `http` or `https` URL, a string (stored as given, trimmed).
+    Url,
+}

@@ -1,6 +1,7 @@
 //! Output types of the schema.
 
 pub mod account;
+pub mod attribute;
 pub mod bulk_job;
 pub mod connection;
 pub mod contact;

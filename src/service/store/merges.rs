@@ -20,6 +20,7 @@ use super::leads::{load_many, save_all};
 use super::notes;
 use super::timeline::{self, NewEvent};
 use crate::error::{AppError, AppResult};
+use crate::service::attribute_rules::AttributeRules;
 use crate::service::merge_plan::{
     Blocker, MergeInput, MergeOrigin, blockers, involved, plan, unique_secondaries,
 };
@@ -41,13 +42,15 @@ struct Snapshot {
     notes: Vec<(Uuid, Vec<Uuid>)>,
 }
 /// Merges `input.secondary_ids` into `input.primary_id` inside the caller's write transaction
-/// and journals it (the caller checked the input's shape). Returns the surviving contact and
-/// the merge id. Errors: as `merge::merge`; nothing is written on any error.
+/// and journals it (the caller checked the input's shape, and loaded the project's attribute
+/// `rules`: the merged attributes prefer values that fit them). Returns the surviving contact
+/// and the merge id. Errors: as `merge::merge`; nothing is written on any error.
 pub async fn apply(
     txn: &WriteTxn,
     scope: ProjectScope,
     input: &MergeInput,
     origin: MergeOrigin,
+    rules: &AttributeRules,
 ) -> AppResult<(lead::Model, Uuid)> {
     let ids = involved(input);
     let found = load_many(txn, scope, &ids, true).await?;
@@ -76,7 +79,8 @@ pub async fn apply(
         .iter()
         .filter_map(|id| found.get(id))
         .collect();
-    let plan = plan(primary, &secondaries, &input.field_choices).map_err(Blocker::into_error)?;
+    let plan =
+        plan(primary, &secondaries, &input.field_choices, rules).map_err(Blocker::into_error)?;
     let at = now();
     let merge_id = Uuid::new_v4();
 

@@ -4,6 +4,7 @@
 //! (`service::contacts`, `visitors`, `merge`, `identity`, `accounts`, and the CLI's import)
 //! open one and compose these. Store modules never call a use case.
 
+pub mod attribute_defs;
 pub mod bulk_jobs;
 pub mod changes;
 pub mod erasure;
