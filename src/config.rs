@@ -338,7 +338,8 @@ pub enum Command {
         #[arg(long, default_value_t = 500)]
         batch_size: usize,
     },
-    /// Export the contacts of a project (except erased ones) as CSV, in the import format.
+    /// Export the contacts of a project (except erased ones) as CSV, in the import format: all
+    /// of them, or those of a saved segment and/or the filters below (as `contacts` lists them).
     ExportCsv {
         /// The project to export (its id).
         #[arg(long)]
@@ -346,7 +347,50 @@ pub enum Command {
         /// Output file; standard output when absent.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only the contacts of this saved segment (its id), AND the filters below.
+        #[arg(long)]
+        segment: Option<uuid::Uuid>,
+        /// The filters of `contacts`.
+        #[command(flatten)]
+        filter: ExportFilter,
     },
+}
+
+/// The `contacts` filters as `export-csv` flags (any given one makes the export a filtered
+/// list: NORMAL contacts only unless `--status` says otherwise).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ExportFilter {
+    /// Full-text search, as `contacts(search:)`.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Exact email (case- and whitespace-insensitive).
+    #[arg(long)]
+    pub email: Option<String>,
+    /// A tag the contacts must have (repeat for several; all must be present).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// A status to include: normal, deleted or temp (repeat for several).
+    #[arg(long = "status")]
+    pub statuses: Vec<String>,
+    /// Created at or after (RFC 3339).
+    #[arg(long)]
+    pub created_after: Option<chrono::DateTime<chrono::Utc>>,
+    /// Created strictly before (RFC 3339).
+    #[arg(long)]
+    pub created_before: Option<chrono::DateTime<chrono::Utc>>,
+    /// With (true) or without (false) an email.
+    #[arg(long)]
+    pub has_email: Option<bool>,
+    /// Owned by this agent (its user id).
+    #[arg(long)]
+    pub owner: Option<uuid::Uuid>,
+    /// Only unassigned (true) or only assigned (false) contacts.
+    #[arg(long)]
+    pub unassigned: Option<bool>,
+    /// A typed attribute filter as JSON, as one entry of `contacts(attributeFilters:)`, e.g.
+    /// '{"key": "seats", "gt": 9}' (repeat for several).
+    #[arg(long = "attribute-filter")]
+    pub attribute_filters: Vec<String>,
 }
 
 /// Log line format.

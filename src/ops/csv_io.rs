@@ -32,7 +32,7 @@ use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
 use crate::service::{ProjectScope, begin_write};
 
 /// The columns, in the order `export-csv` writes them.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "lead_id",
     "fullname",
     "email",
@@ -49,6 +49,7 @@ pub const COLUMNS: [&str; 16] = [
     "zipcode",
     "country",
     "additional_emails",
+    "owner",
 ];
 
 /// The characters that make a spreadsheet read a cell as a formula (OWASP).
@@ -220,7 +221,7 @@ pub async fn import_reader(
     }
     let scope = ProjectScope::operator(project);
     // The project's attribute definitions, read once: every row is checked against them.
-    let rules = transfer::attribute_rules(db, scope).await?;
+    let rules = transfer::import_rules(db, scope).await?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
@@ -447,6 +448,7 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
         }
         match name {
             "lead_id" => row.lead_id = Some(cell.to_owned()),
+            "owner" => row.owner = Some(cell.to_owned()),
             "status" => row.status = Some(cell.to_owned()),
             "tags" => row.tags = parse_list("tags", cell)?,
             "additional_emails" => row.additional_emails = parse_list("additional_emails", cell)?,
@@ -515,48 +517,125 @@ impl ExportReport {
     }
 }
 
-/// Writes every contact of `project` except erased ones, in the import format ([`COLUMNS`],
-/// header first), ordered by creation time then `lead_id`, to `out` (standard output when
-/// `None`). Errors: [`TransferError`] (unknown project, I/O, database).
+/// Which contacts `export-csv` writes: without a segment or filter, every contact of the
+/// project except erased ones (any status); with them, the contacts `contacts(segment:,
+/// ...)` would list (NORMAL only unless a status filter says otherwise), erased ones left out.
+#[derive(Clone, Debug, Default)]
+pub struct ExportSelection {
+    /// A saved segment of the project (its id).
+    pub segment: Option<Uuid>,
+    /// Filters, as the arguments of `contacts`.
+    pub filter: Option<crate::service::contact_search::ContactQuery>,
+}
+
+/// The service's query of `export-csv`'s filter flags; `None` when no flag is given.
+/// Errors: a message naming a bad `--status` or `--attribute-filter`.
+pub fn export_filter(
+    flags: crate::config::ExportFilter,
+) -> Result<Option<crate::service::contact_search::ContactQuery>, String> {
+    let statuses = flags
+        .statuses
+        .iter()
+        .map(|s| {
+            transfer::status_code(s)
+                .ok_or_else(|| format!("--status {s}: expected normal, deleted or temp"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let attribute_filters = flags
+        .attribute_filters
+        .iter()
+        .map(|f| serde_json::from_str(f).map_err(|e| format!("--attribute-filter {f}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let query = crate::service::contact_search::ContactQuery {
+        search: flags.search,
+        email: flags.email,
+        tags: flags.tags,
+        statuses,
+        created_after: flags.created_after,
+        created_before: flags.created_before,
+        has_email: flags.has_email,
+        owner: flags.owner,
+        unassigned: flags.unassigned,
+        attribute_filters,
+        ..Default::default()
+    };
+    Ok((query != Default::default()).then_some(query))
+}
+
+/// Writes the contacts `selection` picks of `project`, in the import format ([`COLUMNS`],
+/// header first), ordered by creation time (then `lead_id`, or the id with a filter), to `out`
+/// (standard output when `None`). Errors: [`TransferError`] (unknown project or segment, a
+/// bad filter, I/O, database).
 pub async fn export_to(
     db: &DatabaseConnection,
     project: Uuid,
+    selection: ExportSelection,
     out: Option<&Path>,
 ) -> Result<ExportReport, TransferError> {
     let sink: Box<dyn Write> = match out {
         Some(path) => Box::new(std::fs::File::create(path)?),
         None => Box::new(std::io::stdout().lock()),
     };
-    export_writer(db, project, sink).await
+    export_writer(db, project, selection, sink).await
 }
 
 /// [`export_to`] into any writer.
 pub async fn export_writer(
     db: &DatabaseConnection,
     project: Uuid,
+    selection: ExportSelection,
     sink: impl Write,
 ) -> Result<ExportReport, TransferError> {
+    use crate::service::contact_search::{self, Direction, OrderField, PageRequest};
     const PAGE: u64 = 1000;
     let started = Instant::now();
     if !transfer::project_exists(db, project).await? {
         return Err(TransferError::UnknownProject(project));
     }
     let scope = ProjectScope::operator(project);
+    let owners = transfer::agent_emails(db, scope).await?;
     let mut writer = csv::Writer::from_writer(std::io::BufWriter::new(sink));
     writer.write_record(COLUMNS)?;
     let mut report = ExportReport::default();
-    let mut after = None;
-    loop {
-        let page = transfer::export_page(db, scope, after.clone(), PAGE).await?;
-        for contact in &page {
-            writer.write_record(export_row(contact))?;
-        }
-        report.rows += page.len();
-        match page.last() {
-            Some(last) if page.len() as u64 == PAGE => {
-                after = Some((last.created_at, last.lead_id.clone()))
+    if selection.segment.is_none() && selection.filter.is_none() {
+        let mut after = None;
+        loop {
+            let page = transfer::export_page(db, scope, after.clone(), PAGE).await?;
+            for contact in &page {
+                writer.write_record(export_row(contact, &owners))?;
             }
-            _ => break,
+            report.rows += page.len();
+            match page.last() {
+                Some(last) if page.len() as u64 == PAGE => {
+                    after = Some((last.created_at, last.lead_id.clone()))
+                }
+                _ => break,
+            }
+        }
+    } else {
+        let mut query = crate::service::segments::within(
+            db,
+            scope,
+            selection.segment,
+            selection.filter.unwrap_or_default(),
+        )
+        .await?;
+        query.order = Some((OrderField::CreatedAt, Direction::Asc));
+        let mut after = None;
+        loop {
+            let page = PageRequest::Forward {
+                first: crate::service::pagination::MAX_PAGE_SIZE,
+                after: after.take(),
+            };
+            let page = contact_search::list(db, scope, &query, page, &Default::default()).await?;
+            for contact in page.rows.iter().filter(|c| c.erased_at.is_none()) {
+                writer.write_record(export_row(contact, &owners))?;
+                report.rows += 1;
+            }
+            if !page.has_next_page {
+                break;
+            }
+            after = page.cursors.last().cloned();
         }
     }
     writer.flush()?;
@@ -564,7 +643,8 @@ pub async fn export_writer(
     Ok(report)
 }
 
-fn export_row(c: &lead::Model) -> [String; 16] {
+/// The cells of `c` in [`COLUMNS`] order; `owners` gives the owner's email.
+fn export_row(c: &lead::Model, owners: &std::collections::HashMap<Uuid, String>) -> [String; 17] {
     COLUMNS.map(|column| {
         let cell = match column {
             "lead_id" => c.lead_id.clone(),
@@ -578,6 +658,10 @@ fn export_row(c: &lead::Model) -> [String; 16] {
             "additional_emails" => {
                 format_tags(&crate::normalize::stored_tags(&c.additional_emails))
             }
+            "owner" => c
+                .owner_id
+                .and_then(|id| owners.get(&id).cloned())
+                .unwrap_or_default(),
             name => ContactField::from_name(name)
                 .and_then(|f| f.get(c).cloned())
                 .unwrap_or_default(),

@@ -62,8 +62,21 @@ pub async fn run(config: &Config, command: Command) -> ExitCode {
                 }
             }
         }
-        Command::ExportCsv { project, out } => {
-            match csv_io::export_to(&db, project, out.as_deref()).await {
+        Command::ExportCsv {
+            project,
+            out,
+            segment,
+            filter,
+        } => {
+            let filter = match csv_io::export_filter(filter) {
+                Ok(filter) => filter,
+                Err(message) => {
+                    eprintln!("contacts-server export-csv: {message}");
+                    return ExitCode::from(2);
+                }
+            };
+            let selection = csv_io::ExportSelection { segment, filter };
+            match csv_io::export_to(&db, project, selection, out.as_deref()).await {
                 Ok(report) => {
                     eprintln!("{}", report.summary());
                     ExitCode::SUCCESS

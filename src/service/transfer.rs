@@ -39,6 +39,19 @@ pub struct ImportContact {
     pub attributes: Option<Value>,
     /// Creation time of a new contact (ignored when the contact exists).
     pub created_at: Option<DateTime<Utc>>,
+    /// The owner's sign-in email (an agent of the project, case-insensitive).
+    pub owner: Option<String>,
+}
+
+/// What an import's rows are checked against, read once per import ([`import_rules`]): the
+/// project's attribute definitions and strict mode, and its agents by sign-in email (for the
+/// `owner` column).
+#[derive(Clone, Debug, Default)]
+pub struct ImportRules {
+    /// The attribute rules.
+    pub attributes: AttributeRules,
+    /// The project's agents: lower-cased sign-in email → user id.
+    pub agents: std::collections::HashMap<String, Uuid>,
 }
 
 /// An [`ImportContact`] that passed validation.
@@ -51,6 +64,7 @@ pub struct ValidImport {
     status: Option<lead::LeadStatus>,
     attributes: Option<Map<String, Value>>,
     created_at: Option<DateTime<Utc>>,
+    owner: Option<Uuid>,
 }
 
 /// What [`upsert`] did.
@@ -86,10 +100,11 @@ pub fn status_name(status: lead::LeadStatus) -> &'static str {
 
 impl ImportContact {
     /// Validates and normalises every value with the API's rules, before anything is read or
-    /// written; the attributes against the project's `rules` (read once per import:
-    /// [`attribute_rules`]). Errors: `BAD_USER_INPUT` naming the first bad field (`leadId`,
-    /// any text field, `tags`, `status`, `attributes`, `attributes.<key>`).
-    pub fn validate(self, rules: &AttributeRules) -> AppResult<ValidImport> {
+    /// written; the attributes and the owner against the project's `rules` (read once per
+    /// import: [`import_rules`]). Errors: `BAD_USER_INPUT` naming the first bad field
+    /// (`leadId`, any text field, `tags`, `status`, `attributes`, `attributes.<key>`, `owner`:
+    /// not an agent of the project).
+    pub fn validate(self, rules: &ImportRules) -> AppResult<ValidImport> {
         let lead_id = match self.lead_id {
             None => None,
             Some(id) => Some(
@@ -117,8 +132,19 @@ impl ImportContact {
                 })?),
             };
         let attributes = normalize::attributes("attributes", self.attributes)?
-            .map(|patch| rules.check(patch))
+            .map(|patch| rules.attributes.check(patch))
             .transpose()?;
+        let owner = match self.owner {
+            None => None,
+            Some(email) => Some(
+                *rules
+                    .agents
+                    .get(&normalize::email_key(email.trim()))
+                    .ok_or_else(|| {
+                        AppError::bad_input("owner", "is not an agent of the project")
+                    })?,
+            ),
+        };
         let mut additional_emails = Vec::with_capacity(self.additional_emails.len());
         for email in &self.additional_emails {
             if let Some(valid) = normalize::email("additionalEmails", Some(email))? {
@@ -133,6 +159,7 @@ impl ImportContact {
             status,
             attributes,
             created_at: self.created_at.map(|t| t.trunc_subsecs(6)),
+            owner,
         })
     }
 }
@@ -164,6 +191,7 @@ pub async fn upsert(
         if let Some(status) = row.status {
             model.status = status;
         }
+        model.owner_id = row.owner;
         if !changes::create(db, scope, None, &model).await? {
             return Err(AppError::Conflict(
                 "another import created this leadId at the same time".into(),
@@ -197,6 +225,12 @@ pub async fn upsert(
         && status != next.status
     {
         next.status = status;
+        changed = true;
+    }
+    if let Some(owner) = row.owner
+        && Some(owner) != next.owner_id
+    {
+        next.owner_id = Some(owner);
         changed = true;
     }
     if !changed {
@@ -260,14 +294,33 @@ pub async fn export_page(
         .await?)
 }
 
-/// The attribute rules of `scope`'s project (its definitions and strict mode) that an import's
-/// rows are validated with ([`ImportContact::validate`]). One statement. Errors: `NOT_FOUND`
-/// (no such project), database errors.
-pub async fn attribute_rules(
+/// What an import's rows of `scope` are checked against ([`ImportRules`]): the project's
+/// attribute rules (one statement) and its agents (two). Errors: `NOT_FOUND` (no such
+/// project), database errors.
+pub async fn import_rules(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
-) -> AppResult<AttributeRules> {
-    attribute_defs::rules(db, scope).await
+) -> AppResult<ImportRules> {
+    Ok(ImportRules {
+        attributes: attribute_defs::rules(db, scope).await?,
+        agents: agent_emails(db, scope)
+            .await?
+            .into_iter()
+            .map(|(id, email)| (email, id))
+            .collect(),
+    })
+}
+
+/// The agents of `scope` with their lower-cased sign-in emails (the CSV `owner` column).
+pub async fn agent_emails(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+) -> AppResult<std::collections::HashMap<Uuid, String>> {
+    Ok(super::store::members::list(db, scope)
+        .await?
+        .into_iter()
+        .filter_map(|m| m.user.login_email.map(|email| (m.user.id, email)))
+        .collect())
 }
 
 /// Whether the project `id` exists. Errors: database errors.
