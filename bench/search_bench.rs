@@ -119,6 +119,7 @@ async fn main() {
         auto_merge_on_email: false,
         site_secret: None,
         site_secret_rotated_at: None,
+        link_company_by_email_domain: false,
     }))
     .exec_without_returning(&db)
     .await

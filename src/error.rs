@@ -114,7 +114,7 @@ impl ErrorCode {
                 "an invalid argument (`extensions.field` names it): email, phone, names, attributes not an object, `first` outside 0..100, a bad cursor or id; an argument or variable value that does not parse as its type (e.g. a bad `DateTime`)"
             }
             Self::Conflict => {
-                "a duplicate (an agent email already signed up; a contact `leadId` already used, with `extensions.existingId`), a stale `expectedVersion`, a change to an erased or merged-away contact (`extensions.reason` `ALREADY_MERGED`, `extensions.mergedInto`), a merge blocker or an unmerge after changes (`extensions.reason` for merge blockers, below)"
+                "a duplicate (an agent email already signed up; a contact `leadId` or a company `domain` already used, with `extensions.existingId`), a stale `expectedVersion`, a change to an erased or merged-away contact (`extensions.reason` `ALREADY_MERGED`, `extensions.mergedInto`), a merge blocker or an unmerge after changes (`extensions.reason` for merge blockers, below)"
             }
             Self::QueryTooDeep => {
                 "the operation nests selections deeper than `MAX_QUERY_DEPTH`, or the document, its variables or its fragment spreads nest past the fixed bounds (below); refused before any resolver runs (no SQL)"
@@ -351,9 +351,12 @@ pub enum AppError {
     /// `CONFLICT`.
     #[error("{0}")]
     Conflict(String),
-    /// `CONFLICT` on a create whose key is taken; `extensions.existingId` gives the holder.
-    #[error("a contact with this leadId already exists")]
+    /// `CONFLICT` on a create or change whose unique key is taken (a contact's `leadId`, a
+    /// company's `domain`); `extensions.existingId` gives the holder.
+    #[error("{what}")]
     AlreadyExists {
+        /// What is taken, as the message says it.
+        what: &'static str,
         /// The existing record's id.
         existing_id: uuid::Uuid,
     },
@@ -457,7 +460,7 @@ impl From<AppError> for async_graphql::Error {
                 let secs = *retry_after_secs;
                 gql = gql.extend_with(|_, ext| ext.set("retryAfter", secs));
             }
-            AppError::AlreadyExists { existing_id } => {
+            AppError::AlreadyExists { existing_id, .. } => {
                 let id = existing_id.to_string();
                 gql = gql.extend_with(|_, ext| ext.set("existingId", id));
             }

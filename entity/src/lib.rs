@@ -4,6 +4,7 @@
 //! `Contact` (the product's UI word). Every table except `user` carries a `project_id`: the
 //! tenant scope that every query in `contacts-server`'s service layer filters on.
 
+pub mod company;
 pub mod contact_note;
 pub mod lead;
 pub mod lead_event;

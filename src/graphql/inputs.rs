@@ -4,6 +4,7 @@ use async_graphql::{ID, InputObject, Json, MaybeUndefined};
 use serde_json::Value;
 
 use super::types::enums::Channel;
+use crate::error::AppResult;
 use crate::service::contact_search::{ContactQuery, Direction, OrderField};
 use crate::service::fields::{ContactField, ContactFields, Patch};
 
@@ -110,6 +111,9 @@ pub struct ContactFilter {
     pub has_email: Option<bool>,
     /// A top-level custom attribute equal to a JSON scalar.
     pub attribute: Option<AttributeFilter>,
+    /// Only the contacts linked to this company (`Company.id`; another project's matches
+    /// nothing).
+    pub company_id: Option<ID>,
 }
 
 impl ContactFilter {
@@ -130,6 +134,7 @@ impl ContactFilter {
             created_before: self.created_before,
             has_email: self.has_email,
             attribute: self.attribute.map(|a| (a.key, a.equals.0)),
+            company_id: self.company_id.map(|id| id.0),
             order: order.map(ContactOrder::into_service),
         }
     }
@@ -165,8 +170,11 @@ pub struct CreateContactInput {
     pub email: Option<String>,
     /// Phone (E.164 with `+`, else national digits).
     pub phone: Option<String>,
-    /// Company (≤ 200 characters).
+    /// The company, by name (≤ 200 characters): the project's company of that name
+    /// (case-insensitive), created when there is none. Give this or `companyId`.
     pub company: Option<String>,
+    /// The company, by id (`Company.id`). Give this or `company`.
+    pub company_id: Option<ID>,
     /// Note (≤ 10,000 characters).
     pub note: Option<String>,
     /// Street (≤ 200 characters).
@@ -200,8 +208,11 @@ pub struct UpdateContactInput {
     pub email: MaybeUndefined<String>,
     /// Phone.
     pub phone: MaybeUndefined<String>,
-    /// Company.
+    /// The company, by name: the project's company of that name (case-insensitive), created
+    /// when there is none; `null` (or blank) unlinks. Give this or `companyId`.
     pub company: MaybeUndefined<String>,
+    /// The company, by id (`Company.id`); `null` unlinks. Give this or `company`.
+    pub company_id: MaybeUndefined<ID>,
     /// Note.
     pub note: MaybeUndefined<String>,
     /// Street.
@@ -243,19 +254,40 @@ impl CreateContactInput {
             .into_iter()
             .fold(ContactFields::default(), |p, (f, v)| p.with(f, set(v)))
     }
+
+    /// `companyId`. Errors: `BAD_USER_INPUT` on `companyId` (not an id).
+    pub fn company_id(&self) -> AppResult<Option<uuid::Uuid>> {
+        self.company_id
+            .as_ref()
+            .map(|id| crate::normalize::uuid("companyId", id))
+            .transpose()
+    }
 }
 
 impl UpdateContactInput {
     /// The text fields as a patch: absent keeps, `null` clears, a value sets.
     pub fn fields(&self) -> ContactFields {
-        let patch = |v: &MaybeUndefined<String>| match v {
-            MaybeUndefined::Undefined => Patch::Keep,
-            MaybeUndefined::Null => Patch::Clear,
-            MaybeUndefined::Value(v) => Patch::Set(v.clone()),
-        };
         text_fields!(self)
             .into_iter()
             .fold(ContactFields::default(), |p, (f, v)| p.with(f, patch(v)))
+    }
+
+    /// `companyId` as a patch. Errors: `BAD_USER_INPUT` on `companyId` (not an id).
+    pub fn company_id(&self) -> AppResult<Patch<uuid::Uuid>> {
+        Ok(match patch(&self.company_id) {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(id) => Patch::Set(crate::normalize::uuid("companyId", &id)?),
+        })
+    }
+}
+
+/// A `MaybeUndefined` input as a patch: absent keeps, `null` clears, a value sets.
+pub fn patch<T: Clone>(value: &MaybeUndefined<T>) -> Patch<T> {
+    match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v.clone()),
     }
 }
 
@@ -344,6 +376,45 @@ pub struct UpdateProjectSettingsInput {
     /// Merge a visitor's contact automatically into the project's contact with the same
     /// email when the visitor captures it (journaled, undoable). Default off.
     pub auto_merge_on_email: Option<bool>,
+    /// Link a contact without a company to the company whose `domain` is its new email's
+    /// domain (never a free-mail provider's; never creating a company). Default off.
+    pub link_company_by_email_domain: Option<bool>,
+}
+
+/// Input of `createCompany`.
+#[derive(Debug, InputObject)]
+pub struct CreateCompanyInput {
+    /// The name (1..=200 characters after trimming).
+    pub name: String,
+    /// The web domain, or a URL of it (`acme.io`, `https://www.acme.io/about`): stored as
+    /// the lower-case ASCII host without `www.`; unique in the project.
+    pub domain: Option<String>,
+    /// Custom attributes (a JSON object; the contacts' limits).
+    pub attributes: Option<Json<Value>>,
+}
+
+/// Input of `updateCompany`: a partial update. An absent field is left alone; `null`
+/// clears `domain` and `attributes` (the name cannot be cleared).
+#[derive(Debug, InputObject)]
+pub struct UpdateCompanyInput {
+    /// The company.
+    pub id: ID,
+    /// The `version` the client last read; the update fails with `CONFLICT` when the
+    /// company has changed since.
+    pub expected_version: i32,
+    /// The name (1..=200 characters); linked contacts show the new name.
+    pub name: MaybeUndefined<String>,
+    /// The web domain or a URL of it; unique in the project.
+    pub domain: MaybeUndefined<String>,
+    /// Custom attributes: the whole object is replaced.
+    pub attributes: MaybeUndefined<Json<Value>>,
+}
+
+/// Input of `deleteCompany`.
+#[derive(Debug, InputObject)]
+pub struct DeleteCompanyInput {
+    /// The company.
+    pub id: ID,
 }
 
 /// Input of `signInWithCustomToken`.

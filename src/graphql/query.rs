@@ -4,17 +4,21 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use super::company_loaders::CompanyPlan;
 use super::guards;
 use super::inputs::{AttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput};
 use super::loaders::Loaders;
 use super::types::enums::ContactStatus;
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
-use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
+use super::types::{
+    CompanyConnection, CompanyObject, Contact, ContactConnection, Node, ProjectObject, Request,
+    UserObject, Viewer,
+};
 use crate::error::AppError;
 use crate::normalize;
 use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
-use crate::service::{accounts, duplicates, merge, nodes};
+use crate::service::{accounts, company_search, duplicates, merge, nodes};
 
 /// The root query type.
 #[derive(Default)]
@@ -51,7 +55,7 @@ impl Query {
     /// at most 100); cursors are keyset positions (stable under inserts and ties) and valid
     /// only for the ordering that made them.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
-    /// `last`, `after`, `before`, `search`, `tags`, `attribute`).
+    /// `last`, `after`, `before`, `search`, `tags`, `attribute`, `companyId`).
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
@@ -78,6 +82,8 @@ impl Query {
         #[graphql(desc = "A top-level custom attribute equal to a JSON scalar.")] attribute: Option<
             AttributeFilter,
         >,
+        #[graphql(desc = "Only the contacts linked to this company (`Company.id`).")]
+        company_id: Option<ID>,
         #[graphql(desc = "Sort order (default: createdAt DESC, or relevance with `search`).")]
         order_by: Option<ContactOrder>,
         #[graphql(desc = "Page size forward, 0..=100 (default 20).")] first: Option<i32>,
@@ -96,6 +102,7 @@ impl Query {
             created_before,
             has_email,
             attribute,
+            company_id,
         }
         .into_query(order_by);
         let db = ctx.data::<DatabaseConnection>()?;
@@ -134,8 +141,8 @@ impl Query {
     }
 
     /// Any object of the agent's project by its id (Relay Global Object Identification):
-    /// a Contact, Request, User (a member of the project) or the Project itself; null when
-    /// none matches in the caller's project.
+    /// a Contact, Request, Company, User (a member of the project) or the Project itself;
+    /// null when none matches in the caller's project.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id`).
     async fn node(
         &self,
@@ -153,9 +160,56 @@ impl Query {
                 Loaders::fed(ctx, plan, found).await?,
             ))),
             Some(nodes::Found::Request(m)) => Some(Node::Request(Request(m))),
+            Some(nodes::Found::Company(m)) => Some(Node::Company(CompanyObject::new(m))),
             Some(nodes::Found::User(m)) => Some(Node::User(UserObject(m))),
             Some(nodes::Found::Project(m)) => Some(Node::Project(ProjectObject(m))),
         })
+    }
+
+    /// The agent's project's companies (Relay connection), by name (case-insensitive) then
+    /// id. `search` keeps those whose name or domain contains it (case-insensitive
+    /// substring). `first` default 20, at most 100; keyset cursors.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`search`,
+    /// `first`, `after`).
+    async fn companies(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Case-insensitive substring of the name or the domain (≤ 200 characters)."
+        )]
+        search: Option<String>,
+        #[graphql(desc = "Page size, 0..=100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor (`endCursor` of the previous page) to continue after.")]
+        after: Option<String>,
+    ) -> Result<CompanyConnection> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let page =
+            company_search::list(db, scope, search.as_deref(), first, after.as_deref()).await?;
+        Ok(CompanyConnection::new(page, scope, search))
+    }
+
+    /// One company of the agent's project by id; null when it does not exist or belongs to
+    /// another project. Its first `contacts` page (with what the contacts select of their
+    /// own relations) and its `contactsCount` come in the same SQL statement.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id` not a
+    /// UUID).
+    async fn company(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The company's `id`.")] id: ID,
+    ) -> Result<Option<CompanyObject>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let look = ctx.look_ahead();
+        let plan = CompanyPlan::of(ctx, &look);
+        let Some(found) = company_search::find_with_contacts(db, scope, id, &plan.nested).await?
+        else {
+            return Ok(None);
+        };
+        let (company, contacts) = plan.fed(ctx, found).await?;
+        Ok(Some(CompanyObject::with_contacts(company, contacts)))
     }
 
     /// What `mergeContacts` would do with these contacts, computed without writing: blockers

@@ -2,7 +2,9 @@
 //! the service layer ([`crate::service::transfer`]).
 //!
 //! Format: UTF-8, a header row, then one contact a row. Columns (any order, any subset, names
-//! case-insensitive): [`COLUMNS`]. `tags` are separated by `|` (or, when a tag itself contains
+//! case-insensitive): [`COLUMNS`]. `company` is the linked company's name and
+//! `company_domain` its domain (an import links by domain first, else by name, creating the
+//! company when the project has none). `tags` are separated by `|` (or, when a tag itself contains
 //! `|`, written as a JSON array of strings); `attributes` is a JSON object; `status` is
 //! `NORMAL`, `DELETED` or `TEMP`; `created_at` is RFC 3339; `additional_emails` (emails
 //! absorbed by merges) are listed like tags. An empty cell leaves the stored value alone (a CSV
@@ -32,12 +34,13 @@ use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
 use crate::service::{ProjectScope, begin_write};
 
 /// The columns, in the order `export-csv` writes them.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "lead_id",
     "fullname",
     "email",
     "phone",
     "company",
+    "company_domain",
     "tags",
     "status",
     "attributes",
@@ -444,6 +447,7 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
         }
         match name {
             "lead_id" => row.lead_id = Some(cell.to_owned()),
+            "company_domain" => row.company_domain = Some(cell.to_owned()),
             "status" => row.status = Some(cell.to_owned()),
             "tags" => row.tags = parse_list("tags", cell)?,
             "additional_emails" => row.additional_emails = parse_list("additional_emails", cell)?,
@@ -545,8 +549,10 @@ pub async fn export_writer(
     let mut after = None;
     loop {
         let page = transfer::export_page(db, scope, after.clone(), PAGE).await?;
+        let domains = transfer::company_domains(db, scope, &page).await?;
         for contact in &page {
-            writer.write_record(export_row(contact))?;
+            let domain = contact.company_id.and_then(|id| domains.get(&id));
+            writer.write_record(export_row(contact, domain.map(String::as_str)))?;
         }
         report.rows += page.len();
         match page.last() {
@@ -561,10 +567,12 @@ pub async fn export_writer(
     Ok(report)
 }
 
-fn export_row(c: &lead::Model) -> [String; 16] {
+/// The cells of contact `c` whose company has the domain `company_domain`.
+fn export_row(c: &lead::Model, company_domain: Option<&str>) -> [String; 17] {
     COLUMNS.map(|column| {
         let cell = match column {
             "lead_id" => c.lead_id.clone(),
+            "company_domain" => company_domain.unwrap_or_default().to_owned(),
             "tags" => format_tags(&crate::normalize::stored_tags(&c.tags)),
             "status" => transfer::status_name(c.status).to_owned(),
             "attributes" => match &c.attributes {
@@ -667,10 +675,11 @@ mod tests {
             };
             f.set(&mut c, Some(value));
         }
-        let cells = export_row(&c);
+        let cells = export_row(&c, Some("acme.io"));
         let columns: Vec<usize> = (0..COLUMNS.len()).collect();
         let record = csv::StringRecord::from(cells.to_vec());
         let row = parse_row(&columns, &record).unwrap();
+        assert_eq!(row.company_domain.as_deref(), Some("acme.io"));
         let fields = row.fields.validate().unwrap();
         let mut back = crate::service::store::leads::blank(scope, "y".into(), Utc::now());
         assert!(fields.apply(&mut back));

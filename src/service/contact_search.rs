@@ -97,6 +97,9 @@ pub struct ContactQuery {
     pub has_email: Option<bool>,
     /// A top-level attribute equal to a JSON scalar.
     pub attribute: Option<(String, Value)>,
+    /// Only the contacts linked to this company (its id as given: checked when the query
+    /// runs; another project's company matches nothing).
+    pub company_id: Option<String>,
     /// Order; relevance when searching and absent, else (CreatedAt, Desc).
     pub order: Option<(OrderField, Direction)>,
 }
@@ -401,6 +404,10 @@ fn prepare(backend: DbBackend, scope: ProjectScope, q: &ContactQuery) -> AppResu
     }
     if let Some(before) = q.created_before {
         select = select.filter(lead::Column::CreatedAt.lt(before));
+    }
+    if let Some(company) = &q.company_id {
+        let company = normalize::uuid("companyId", company)?;
+        select = select.filter(lead::Column::CompanyId.eq(company));
     }
     match q.has_email {
         Some(true) => select = select.filter(lead::Column::EmailKey.is_not_null()),

@@ -8,8 +8,9 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::fields::ContactFields;
+use super::fields::{ContactField, ContactFields, Patch};
 use super::store::changes::{self, Version};
+use super::store::company_links::{self, CompanyLink};
 use super::store::timeline::{self, NewEvent};
 use super::store::{erasure, leads, merges};
 use super::{Database, ProjectScope, begin_write, now};
@@ -30,18 +31,28 @@ pub struct NewContact {
     pub attributes: Option<Value>,
     /// The visitor id to key the contact by; a new UUID when absent.
     pub lead_id: Option<String>,
+    /// The company to link, by id (instead of `company` in `fields`, a name).
+    pub company_id: Option<Uuid>,
 }
 
-/// Creates a contact by hand. Errors: `BAD_USER_INPUT` (any field, `leadId` blank or over 200
-/// characters, `tags`, `attributes`); `CONFLICT` with `extensions.existingId` when the
-/// project already has a contact with this `leadId`.
+/// Creates a contact by hand. Its company: the one named by `company` in the fields
+/// (case-insensitive, created when the project has none), or `company_id`; with neither, the
+/// project's email-domain rule may link one (`store::company_links::by_email_domain`).
+/// Errors: `BAD_USER_INPUT` (any field, `leadId` blank or over 200 characters, `tags`,
+/// `attributes`, `companyId`: unknown, another project's, or given with `company`);
+/// `CONFLICT` with `extensions.existingId` when the project already has a contact with this
+/// `leadId`. Nothing is written on any error.
 pub async fn create(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     input: NewContact,
 ) -> AppResult<lead::Model> {
-    let fields = input.fields.validate()?;
+    let mut fields = input.fields.validate()?;
+    let link = CompanyLink::from_input(
+        fields.take(ContactField::Company),
+        input.company_id.map_or(Patch::Keep, Patch::Set),
+    )?;
     let tags = normalize::tags("tags", &input.tags)?;
     let tags = normalize::union_tags(&[], &tags)?;
     let attributes = normalize::attributes("attributes", input.attributes)?.unwrap_or_default();
@@ -55,11 +66,16 @@ pub async fn create(
     model.tags = Value::Array(tags.into_iter().map(Value::String).collect());
     model.attributes = Value::Object(attributes);
     let txn = begin_write(db).await?;
+    company_links::apply(&txn, scope, &link, &mut model).await?;
+    if link.is_keep() {
+        company_links::by_email_domain(&txn, scope, None, &mut model).await?;
+    }
     if !changes::create(&txn, scope, actor, &model).await? {
         let existing = leads::find_by_lead_id_locked(&txn, scope, &lead_id)
             .await?
             .ok_or_else(|| AppError::internal("conflicting lead vanished"))?;
         return Err(AppError::AlreadyExists {
+            what: "a contact with this leadId already exists",
             existing_id: existing.id,
         });
     }
@@ -67,16 +83,17 @@ pub async fn create(
     Ok(model)
 }
 
-/// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, and
-/// saves it when `change` reports a change (version + 1, `updated_at` now). Erased contacts
-/// cannot change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale,
-/// or the contact is erased; whatever `change` returns.
+/// Locks the contact `id` of `scope` in a write transaction, lets `change` edit a copy, then
+/// applies `link` (with [`CompanyLink::Keep`], the email-domain rule for a new email), and
+/// saves it when anything changed (version + 1, `updated_at` now). Erased contacts cannot
+/// change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale, or
+/// the contact is erased; whatever `change` and the link return.
 async fn modify(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
-    id: Uuid,
-    expected_version: Option<i32>,
+    (id, expected_version): (Uuid, Option<i32>),
+    link: &CompanyLink,
     change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
@@ -99,7 +116,14 @@ async fn modify(
         )));
     }
     let mut next = current.clone();
-    if !change(&mut next)? {
+    let mut changed = change(&mut next)?;
+    changed |= company_links::apply(&txn, scope, link, &mut next).await?;
+    if link.is_keep() {
+        changed |=
+            company_links::by_email_domain(&txn, scope, current.email_key.as_deref(), &mut next)
+                .await?;
+    }
+    if !changed {
         return Ok(current);
     }
     let saved = changes::save(
@@ -117,19 +141,24 @@ async fn modify(
 }
 
 /// Partial update with optimistic concurrency: `Keep` leaves a field, `Clear` empties it.
-/// Errors: `BAD_USER_INPUT` (any field; checked before anything is read or written),
-/// `NOT_FOUND` (unknown id or another project's: never creates), `CONFLICT` (stale
-/// `expected_version`; nothing written).
+/// The company: `company` in the fields links by name (case-insensitive, created when the
+/// project has none; cleared: unlinked), `company_id` by id (`Clear`: unlinked); when
+/// neither is given and the email changes, the project's email-domain rule may link one.
+/// Errors: `BAD_USER_INPUT` (any field, checked before anything is read or written;
+/// `companyId` unknown, another project's, or given with `company`), `NOT_FOUND` (unknown
+/// id or another project's: never creates), `CONFLICT` (stale `expected_version`; nothing
+/// written).
 pub async fn update(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
-    id: Uuid,
-    expected_version: i32,
+    (id, expected_version): (Uuid, i32),
     fields: ContactFields,
+    company_id: Patch<Uuid>,
 ) -> AppResult<lead::Model> {
-    let fields = fields.validate()?;
-    modify(db, scope, actor, id, Some(expected_version), |m| {
+    let mut fields = fields.validate()?;
+    let link = CompanyLink::from_input(fields.take(ContactField::Company), company_id)?;
+    modify(db, scope, actor, (id, Some(expected_version)), &link, |m| {
         Ok(fields.apply(m))
     })
     .await
@@ -150,7 +179,7 @@ pub async fn set_attributes(
         .iter()
         .map(|k| normalize::attribute_key("removeKeys", k))
         .collect::<AppResult<_>>()?;
-    modify(db, scope, actor, id, None, |m| {
+    modify(db, scope, actor, (id, None), &CompanyLink::Keep, |m| {
         let mut attrs = normalize::stored_attributes(&m.attributes);
         let mut changed = normalize::merge_attributes(&mut attrs, set);
         for key in &remove {
@@ -200,7 +229,7 @@ async fn edit_tags(
     tags: &[String],
     combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, actor, id, None, |m| {
+    modify(db, scope, actor, (id, None), &CompanyLink::Keep, |m| {
         let stored = normalize::stored_tags(&m.tags);
         let next = combine(&stored, tags)?;
         let changed = next.len() != stored.len();
@@ -239,7 +268,7 @@ async fn set_status(
     id: Uuid,
     status: lead::LeadStatus,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, actor, id, None, |m| {
+    modify(db, scope, actor, (id, None), &CompanyLink::Keep, |m| {
         let changed = m.status != status;
         m.status = status;
         Ok(changed)
@@ -248,7 +277,8 @@ async fn set_status(
 }
 
 /// GDPR erasure (right to erasure, GDPR Art. 17). IRREVERSIBLE. In one transaction: the
-/// contact's personal fields, tags and attributes are emptied, its `leadId` replaced by
+/// contact's personal fields, tags and attributes are emptied and its company unlinked (the
+/// company itself is not personal data and stays), its `leadId` replaced by
 /// `erased:<id>`, status DELETED, `erasedAt` set; each of its Requests' `firstText` becomes
 /// `[erased]` and their attributes `{}`; the visitor users it was keyed by lose their name,
 /// email and attributes. Contacts merged into it (its tombstones) are erased the same way,

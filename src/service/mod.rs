@@ -1,24 +1,27 @@
 //! The domain, free of GraphQL, in two floors (zero-to-production's domain split, lldap's
 //! handlers over a backend):
-//! - **use cases** (`accounts`, `contacts`, `visitors`, `merge`, `identity`, `transfer`): each
-//!   public function validates its input, opens its own write transaction ([`begin_write`], a
-//!   [`WriteTxn`] whose journal of timeline events is written as its last statement),
-//!   composes store functions, commits;
+//! - **use cases** (`accounts`, `contacts`, `companies`, `visitors`, `merge`, `identity`,
+//!   `transfer`): each public function validates its input, opens its own write transaction
+//!   ([`begin_write`], a [`WriteTxn`] whose journal of timeline events is written as its last
+//!   statement), composes store functions, commits;
 //! - the **store** ([`store`]): row-level functions over `&impl ConnectionTrait` (or the
 //!   `WriteTxn`, to record events) that never begin a transaction, every one taking the tenant
 //!   scope.
 //!
-//! Beside them: pure rules ([`fields`], the contact's field table; [`merge_plan`]) and the
-//! read side (`contact_search`, `duplicates`, `prefetch`, `nodes`, `pagination`), plain
-//! queries for the GraphQL readers. All SQL lives here (and in `graphql::loaders`, which calls
+//! Beside them: pure rules ([`fields`], the contact's field table; [`merge_plan`];
+//! [`free_mail`]) and the read side (`contact_search`, `company_search`, `duplicates`,
+//! `prefetch`, `nodes`, `pagination`), plain queries for the GraphQL readers. All SQL lives here (and in `graphql::loaders`, which calls
 //! into here). Modules depend downwards only: use cases → store → pure rules.
 
 pub mod accounts;
+pub mod companies;
+pub mod company_search;
 pub mod contact_search;
 pub mod contacts;
 pub mod duplicates;
 pub mod events;
 pub mod fields;
+pub mod free_mail;
 pub mod identity;
 pub mod merge;
 pub mod merge_plan;

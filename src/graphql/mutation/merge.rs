@@ -112,6 +112,7 @@ impl MergeMutation {
             scope,
             SettingsPatch {
                 auto_merge_on_email: input.auto_merge_on_email,
+                link_company_by_email_domain: input.link_company_by_email_domain,
             },
         )
         .await?;

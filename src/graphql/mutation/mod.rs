@@ -1,6 +1,7 @@
 //! Root mutations, one file per domain, merged.
 
 mod accounts;
+mod companies;
 mod contacts;
 mod merge;
 mod visitor;
@@ -9,6 +10,7 @@ mod webhooks;
 use async_graphql::MergedObject;
 
 pub use accounts::AccountMutation;
+pub use companies::CompanyMutation;
 pub use contacts::{BulkContactResult, BulkContactsPayload, BulkError, ContactMutation};
 pub use merge::{MergeMutation, ProjectSecretPayload};
 pub use visitor::{IdentifyVisitorPayload, VisitorMutation};
@@ -22,6 +24,7 @@ pub struct Mutation(
     AccountMutation,
     VisitorMutation,
     ContactMutation,
+    CompanyMutation,
     MergeMutation,
     WebhookMutation,
 );

@@ -1,6 +1,7 @@
 //! Output types of the schema.
 
 pub mod account;
+pub mod company;
 pub mod connection;
 pub mod contact;
 pub mod enums;
@@ -13,6 +14,7 @@ pub mod visitor_event;
 pub mod webhook;
 
 pub use account::{AuthPayload, ProjectObject, UserObject, Viewer};
+pub use company::{CompanyConnection, CompanyObject, DeleteCompanyPayload};
 pub use connection::PageInfo;
 pub use contact::{Contact, ContactConnection, ContactEdge};
 pub use node::Node;
