@@ -152,7 +152,7 @@ async fn seed_then_sign_in_and_list(backend: Backend) {
         let list = gql(
             &base,
             Some(&token),
-            "{ contacts(first: 50) { totalCount nodes { fullname email phone company tags requestsCount } } }",
+            "{ contacts(first: 50) { totalCount nodes { fullname email phone company { name } tags requestsCount } } }",
             json!({}),
         )
         .await;
@@ -165,7 +165,7 @@ async fn seed_then_sign_in_and_list(backend: Backend) {
             .unwrap();
         assert_eq!(grace["email"], "grace.hopper@example.com");
         assert_eq!(grace["phone"], "+390669881001");
-        assert_eq!(grace["company"], "Globex");
+        assert_eq!(grace["company"]["name"], "Globex");
         assert_eq!(grace["tags"], json!(["trial", "newsletter"]));
         assert_eq!(grace["requestsCount"], 2);
     }
@@ -201,20 +201,20 @@ async fn import_happy_path_and_export(backend: Backend) {
     let mut lines = exported.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "lead_id,fullname,email,phone,company,tags,status,attributes,created_at,note,street,city,region,zipcode,country,additional_emails"
+        "lead_id,fullname,email,phone,company,company_domain,tags,status,attributes,created_at,note,street,city,region,zipcode,country,additional_emails"
     );
     // Normalised like the API does: trimmed, E.164 phone (defused for spreadsheets with a
     // leading `'`); the given created_at kept.
     assert_eq!(
         lines.next().unwrap(),
-        "crm-1,Grace Hopper,Grace@Navy.MIL,'+14155552671,US Navy,VIP|navy,NORMAL,\"{\"\"rank\"\":\"\"RADM\"\"}\",2020-01-02T03:04:05.123456Z,,,,,,,"
+        "crm-1,Grace Hopper,Grace@Navy.MIL,'+14155552671,US Navy,,VIP|navy,NORMAL,\"{\"\"rank\"\":\"\"RADM\"\"}\",2020-01-02T03:04:05.123456Z,,,,,,,"
     );
     let ada = lines.next().unwrap();
     // No lead_id: a new UUID.
     let lead_id = ada.split(',').next().unwrap();
     assert!(uuid::Uuid::parse_str(lead_id).is_ok(), "{ada}");
     assert!(
-        ada.contains(",Ada Lovelace,ada@example.com,,,,DELETED,,"),
+        ada.contains(",Ada Lovelace,ada@example.com,,,,,DELETED,,"),
         "{ada}"
     );
     assert_eq!(lines.next(), None);
@@ -322,7 +322,7 @@ async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
     // Given fields replace, empty cells keep, tags add (case-insensitively), attributes merge.
     assert!(
         rows[0].starts_with(
-            "dup,Second Name,first@example.com,,Acme,a|b|c,DELETED,\"{\"\"x\"\":1,\"\"y\"\":2}\","
+            "dup,Second Name,first@example.com,,Acme,,a|b|c,DELETED,\"{\"\"x\"\":1,\"\"y\"\":2}\","
         ),
         "{}",
         rows[0]
@@ -375,9 +375,12 @@ async fn export_import_round_trip(backend: Backend) {
     let out = run(&url, &["seed", "--demo", "--password", "correct horse"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let source = field(&stdout(&out), "project");
-    // Odd values too: a tag with `|`, a multi-line note, quotes and commas.
-    let extra = "lead_id,fullname,tags,note,attributes,created_at\n\
-         odd-1,\"O'Brien, \"\"Pat\"\"\",\"[\"\"a|b\"\",\"\"c\"\"]\",\"line one\nline two\",\"{\"\"nested\"\":{\"\"k\"\":[1,2]}}\",2021-05-06T07:08:09Z\n";
+    // Odd values too: a tag with `|`, a multi-line note, quotes and commas; companies with
+    // domains.
+    let extra = "lead_id,fullname,company,company_domain,tags,note,attributes,created_at\n\
+         co-1,Ann,Acme Labs,https://www.acme-labs.example/,,,,\n\
+         co-2,Bob,,ACME-LABS.example,,,,\n\
+         odd-1,\"O'Brien, \"\"Pat\"\"\",,,\"[\"\"a|b\"\",\"\"c\"\"]\",\"line one\nline two\",\"{\"\"nested\"\":{\"\"k\"\":[1,2]}}\",2021-05-06T07:08:09Z\n";
     let out = import(&url, &source, test_db.dir(), extra, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     // Cells a spreadsheet would run as formulas (a visitor types its name), already-escaped
@@ -413,6 +416,14 @@ async fn export_import_round_trip(backend: Backend) {
     assert_eq!(cell("city"), "'-2+3");
     assert_eq!(cell("tags"), "'-minus|=eq|ok");
     assert_eq!(cell("additional_emails"), "second@example.net");
+    // Both linked to the one company of that domain (created by the first row).
+    for lead_id in ["co-1", "co-2"] {
+        let row = first
+            .lines()
+            .find(|l| l.starts_with(&format!("{lead_id},")))
+            .unwrap();
+        assert!(row.contains(",Acme Labs,acme-labs.example,"), "{row}");
+    }
     let f2 = first.lines().find(|l| l.starts_with("f-2,")).is_none();
     assert!(f2, "the merged-away contact is not exported: {first}");
     let target = new_project(&url, "second@example.com").await;
@@ -423,7 +434,7 @@ async fn export_import_round_trip(backend: Backend) {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("22 created"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("24 created"), "{}", stdout(&out));
     let second = export(&url, &target, test_db.dir(), "b.csv").await;
     assert_eq!(first, second);
     // What the import stored is what was typed (the `'` is the file's, not the data's).

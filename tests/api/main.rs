@@ -10,6 +10,7 @@ mod common;
 
 mod auth;
 mod authz;
+mod companies;
 mod concurrency;
 mod contacts;
 mod dataloader;

@@ -329,8 +329,9 @@ pub struct ContactConnection {
 
 /// What a [`ContactConnection`]'s `totalCount` counts.
 enum Total {
-    /// The contacts matching a list's query.
-    Query(ProjectScope, ContactQuery),
+    /// The contacts matching a list's query (boxed: the query is large, a company's id
+    /// small).
+    Query(ProjectScope, Box<ContactQuery>),
     /// The listed contacts of a company (its loader: batched across companies).
     Company(uuid::Uuid),
 }
@@ -340,7 +341,7 @@ impl ContactConnection {
     pub fn new(page: ContactPage, scope: ProjectScope, query: ContactQuery) -> Self {
         Self {
             page,
-            total: Total::Query(scope, query),
+            total: Total::Query(scope, Box::new(query)),
         }
     }
 
