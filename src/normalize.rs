@@ -212,7 +212,11 @@ pub fn domain(field: &'static str, value: Option<&str>) -> AppResult<Option<Stri
         Some(_) => return Err(bad("an IP address is not a domain name")),
         None => return Err(bad("no host")),
     };
-    let host = host.strip_prefix("www.").unwrap_or(host);
+    // Every leading `www.` while a domain remains (`www.com` stays: it is one).
+    let mut host = host;
+    while let Some(rest) = host.strip_prefix("www.").filter(|r| r.contains('.')) {
+        host = rest;
+    }
     let labels: Vec<&str> = host.split('.').collect();
     let label_ok = |l: &&str| {
         !l.is_empty()
@@ -574,6 +578,8 @@ mod tests {
             ("http://shop.acme.co.uk/", "shop.acme.co.uk"),
             ("bücher.de", "xn--bcher-kva.de"),
             ("acme.io.", "acme.io"),
+            ("www.www.acme.io", "acme.io"),
+            ("www.com", "www.com"),
         ] {
             assert_eq!(
                 domain("domain", Some(input)).unwrap().as_deref(),

@@ -257,11 +257,14 @@ async fn migrate_company_texts(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 }
 
 /// `text` (trimmed, lower-cased) as a domain when it is a bare ASCII domain name: labels of
-/// letters, digits and inner hyphens, at least two, the last alphabetic (2+ letters); a
-/// leading `www.` is dropped. `acme.io` → `acme.io`; `Acme Inc`, `acme`, `1.2.3.4` → `None`.
+/// letters, digits and inner hyphens, at least two, the last alphabetic (2+ letters); leading
+/// `www.` labels are dropped while a domain remains. `acme.io` → `acme.io`; `Acme Inc`, `acme`, `1.2.3.4` → `None`.
 /// (What the server's domain normaliser makes of the same input, for this ASCII subset.)
 fn bare_domain(text: &str) -> Option<String> {
-    let text = text.strip_prefix("www.").unwrap_or(text);
+    let mut text = text;
+    while let Some(rest) = text.strip_prefix("www.").filter(|r| r.contains('.')) {
+        text = rest;
+    }
     let labels: Vec<&str> = text.split('.').collect();
     let label_ok = |l: &&str| {
         !l.is_empty()
@@ -288,6 +291,8 @@ mod tests {
     fn bare_domains() {
         assert_eq!(bare_domain("acme.io").as_deref(), Some("acme.io"));
         assert_eq!(bare_domain("www.acme.co.uk").as_deref(), Some("acme.co.uk"));
+        assert_eq!(bare_domain("www.www.acme.io").as_deref(), Some("acme.io"));
+        assert_eq!(bare_domain("www.com").as_deref(), Some("www.com"));
         assert_eq!(
             bare_domain("my-shop.example").as_deref(),
             Some("my-shop.example")

@@ -31,7 +31,7 @@ impl Loader<Uuid> for CompanyLoader {
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        Ok(companies::find_many(&self.db, self.scope, keys)
+        Ok(companies::find_many(&self.db, self.scope, keys, false)
             .await?
             .into_iter()
             .map(|c| (c.id, c))

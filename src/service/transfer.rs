@@ -297,7 +297,7 @@ pub async fn company_domains(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    Ok(super::store::companies::find_many(db, scope, &ids)
+    Ok(super::store::companies::find_many(db, scope, &ids, false)
         .await?
         .into_iter()
         .filter_map(|c| Some((c.id, c.domain?)))

@@ -256,8 +256,8 @@ impl ContactMutation {
     }
 
     /// GDPR erasure (right to erasure, GDPR Art. 17). **Irreversible.** Removes the
-    /// contact's personal data and every copy of it: name, email, phone, company, note,
-    /// address, tags and attributes of the contact; the first text and attributes of its
+    /// contact's personal data and every copy of it: name, email, phone, company link, note,
+    /// address, tags and attributes of the contact (the company itself stays); the first text and attributes of its
     /// requests; name, email and attributes of the visitor users behind it. What remains is
     /// a tombstone (status DELETED, `erasedAt` set, `leadId` = `erased:<id>`) so that counts
     /// and references stay valid. OWNER or ADMIN only. Idempotent.

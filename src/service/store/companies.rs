@@ -45,17 +45,39 @@ pub async fn find(
         .await?)
 }
 
-/// The companies of `scope` with ids in `ids` (the `Contact.company` loader; one statement).
+/// The company `id` of `scope` to link a contact to, locked `FOR SHARE` on PostgreSQL (call
+/// in a write transaction): a concurrent rename or delete of the company waits for the
+/// link's commit (then renames or unlinks the new link too), or the link waits for it (then
+/// reads the new name, or finds nothing). `None` when absent or another project's.
+pub async fn find_linkable(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    id: Uuid,
+) -> AppResult<Option<company::Model>> {
+    Ok(company::Entity::find_by_id(id)
+        .filter(company::Column::ProjectId.eq(scope.project_id))
+        .lock_shared()
+        .one(db)
+        .await?)
+}
+
+/// The companies of `scope` with ids in `ids` (one statement): the `Contact.company`
+/// loader, or, with `lock` (`FOR SHARE` on PostgreSQL, see [`find_linkable`]), links being
+/// restored.
 pub async fn find_many(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     ids: &[Uuid],
+    lock: bool,
 ) -> Result<Vec<company::Model>, sea_orm::DbErr> {
-    company::Entity::find()
+    let select = company::Entity::find()
         .filter(company::Column::ProjectId.eq(scope.project_id))
-        .filter(company::Column::Id.is_in(ids.iter().copied()))
-        .all(db)
-        .await
+        .filter(company::Column::Id.is_in(ids.iter().copied()));
+    if lock {
+        select.lock_shared().all(db).await
+    } else {
+        select.all(db).await
+    }
 }
 
 /// The company `id` of `scope`, locked `FOR UPDATE` on PostgreSQL (call in a write
@@ -73,22 +95,28 @@ pub async fn lock(
         .ok_or(AppError::NotFound("company"))
 }
 
-/// The company of `scope` whose domain is `domain` (normalised); `None` when none.
+/// The company of `scope` whose domain is `domain` (normalised), locked `FOR SHARE` on
+/// PostgreSQL when `lock` (to link a contact to it, see [`find_linkable`]); `None` when none.
 pub async fn find_by_domain(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     domain: &str,
+    lock: bool,
 ) -> AppResult<Option<company::Model>> {
-    Ok(company::Entity::find()
+    let select = company::Entity::find()
         .filter(company::Column::ProjectId.eq(scope.project_id))
-        .filter(company::Column::Domain.eq(domain))
-        .one(db)
-        .await?)
+        .filter(company::Column::Domain.eq(domain));
+    Ok(if lock {
+        select.lock_shared().one(db).await?
+    } else {
+        select.one(db).await?
+    })
 }
 
 /// The company of `scope` with domain `domain` when the project's
-/// `link_company_by_email_domain` setting is on (both read in one statement); `None` when
-/// the setting is off or no company has the domain.
+/// `link_company_by_email_domain` setting is on (both read in one statement), locked `FOR
+/// SHARE` on PostgreSQL to link a contact to it (see [`find_linkable`]); `None` when the
+/// setting is off or no company has the domain.
 pub async fn find_by_domain_for_email(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
@@ -104,13 +132,15 @@ pub async fn find_by_domain_for_email(
         .filter(company::Column::ProjectId.eq(scope.project_id))
         .filter(company::Column::Domain.eq(domain))
         .filter(Expr::exists(enabled))
+        .lock_shared()
         .one(db)
         .await?)
 }
 
 /// The oldest company of `scope` whose name matches `name` case-insensitively (its match
-/// key); `None` when none.
-pub async fn find_by_name(
+/// key), locked `FOR SHARE` on PostgreSQL to link a contact to it (see [`find_linkable`]);
+/// `None` when none.
+async fn find_by_name(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     name: &str,
@@ -120,12 +150,14 @@ pub async fn find_by_name(
         .filter(company::Column::NameKey.eq(normalize::match_key(name)))
         .order_by_asc(company::Column::CreatedAt)
         .order_by_asc(company::Column::Id)
+        .lock_shared()
         .one(db)
         .await?)
 }
 
-/// The company of `scope` named `name` (case-insensitively; the oldest of several), created
-/// when there is none (no domain, no attributes). `name` is already valid. Race-free on
+/// The company of `scope` named `name` (case-insensitively; the oldest of several; locked
+/// `FOR SHARE` on PostgreSQL, see [`find_linkable`]), created when there is none (no domain,
+/// no attributes). `name` is already valid. Race-free on
 /// PostgreSQL: a creator takes a transaction-scoped advisory lock on (project, name key) and
 /// looks again, so two transactions linking to the same new name make one company (SQLite
 /// serialises writers already). Call in a write transaction.
@@ -210,7 +242,7 @@ async fn check_domain_free(
     let Some(domain) = &model.domain else {
         return Ok(());
     };
-    match find_by_domain(db, scope, domain).await? {
+    match find_by_domain(db, scope, domain, false).await? {
         Some(holder) if holder.id != model.id => Err(AppError::AlreadyExists {
             what: "a company with this domain already exists",
             existing_id: holder.id,

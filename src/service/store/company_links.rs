@@ -66,7 +66,9 @@ impl CompanyLink {
 }
 
 /// Sets `model`'s company per `link` (`company_id` and the company's name in `company`),
-/// creating a company for [`CompanyLink::ByName`] / [`CompanyLink::ByDomain`] when needed.
+/// creating a company for [`CompanyLink::ByName`] / [`CompanyLink::ByDomain`] when needed;
+/// a contact already linked to that id, or to a company of that name, keeps its link. The
+/// company linked to is locked `FOR SHARE` on PostgreSQL (`companies::find_linkable`).
 /// Returns whether the link changed. Errors: `BAD_USER_INPUT` on `companyId` (unknown id or
 /// another project's).
 pub async fn apply(
@@ -75,19 +77,36 @@ pub async fn apply(
     link: &CompanyLink,
     model: &mut lead::Model,
 ) -> AppResult<bool> {
+    // Already linked as asked: nothing to look up (nor to lock: a rename or delete of that
+    // company, which locks it and then its contacts, must not wait for this contact's lock
+    // while this waits for the company's).
+    let linked_as_asked = match link {
+        CompanyLink::ById(id) => model.company_id == Some(*id),
+        CompanyLink::ByName(name) => {
+            model.company_id.is_some()
+                && model.company.as_deref().map(normalize::match_key)
+                    == Some(normalize::match_key(name))
+        }
+        _ => false,
+    };
+    if linked_as_asked {
+        return Ok(false);
+    }
     let target = match link {
         CompanyLink::Keep => return Ok(false),
         CompanyLink::Unlink => None,
         CompanyLink::ByName(name) => {
             Some(companies::find_or_create_by_name(txn, scope, name).await?)
         }
-        CompanyLink::ById(id) => {
-            Some(companies::find(txn, scope, *id).await?.ok_or_else(|| {
-                AppError::bad_input("companyId", "no such company in this project")
-            })?)
-        }
+        CompanyLink::ById(id) => Some(
+            companies::find_linkable(txn, scope, *id)
+                .await?
+                .ok_or_else(|| {
+                    AppError::bad_input("companyId", "no such company in this project")
+                })?,
+        ),
         CompanyLink::ByDomain { domain, name } => {
-            match companies::find_by_domain(txn, scope, domain).await? {
+            match companies::find_by_domain(txn, scope, domain, true).await? {
                 Some(found) => Some(found),
                 None => {
                     let name = name.clone().unwrap_or_else(|| domain.clone());
@@ -218,7 +237,7 @@ pub async fn refresh(
     let current = if ids.is_empty() {
         Vec::new()
     } else {
-        companies::find_many(txn, scope, &ids).await?
+        companies::find_many(txn, scope, &ids, true).await?
     };
     for row in rows.iter_mut() {
         match (row.company_id, row.company.clone()) {
