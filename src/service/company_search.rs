@@ -15,7 +15,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, Iterable, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
 };
-use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use super::ProjectScope;
@@ -25,7 +24,7 @@ use super::pagination::{
 };
 use super::prefetch::{Nested, Prefetched};
 use super::store::leads::LISTED_STATUSES;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::normalize;
 
 /// Longest accepted search input, in characters.
@@ -76,25 +75,10 @@ pub struct CompanyPage {
 /// Errors: `BAD_USER_INPUT` on `search` (over 200 characters, control characters).
 fn filtered(scope: ProjectScope, search: Option<&str>) -> AppResult<Select<company::Entity>> {
     let select = company::Entity::find().filter(company::Column::ProjectId.eq(scope.project_id));
-    let Some(raw) = search else {
+    // The one text rule (trim, NFC, no control characters, a length): blank searches nothing.
+    let Some(input) = normalize::text("search", search, MAX_SEARCH_CHARS)? else {
         return Ok(select);
     };
-    let input: String = raw.trim().nfc().collect();
-    if input.is_empty() {
-        return Ok(select);
-    }
-    if input.chars().count() > MAX_SEARCH_CHARS {
-        return Err(AppError::bad_input(
-            "search",
-            format!("must be at most {MAX_SEARCH_CHARS} characters"),
-        ));
-    }
-    if input.chars().any(normalize::is_forbidden_char) {
-        return Err(AppError::bad_input(
-            "search",
-            "must not contain control characters",
-        ));
-    }
     // A substring of the name's match key or of the domain; `!` escapes LIKE's wildcards.
     let mut pattern = String::from("%");
     for c in normalize::match_key(&input).chars() {

@@ -33,16 +33,18 @@ pub fn new(scope: ProjectScope, name: String, domain: Option<String>) -> company
     }
 }
 
+/// The `SELECT` of the company `id` of `scope`.
+fn by_id(scope: ProjectScope, id: Uuid) -> sea_orm::Select<company::Entity> {
+    company::Entity::find_by_id(id).filter(company::Column::ProjectId.eq(scope.project_id))
+}
+
 /// The company `id` of `scope`; `None` when absent or another project's.
 pub async fn find(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     id: Uuid,
 ) -> AppResult<Option<company::Model>> {
-    Ok(company::Entity::find_by_id(id)
-        .filter(company::Column::ProjectId.eq(scope.project_id))
-        .one(db)
-        .await?)
+    Ok(by_id(scope, id).one(db).await?)
 }
 
 /// The company `id` of `scope` to link a contact to, locked `FOR SHARE` on PostgreSQL (call
@@ -54,11 +56,7 @@ pub async fn find_linkable(
     scope: ProjectScope,
     id: Uuid,
 ) -> AppResult<Option<company::Model>> {
-    Ok(company::Entity::find_by_id(id)
-        .filter(company::Column::ProjectId.eq(scope.project_id))
-        .lock_shared()
-        .one(db)
-        .await?)
+    Ok(by_id(scope, id).lock_shared().one(db).await?)
 }
 
 /// The companies of `scope` with ids in `ids` (one statement): the `Contact.company`
@@ -87,8 +85,7 @@ pub async fn lock(
     scope: ProjectScope,
     id: Uuid,
 ) -> AppResult<company::Model> {
-    company::Entity::find_by_id(id)
-        .filter(company::Column::ProjectId.eq(scope.project_id))
+    by_id(scope, id)
         .lock_exclusive()
         .one(db)
         .await?
