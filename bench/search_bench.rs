@@ -120,6 +120,7 @@ async fn main() {
         strict_attributes: false,
         site_secret: None,
         site_secret_rotated_at: None,
+        link_company_by_email_domain: false,
     }))
     .exec_without_returning(&db)
     .await

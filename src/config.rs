@@ -387,6 +387,9 @@ pub struct ExportFilter {
     /// Only unassigned (true) or only assigned (false) contacts.
     #[arg(long)]
     pub unassigned: Option<bool>,
+    /// Only the contacts linked to this company (its id).
+    #[arg(long)]
+    pub company: Option<uuid::Uuid>,
     /// A typed attribute filter as JSON, as one entry of `contacts(attributeFilters:)`, e.g.
     /// '{"key": "seats", "gt": 9}' (repeat for several).
     #[arg(long = "attribute-filter")]

@@ -114,7 +114,7 @@ impl ErrorCode {
                 "an invalid argument (`extensions.field` names it): email, phone, names, attributes not an object, a custom attribute value that does not fit its definition or an undefined key in strict mode (`attributes.<key>`), `first` outside 0..100, a bad cursor or id; an argument or variable value that does not parse as its type (e.g. a bad `DateTime`)"
             }
             Self::Conflict => {
-                "a duplicate (an agent email already signed up; a contact `leadId` already used, with `extensions.existingId`), a stale `expectedVersion`, a change to an erased or merged-away contact (`extensions.reason` `ALREADY_MERGED`, `extensions.mergedInto`), a merge blocker or an unmerge after changes (`extensions.reason` for merge blockers, below)"
+                "a duplicate (an agent email already signed up; a contact `leadId` or a company `domain` already used, with `extensions.existingId`), a stale `expectedVersion`, a change to an erased or merged-away contact (`extensions.reason` `ALREADY_MERGED`, `extensions.mergedInto`), a merge blocker or an unmerge after changes (`extensions.reason` for merge blockers, below)"
             }
             Self::QueryTooDeep => {
                 "the operation nests selections deeper than `MAX_QUERY_DEPTH`, or the document, its variables or its fragment spreads nest past the fixed bounds (below); refused before any resolver runs (no SQL)"
@@ -361,7 +361,9 @@ pub enum AppError {
         /// A human-readable reason (what type was expected).
         message: String,
     },
-    /// `CONFLICT` on a create whose key is taken; `extensions.existingId` gives the holder.
+    /// `CONFLICT` on a create or change whose unique key is taken (a contact's `leadId`, a
+    /// company's `domain`, a segment's name, an attribute's key); `extensions.existingId` gives
+    /// the holder.
     #[error("{what} already exists")]
     AlreadyExists {
         /// What is taken, e.g. `a contact with this leadId`.

@@ -1,8 +1,10 @@
-//! Input normalisation and validation shared by every write path: names, emails, phones and
-//! attribute objects. Pure functions; each error is `BAD_USER_INPUT` naming the input field.
+//! Input normalisation and validation shared by every write path: names, emails, phones,
+//! web domains and attribute objects. Pure functions; each error is `BAD_USER_INPUT` naming
+//! the input field.
 //!
 //! Libraries: `unicode-normalization` (NFC, Unicode Standard Annex #15), `email_address`
-//! (RFC 5321/5322 syntax), `phonenumber` (a port of Google's libphonenumber, for E.164).
+//! (RFC 5321/5322 syntax), `phonenumber` (a port of Google's libphonenumber, for E.164),
+//! `url` (the WHATWG URL standard's host parser with IDNA, for domains).
 
 use std::str::FromStr;
 
@@ -158,7 +160,79 @@ pub fn lookup_key(field: &'static str, value: &str) -> AppResult<String> {
 /// The match key of an email (trim, NFC, lower-case), also for search input that need not be
 /// a valid address: `" Foo@X.com "` → `"foo@x.com"`.
 pub fn email_key(value: &str) -> String {
+    match_key(value)
+}
+
+/// The match key of a name or any text compared case-insensitively (trim, NFC, lower-case):
+/// `" ACME Corp "` → `"acme corp"`. Company names are matched by it.
+pub fn match_key(value: &str) -> String {
     value.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// Longest accepted domain input, in bytes (a URL may carry a path that is dropped).
+const MAX_DOMAIN_INPUT_BYTES: usize = 2048;
+
+/// Normalises a web domain (a company's): a bare host (`Acme.io`, `www.acme.io`,
+/// `bücher.de`) or an `http(s)` URL (`https://www.acme.io:8443/about?x`) becomes its host,
+/// lower-case, IDNA-encoded to ASCII (`xn--bcher-kva.de`, by the `url` crate's WHATWG host
+/// parser), without a trailing dot or a leading `www.`. It must be a domain name of at least
+/// two labels of letters, digits and inner hyphens (≤ 63 bytes each, ≤ 253 in all), not an
+/// IP address. `None` for an absent or blank value. Errors: `BAD_USER_INPUT` on `field`
+/// (another scheme, credentials, an IP address, a malformed host).
+pub fn domain(field: &'static str, value: Option<&str>) -> AppResult<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let bad = |why: &str| AppError::bad_input(field, format!("is not a valid domain: {why}"));
+    if value.len() > MAX_DOMAIN_INPUT_BYTES {
+        return Err(bad("too long"));
+    }
+    if value
+        .chars()
+        .any(|c| is_forbidden_char(c) || c.is_whitespace())
+    {
+        return Err(bad("it contains spaces or control characters"));
+    }
+    let url = if value.contains("://") {
+        url::Url::parse(value)
+    } else {
+        url::Url::parse(&format!("http://{value}"))
+    }
+    .map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("give a domain name or an http(s) URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it looks like an email address or carries credentials"));
+    }
+    let host = match url.host() {
+        Some(url::Host::Domain(host)) => host.trim_end_matches('.'),
+        Some(_) => return Err(bad("an IP address is not a domain name")),
+        None => return Err(bad("no host")),
+    };
+    // Every leading `www.` while a domain remains (`www.com` stays: it is one).
+    let mut host = host;
+    while let Some(rest) = host.strip_prefix("www.").filter(|r| r.contains('.')) {
+        host = rest;
+    }
+    let labels: Vec<&str> = host.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let tld_ok = labels
+        .last()
+        .is_some_and(|t| t.bytes().any(|b| b.is_ascii_lowercase()));
+    if labels.len() < 2 || host.len() > 253 || !labels.iter().all(label_ok) || !tld_ok {
+        return Err(bad("give a name like example.com"));
+    }
+    Ok(Some(host.to_owned()))
 }
 
 /// Normalises a phone number. A leading `00` means `+`. A number in international form
@@ -493,6 +567,51 @@ mod tests {
         assert!(text("fullname", Some("a\u{0}b"), 10).is_err());
         assert!(text("fullname", Some("abcdef"), 5).is_err());
         assert_eq!(text("fullname", Some("  "), 5).unwrap(), None);
+    }
+
+    #[test]
+    fn domains_are_hosts_lower_case_ascii_without_www() {
+        for (input, want) in [
+            ("Acme.io", "acme.io"),
+            (" www.ACME.io ", "acme.io"),
+            ("https://www.acme.io:8443/about?x=1#y", "acme.io"),
+            ("http://shop.acme.co.uk/", "shop.acme.co.uk"),
+            ("bücher.de", "xn--bcher-kva.de"),
+            ("acme.io.", "acme.io"),
+            ("www.www.acme.io", "acme.io"),
+            ("www.com", "www.com"),
+        ] {
+            assert_eq!(
+                domain("domain", Some(input)).unwrap().as_deref(),
+                Some(want),
+                "{input}"
+            );
+        }
+        for bad in [
+            "acme",
+            "ftp://acme.io",
+            "info@acme.io",
+            "127.0.0.1",
+            "http://[::1]/",
+            "acme .io",
+            "-acme.io",
+            "acme_corp.io",
+            "a\u{0}.io",
+            "www.",
+        ] {
+            assert!(
+                matches!(
+                    domain("domain", Some(bad)),
+                    Err(AppError::BadUserInput {
+                        field: "domain",
+                        ..
+                    })
+                ),
+                "{bad}"
+            );
+        }
+        assert_eq!(domain("domain", Some("  ")).unwrap(), None);
+        assert_eq!(domain("domain", None).unwrap(), None);
     }
 
     #[test]

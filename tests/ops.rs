@@ -152,7 +152,7 @@ async fn seed_then_sign_in_and_list(backend: Backend) {
         let list = gql(
             &base,
             Some(&token),
-            "{ contacts(first: 50) { totalCount nodes { fullname email phone company tags requestsCount } } }",
+            "{ contacts(first: 50) { totalCount nodes { fullname email phone company { name } tags requestsCount } } }",
             json!({}),
         )
         .await;
@@ -165,7 +165,7 @@ async fn seed_then_sign_in_and_list(backend: Backend) {
             .unwrap();
         assert_eq!(grace["email"], "grace.hopper@example.com");
         assert_eq!(grace["phone"], "+390669881001");
-        assert_eq!(grace["company"], "Globex");
+        assert_eq!(grace["company"]["name"], "Globex");
         assert_eq!(grace["tags"], json!(["trial", "newsletter"]));
         assert_eq!(grace["requestsCount"], 2);
     }
@@ -201,20 +201,20 @@ async fn import_happy_path_and_export(backend: Backend) {
     let mut lines = exported.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "lead_id,fullname,email,phone,company,tags,status,attributes,created_at,note,street,city,region,zipcode,country,additional_emails"
+        "lead_id,fullname,email,phone,company,company_domain,tags,status,attributes,created_at,note,street,city,region,zipcode,country,additional_emails,owner"
     );
     // Normalised like the API does: trimmed, E.164 phone (defused for spreadsheets with a
     // leading `'`); the given created_at kept.
     assert_eq!(
         lines.next().unwrap(),
-        "crm-1,Grace Hopper,Grace@Navy.MIL,'+14155552671,US Navy,VIP|navy,NORMAL,\"{\"\"rank\"\":\"\"RADM\"\"}\",2020-01-02T03:04:05.123456Z,,,,,,,"
+        "crm-1,Grace Hopper,Grace@Navy.MIL,'+14155552671,US Navy,,VIP|navy,NORMAL,\"{\"\"rank\"\":\"\"RADM\"\"}\",2020-01-02T03:04:05.123456Z,,,,,,,,"
     );
     let ada = lines.next().unwrap();
     // No lead_id: a new UUID.
     let lead_id = ada.split(',').next().unwrap();
     assert!(uuid::Uuid::parse_str(lead_id).is_ok(), "{ada}");
     assert!(
-        ada.contains(",Ada Lovelace,ada@example.com,,,,DELETED,,"),
+        ada.contains(",Ada Lovelace,ada@example.com,,,,,DELETED,,"),
         "{ada}"
     );
     assert_eq!(lines.next(), None);
@@ -322,7 +322,7 @@ async fn duplicate_lead_ids_merge_like_an_update(backend: Backend) {
     // Given fields replace, empty cells keep, tags add (case-insensitively), attributes merge.
     assert!(
         rows[0].starts_with(
-            "dup,Second Name,first@example.com,,Acme,a|b|c,DELETED,\"{\"\"x\"\":1,\"\"y\"\":2}\","
+            "dup,Second Name,first@example.com,,Acme,,a|b|c,DELETED,\"{\"\"x\"\":1,\"\"y\"\":2}\","
         ),
         "{}",
         rows[0]
@@ -375,9 +375,12 @@ async fn export_import_round_trip(backend: Backend) {
     let out = run(&url, &["seed", "--demo", "--password", "correct horse"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let source = field(&stdout(&out), "project");
-    // Odd values too: a tag with `|`, a multi-line note, quotes and commas.
-    let extra = "lead_id,fullname,tags,note,attributes,created_at\n\
-         odd-1,\"O'Brien, \"\"Pat\"\"\",\"[\"\"a|b\"\",\"\"c\"\"]\",\"line one\nline two\",\"{\"\"nested\"\":{\"\"k\"\":[1,2]}}\",2021-05-06T07:08:09Z\n";
+    // Odd values too: a tag with `|`, a multi-line note, quotes and commas; companies with
+    // domains.
+    let extra = "lead_id,fullname,company,company_domain,tags,note,attributes,created_at\n\
+         co-1,Ann,Acme Labs,https://www.acme-labs.example/,,,,\n\
+         co-2,Bob,,ACME-LABS.example,,,,\n\
+         odd-1,\"O'Brien, \"\"Pat\"\"\",,,\"[\"\"a|b\"\",\"\"c\"\"]\",\"line one\nline two\",\"{\"\"nested\"\":{\"\"k\"\":[1,2]}}\",2021-05-06T07:08:09Z\n";
     let out = import(&url, &source, test_db.dir(), extra, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     // Cells a spreadsheet would run as formulas (a visitor types its name), already-escaped
@@ -413,6 +416,14 @@ async fn export_import_round_trip(backend: Backend) {
     assert_eq!(cell("city"), "'-2+3");
     assert_eq!(cell("tags"), "'-minus|=eq|ok");
     assert_eq!(cell("additional_emails"), "second@example.net");
+    // Both linked to the one company of that domain (created by the first row).
+    for lead_id in ["co-1", "co-2"] {
+        let row = first
+            .lines()
+            .find(|l| l.starts_with(&format!("{lead_id},")))
+            .unwrap();
+        assert!(row.contains(",Acme Labs,acme-labs.example,"), "{row}");
+    }
     let f2 = first.lines().find(|l| l.starts_with("f-2,")).is_none();
     assert!(f2, "the merged-away contact is not exported: {first}");
     let target = new_project(&url, "second@example.com").await;
@@ -423,7 +434,7 @@ async fn export_import_round_trip(backend: Backend) {
     )
     .await;
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("22 created"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("24 created"), "{}", stdout(&out));
     let second = export(&url, &target, test_db.dir(), "b.csv").await;
     assert_eq!(first, second);
     // What the import stored is what was typed (the `'` is the file's, not the data's).
@@ -475,3 +486,103 @@ async fn merge_by_lead_id(url: &str, project: &str, primary: &str, secondary: &s
     merge::merge(&db, scope, &input, origin).await.unwrap();
     db.close().await.unwrap();
 }
+
+/// `export-csv` with extra arguments (a segment, filter flags); its output or failure.
+async fn export_with(url: &str, project: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["export-csv", "--project", project];
+    args.extend_from_slice(extra);
+    run(url, &args).await
+}
+
+/// The `lead_id` column of an exported file, sorted.
+fn lead_ids(csv: &str) -> Vec<String> {
+    let mut ids: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+async fn owners_round_trip_and_exports_filter(backend: Backend) {
+    use contacts_server::service::{ProjectScope, segments};
+    let test_db = TestDb::new(backend).await;
+    let url = test_db.url.clone();
+    let project = new_project(&url, "owner@example.com").await;
+    // The owner column names the owner by sign-in email (case-insensitive on import).
+    let csv = format!(
+        "lead_id,fullname,tags,owner,status\n\
+         a,Ann,vip,Owner@Example.com,NORMAL\n\
+         b,Bob,vip,,NORMAL\n\
+         c,Cid,,owner@example.com,DELETED\n\
+         d,Dee,vip,nobody@example.com,NORMAL\n"
+    );
+    let out = import(&url, &project, test_db.dir(), &csv, &[]).await;
+    let summary = stdout(&out);
+    assert!(
+        summary.contains("3 created, 0 updated, 0 unchanged, 1 failed"),
+        "{summary}"
+    );
+    assert!(
+        stderr(&out).contains("line 5: owner: is not an agent of the project"),
+        "{}",
+        stderr(&out)
+    );
+    let all = export(&url, &project, test_db.dir(), "all.csv").await;
+    let ann = all.lines().find(|l| l.starts_with("a,")).unwrap();
+    assert!(ann.ends_with(",owner@example.com"), "{ann}");
+    let bob = all.lines().find(|l| l.starts_with("b,")).unwrap();
+    assert!(bob.ends_with(','), "unassigned: {bob}");
+    assert_eq!(
+        lead_ids(&all),
+        ["a", "b", "c"],
+        "every status without a filter"
+    );
+
+    // Filters as flags: the `contacts` semantics (NORMAL only unless --status says otherwise).
+    let out = export_with(&url, &project, &["--tag", "vip"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(lead_ids(&stdout(&out)), ["a", "b"]);
+    let out = export_with(
+        &url,
+        &project,
+        &[
+            "--unassigned",
+            "false",
+            "--status",
+            "normal",
+            "--status",
+            "deleted",
+        ],
+    )
+    .await;
+    assert_eq!(lead_ids(&stdout(&out)), ["a", "c"]);
+    let out = export_with(&url, &project, &["--search", "bob"]).await;
+    assert_eq!(lead_ids(&stdout(&out)), ["b"]);
+    let out = export_with(&url, &project, &["--status", "gone"]).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--status gone"), "{}", stderr(&out));
+
+    // A saved segment, alone and with a flag.
+    let db = Database::connect(&url).await.unwrap();
+    let scope = ProjectScope::operator(project.parse().unwrap());
+    let query = contacts_server::service::contact_search::ContactQuery {
+        tags: vec!["vip".into()],
+        ..Default::default()
+    };
+    let segment = segments::save(&db, scope, None, None, "VIPs", query)
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    let id = segment.row.id.to_string();
+    let out = export_with(&url, &project, &["--segment", &id]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(lead_ids(&stdout(&out)), ["a", "b"]);
+    let out = export_with(&url, &project, &["--segment", &id, "--unassigned", "true"]).await;
+    assert_eq!(lead_ids(&stdout(&out)), ["b"]);
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let out = export_with(&url, &project, &["--segment", &unknown]).await;
+    assert_eq!(out.status.code(), Some(2), "an unknown segment fails");
+}
+db_test!(owners_round_trip_and_exports_filter);

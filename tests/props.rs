@@ -1,5 +1,6 @@
-//! Property tests (proptest) of the normalisers and the cursor decoder: they never panic,
-//! normalising twice equals once, and whatever the decoder rejects is `BAD_USER_INPUT`.
+//! Property tests (proptest) of the normalisers (emails, phones, domains, text) and the
+//! cursor decoder: they never panic, normalising twice equals once, and whatever the decoder
+//! rejects is `BAD_USER_INPUT`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -13,6 +14,14 @@ fn emailish() -> impl Strategy<Value = String> {
         any::<String>(),
         "[ a-zA-Z0-9.+_\u{e9}\u{301}-]{1,20}@[a-zA-Z0-9-]{1,10}\\.[a-zA-Z]{2,5} ?",
         "[ \\PC]{0,10}@[\\PC]{0,10}",
+    ]
+}
+
+fn domainish() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "(https?://)?(www\\.){0,3}[a-zA-Z0-9\u{e9}\u{fc}-]{1,12}(\\.[a-zA-Z0-9-]{1,8}){1,3}\\.?(:[0-9]{1,5})?(/[ -~]{0,10})?",
+        "[ \\PC]{0,30}",
     ]
 }
 
@@ -51,6 +60,21 @@ proptest! {
             }
             Ok(None) => prop_assert!(s.trim().is_empty()),
             Err(AppError::BadUserInput { field, .. }) => prop_assert_eq!(field, "phone"),
+            Err(other) => prop_assert!(false, "unexpected error {other:?}"),
+        }
+    }
+
+    #[test]
+    fn domain_normalisation_is_idempotent(s in domainish()) {
+        match normalize::domain("domain", Some(&s)) {
+            Ok(Some(d)) => {
+                prop_assert_eq!(normalize::domain("domain", Some(&d)).unwrap(), Some(d.clone()));
+                prop_assert!(d.is_ascii() && d.contains('.'));
+                prop_assert!(d.strip_prefix("www.").is_none_or(|rest| !rest.contains('.')));
+                prop_assert_eq!(d.to_ascii_lowercase(), d.clone());
+            }
+            Ok(None) => prop_assert!(s.trim().is_empty()),
+            Err(AppError::BadUserInput { field, .. }) => prop_assert_eq!(field, "domain"),
             Err(other) => prop_assert!(false, "unexpected error {other:?}"),
         }
     }

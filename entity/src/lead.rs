@@ -67,7 +67,8 @@ pub struct Model {
     pub email_key: Option<String>,
     /// E.164 phone number, or digits where it does not parse as an international number.
     pub phone: Option<String>,
-    /// Company name.
+    /// The name of the linked company (`company_id`), kept in sync by the server (renaming
+    /// the company renames it here); `None` when unlinked. Full-text search reads it.
     pub company: Option<String>,
     /// Free-text note by agents.
     pub note: Option<String>,
@@ -109,6 +110,11 @@ pub struct Model {
     /// existed (read as `None`).
     #[serde(default)]
     pub owner_id: Option<Uuid>,
+    /// The company the contact works for (`company.id` of the same project); `None` when
+    /// unlinked. Absent from merge journals written before companies existed (read as
+    /// `None`).
+    #[serde(default)]
+    pub company_id: Option<Uuid>,
 }
 
 /// No relations are navigated through SeaORM; services join explicitly.

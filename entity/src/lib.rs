@@ -5,6 +5,7 @@
 //! tenant scope that every query in `contacts-server`'s service layer filters on.
 
 pub mod bulk_job;
+pub mod company;
 pub mod contact_attribute;
 pub mod contact_note;
 pub mod lead;

@@ -24,6 +24,10 @@ pub struct Model {
     pub site_secret: Option<String>,
     /// When `site_secret` was last rotated.
     pub site_secret_rotated_at: Option<DateTimeUtc>,
+    /// When true, a contact without a company that gets an email whose domain is a
+    /// company's `domain` (and not a free-mail provider's) is linked to that company.
+    /// Default false.
+    pub link_company_by_email_domain: bool,
 }
 
 /// No relations are navigated through SeaORM; services join explicitly.

@@ -15,6 +15,7 @@ mod m20261202_000006_event_log;
 mod m20261202_000007_webhooks;
 mod m20261202_000008_rate_limits;
 mod m20261204_000009_notes_and_owners;
+mod m20261207_000010_companies;
 mod m20261207_000011_contact_attributes;
 mod m20261207_000012_segments_and_bulk_jobs;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_webhooks::Migration),
             Box::new(m20261202_000008_rate_limits::Migration),
             Box::new(m20261204_000009_notes_and_owners::Migration),
+            Box::new(m20261207_000010_companies::Migration),
             Box::new(m20261207_000011_contact_attributes::Migration),
             Box::new(m20261207_000012_segments_and_bulk_jobs::Migration),
         ]

@@ -174,6 +174,9 @@ pub struct ContactFilter {
     pub unassigned: Option<bool>,
     /// Typed filters on custom attributes (all must match; at most 10).
     pub attribute_filters: Option<Vec<ContactAttributeFilter>>,
+    /// Only the contacts linked to this company (`Company.id`; another project's matches
+    /// nothing).
+    pub company_id: Option<ID>,
 }
 
 impl ContactFilter {
@@ -205,6 +208,7 @@ impl ContactFilter {
                 .into_iter()
                 .map(ContactAttributeFilter::into_service)
                 .collect(),
+            company_id: self.company_id.map(|id| id.0),
             order: order.map(ContactOrder::into_service),
         })
     }
@@ -229,6 +233,7 @@ impl ContactFilter {
             }),
             owner: query.owner.map(|id| ID(id.to_string())),
             unassigned: query.unassigned,
+            company_id: query.company_id.clone().map(ID),
             attribute_filters: (!query.attribute_filters.is_empty()).then(|| {
                 query
                     .attribute_filters
@@ -289,8 +294,11 @@ pub struct CreateContactInput {
     pub email: Option<String>,
     /// Phone (E.164 with `+`, else national digits).
     pub phone: Option<String>,
-    /// Company (≤ 200 characters).
+    /// The company, by name (≤ 200 characters): the project's company of that name
+    /// (case-insensitive), created when there is none. Give this or `companyId`.
     pub company: Option<String>,
+    /// The company, by id (`Company.id`). Give this or `company`.
+    pub company_id: Option<ID>,
     /// Note (≤ 10,000 characters).
     pub note: Option<String>,
     /// Street (≤ 200 characters).
@@ -324,8 +332,11 @@ pub struct UpdateContactInput {
     pub email: MaybeUndefined<String>,
     /// Phone.
     pub phone: MaybeUndefined<String>,
-    /// Company.
+    /// The company, by name: the project's company of that name (case-insensitive), created
+    /// when there is none; `null` (or blank) unlinks. Give this or `companyId`.
     pub company: MaybeUndefined<String>,
+    /// The company, by id (`Company.id`); `null` unlinks. Give this or `company`.
+    pub company_id: MaybeUndefined<ID>,
     /// Note.
     pub note: MaybeUndefined<String>,
     /// Street.
@@ -367,19 +378,40 @@ impl CreateContactInput {
             .into_iter()
             .fold(ContactFields::default(), |p, (f, v)| p.with(f, set(v)))
     }
+
+    /// `companyId`. Errors: `BAD_USER_INPUT` on `companyId` (not an id).
+    pub fn company_id(&self) -> AppResult<Option<uuid::Uuid>> {
+        self.company_id
+            .as_ref()
+            .map(|id| crate::normalize::uuid("companyId", id))
+            .transpose()
+    }
 }
 
 impl UpdateContactInput {
     /// The text fields as a patch: absent keeps, `null` clears, a value sets.
     pub fn fields(&self) -> ContactFields {
-        let patch = |v: &MaybeUndefined<String>| match v {
-            MaybeUndefined::Undefined => Patch::Keep,
-            MaybeUndefined::Null => Patch::Clear,
-            MaybeUndefined::Value(v) => Patch::Set(v.clone()),
-        };
         text_fields!(self)
             .into_iter()
             .fold(ContactFields::default(), |p, (f, v)| p.with(f, patch(v)))
+    }
+
+    /// `companyId` as a patch. Errors: `BAD_USER_INPUT` on `companyId` (not an id).
+    pub fn company_id(&self) -> AppResult<Patch<uuid::Uuid>> {
+        Ok(match patch(&self.company_id) {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(id) => Patch::Set(crate::normalize::uuid("companyId", &id)?),
+        })
+    }
+}
+
+/// A `MaybeUndefined` input as a patch: absent keeps, `null` clears, a value sets.
+pub fn patch<T: Clone>(value: &MaybeUndefined<T>) -> Patch<T> {
+    match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v.clone()),
     }
 }
 
@@ -471,6 +503,9 @@ pub struct UpdateProjectSettingsInput {
     /// Accept only defined (not archived) attribute keys on every write of contact
     /// attributes (`BAD_USER_INPUT` on `attributes.<key>` otherwise). Default off.
     pub strict_attributes: Option<bool>,
+    /// Link a contact without a company to the company whose `domain` is its new email's
+    /// domain (never a free-mail provider's; never creating a company). Default off.
+    pub link_company_by_email_domain: Option<bool>,
 }
 
 /// Input of `defineContactAttribute`.
@@ -506,6 +541,42 @@ pub struct UpdateContactAttributeInput {
 #[derive(Debug, InputObject)]
 pub struct ContactAttributeIdInput {
     /// The definition.
+    pub id: ID,
+}
+
+/// Input of `createCompany`.
+#[derive(Debug, InputObject)]
+pub struct CreateCompanyInput {
+    /// The name (1..=200 characters after trimming).
+    pub name: String,
+    /// The web domain, or a URL of it (`acme.io`, `https://www.acme.io/about`): stored as
+    /// the lower-case ASCII host without `www.`; unique in the project.
+    pub domain: Option<String>,
+    /// Custom attributes (a JSON object; the contacts' limits).
+    pub attributes: Option<Json<Value>>,
+}
+
+/// Input of `updateCompany`: a partial update. An absent field is left alone; `null`
+/// clears `domain` and `attributes` (the name cannot be cleared).
+#[derive(Debug, InputObject)]
+pub struct UpdateCompanyInput {
+    /// The company.
+    pub id: ID,
+    /// The `version` the client last read; the update fails with `CONFLICT` when the
+    /// company has changed since.
+    pub expected_version: i32,
+    /// The name (1..=200 characters); linked contacts show the new name.
+    pub name: MaybeUndefined<String>,
+    /// The web domain or a URL of it; unique in the project.
+    pub domain: MaybeUndefined<String>,
+    /// Custom attributes: the whole object is replaced.
+    pub attributes: MaybeUndefined<Json<Value>>,
+}
+
+/// Input of `deleteCompany`.
+#[derive(Debug, InputObject)]
+pub struct DeleteCompanyInput {
+    /// The company.
     pub id: ID,
 }
 

@@ -51,11 +51,21 @@ pub struct PagedField {
 
 /// The fields that cost their page size (the first given of `size_args`, as
 /// `service::pagination::costed_page_size` reads it) times their children, plus one.
-pub const PAGED_FIELDS: [PagedField; 4] = [
+pub const PAGED_FIELDS: [PagedField; 6] = [
     PagedField {
         parent: "Query",
         field: "contacts",
         size_args: &["first", "last"],
+    },
+    PagedField {
+        parent: "Query",
+        field: "companies",
+        size_args: &["first"],
+    },
+    PagedField {
+        parent: "Company",
+        field: "contacts",
+        size_args: &["first"],
     },
     PagedField {
         parent: "Query",

@@ -19,6 +19,10 @@ use crate::service::pagination::{Page, PageArgs};
 use crate::service::prefetch::{LeadColumns, Nested, Prefetched, RequestColumns};
 use crate::service::store::{leads, members, notes, requests, timeline};
 
+pub use super::company_loaders::{
+    CompanyContactCountLoader, CompanyContactsKey, CompanyContactsLoader, CompanyLoader,
+};
+
 /// The loaders of one request. Request pages and counts are cached for the request, so a
 /// parent list can prime them ([`Loaders::prime_requests`]).
 pub struct Loaders {
@@ -36,6 +40,13 @@ pub struct Loaders {
     pub note_pages: DataLoader<NotePageLoader>,
     /// Agents of the project by user id (contact owners, note authors).
     pub agents: DataLoader<AgentLoader, HashMapCache>,
+    /// Companies by primary key (`Contact.company`; fed by the contacts' statements).
+    pub companies: DataLoader<CompanyLoader, HashMapCache>,
+    /// One page of contacts per company (`Company.contacts` in a list).
+    pub company_contacts: DataLoader<CompanyContactsLoader, HashMapCache>,
+    /// Number of listed contacts per company (`Company.contactsCount`,
+    /// `Company.contacts.totalCount`).
+    pub company_contact_counts: DataLoader<CompanyContactCountLoader, HashMapCache>,
     /// The visitor whose Requests alone these loaders see (`None` for agents).
     visitor: Option<Uuid>,
 }
@@ -122,7 +133,34 @@ impl Loaders {
             )
             .delay(batch_delay),
             agents: DataLoader::with_cache(
-                AgentLoader { db, scope },
+                AgentLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+                HashMapCache::default(),
+            )
+            .delay(batch_delay),
+            companies: DataLoader::with_cache(
+                CompanyLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+                HashMapCache::default(),
+            )
+            .delay(batch_delay),
+            company_contacts: DataLoader::with_cache(
+                CompanyContactsLoader {
+                    db: db.clone(),
+                    scope,
+                },
+                spawn,
+                HashMapCache::default(),
+            )
+            .delay(batch_delay),
+            company_contact_counts: DataLoader::with_cache(
+                CompanyContactCountLoader { db, scope },
                 spawn,
                 HashMapCache::default(),
             )
@@ -156,6 +194,9 @@ impl Loaders {
                     .iter()
                     .any(|f| f.selection_set().any(|s| s.name() == "totalCount")),
             merged_from: contact.iter().any(|c| c.field("mergedFrom").exists()),
+            // Company internals are agents' data: a visitor's `company` is always null.
+            company: loaders.visitor.is_none()
+                && contact.iter().any(|c| c.field("company").exists()),
             requests: None,
             request_columns: RequestColumns::NONE,
         };
@@ -219,6 +260,10 @@ impl Loaders {
             .feed_many(prefetched.request_counts)
             .await;
         loaders.merged_from.feed_many(prefetched.merged_from).await;
+        loaders
+            .companies
+            .feed_many(prefetched.companies.into_iter().map(|c| (c.id, c)))
+            .await;
         let rest: Vec<async_graphql::SelectionField<'_>> = plan
             .requests
             .into_iter()
@@ -303,9 +348,9 @@ impl Loaders {
     }
 }
 
-/// The page a `requests(first:, after:)` selection asks for; `None` when its arguments are
-/// invalid (the field itself reports the error).
-fn page_of(field: &async_graphql::SelectionField<'_>) -> Option<PageArgs> {
+/// The page a `requests(first:, after:)` (or `contacts(first:, after:)`) selection asks
+/// for; `None` when its arguments are invalid (the field itself reports the error).
+pub(super) fn page_of(field: &async_graphql::SelectionField<'_>) -> Option<PageArgs> {
     let arguments = field.arguments().ok()?;
     let mut first = None;
     let mut after = None;
@@ -330,6 +375,11 @@ fn lead_columns_of(contact: &[async_graphql::Lookahead<'_>]) -> LeadColumns {
     let selections: Vec<async_graphql::SelectionField<'_>> =
         contact.iter().flat_map(|c| c.selection_fields()).collect();
     for field in selections.iter().flat_map(|f| f.selection_set()) {
+        // `company` is the linked Company (its id), not the text column of that name.
+        if field.name() == "company" {
+            columns = columns.with(C::CompanyId);
+            continue;
+        }
         if let Some(text) = ContactField::from_name(field.name()) {
             columns = columns.with(text.column());
             continue;
@@ -438,9 +488,9 @@ pub struct NotePageKey {
     pub page: PageArgs,
 }
 
-/// A per-Lead page key ([`load_pages`]).
-trait PageKey: Copy + Eq + std::hash::Hash {
-    /// The Lead's primary key.
+/// A per-Lead (or per-company) page key ([`load_pages`]).
+pub(super) trait PageKey: Copy + Eq + std::hash::Hash {
+    /// The Lead's (or company's) primary key: the group a page belongs to.
     fn lead(&self) -> Uuid;
     /// The page wanted.
     fn page(&self) -> PageArgs;
@@ -592,7 +642,7 @@ impl Loader<Uuid> for AgentLoader {
 /// The batch of a per-Lead page loader: one `load(leads, page)` call (one statement) per
 /// distinct page shape among `keys` (normally exactly one); a Lead without rows gets an empty
 /// page.
-async fn load_pages<K: PageKey, T: Clone, Fut>(
+pub(super) async fn load_pages<K: PageKey, T: Clone, Fut>(
     keys: &[K],
     load: impl Fn(Vec<Uuid>, PageArgs) -> Fut,
 ) -> Result<HashMap<K, Page<T>>, Arc<DbErr>>

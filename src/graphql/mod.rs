@@ -2,6 +2,7 @@
 //! connections. Resolvers read the caller ([`guards`]) and loaders from the context, call a
 //! service function and map its result into an output type.
 
+pub mod company_loaders;
 pub mod guards;
 pub mod inputs;
 pub mod limits;

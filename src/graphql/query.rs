@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use super::company_loaders::{CompanyPlan, prime_company_list};
 use super::guards;
 use super::inputs::{
     AttributeFilter, ContactAttributeFilter, ContactFilter, ContactOrder, MergeContactsPreviewInput,
@@ -15,13 +16,18 @@ use super::types::enums::ContactStatus;
 use super::types::member::ProjectMember;
 use super::types::merge::{DuplicateGroupConnection, MergeContactsPreview};
 use super::types::segment::SegmentObject;
-use super::types::{Contact, ContactConnection, Node, ProjectObject, Request, UserObject, Viewer};
+use super::types::{
+    CompanyConnection, CompanyObject, Contact, ContactConnection, Node, ProjectObject, Request,
+    UserObject, Viewer,
+};
 use crate::error::AppError;
 use crate::normalize;
 use crate::service::contact_search::ContactQuery;
 use crate::service::contact_search::{self, PageRequest};
 use crate::service::store::leads;
-use crate::service::{accounts, attributes, bulk, duplicates, members, merge, nodes, segments};
+use crate::service::{
+    accounts, attributes, bulk, company_search, duplicates, members, merge, nodes, segments,
+};
 
 /// The root query type.
 #[derive(Default)]
@@ -61,8 +67,8 @@ impl Query {
     /// (`ContactAttributeFilter`; one more statement reads those definitions).
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`first`,
     /// `last`, `after`, `before`, `search`, `tags`, `attribute`, `attributeFilters`, `owner`,
-    /// `unassigned` with `owner`, `segment`, a filter that contradicts the segment's),
-    /// `NOT_FOUND` (`segment`).
+    /// `unassigned` with `owner`, `companyId`, `segment`, a filter that contradicts the
+    /// segment's), `NOT_FOUND` (`segment`).
     #[allow(clippy::too_many_arguments)]
     async fn contacts(
         &self,
@@ -102,6 +108,8 @@ impl Query {
             desc = "Typed filters on custom attributes, by each key's definition (all must match; at most 10)."
         )]
         attribute_filters: Option<Vec<ContactAttributeFilter>>,
+        #[graphql(desc = "Only the contacts linked to this company (`Company.id`).")]
+        company_id: Option<ID>,
         #[graphql(desc = "Sort order (default: createdAt DESC, or relevance with `search`).")]
         order_by: Option<ContactOrder>,
         #[graphql(desc = "Page size forward, 0..=100 (default 20).")] first: Option<i32>,
@@ -123,6 +131,7 @@ impl Query {
             owner,
             unassigned,
             attribute_filters,
+            company_id,
         }
         .into_query(order_by)?;
         let db = ctx.data::<DatabaseConnection>()?;
@@ -185,8 +194,8 @@ impl Query {
     }
 
     /// Any object of the agent's project by its id (Relay Global Object Identification):
-    /// a Contact, Request, User (a member of the project) or the Project itself; null when
-    /// none matches in the caller's project.
+    /// a Contact, Request, Company, User (a member of the project) or the Project itself;
+    /// null when none matches in the caller's project.
     /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id`).
     async fn node(
         &self,
@@ -204,9 +213,58 @@ impl Query {
                 Loaders::fed(ctx, plan, found).await?,
             ))),
             Some(nodes::Found::Request(m)) => Some(Node::Request(Request(m))),
+            Some(nodes::Found::Company(m)) => Some(Node::Company(CompanyObject::new(m))),
             Some(nodes::Found::User(m)) => Some(Node::User(UserObject(m))),
             Some(nodes::Found::Project(m)) => Some(Node::Project(ProjectObject(m))),
         })
+    }
+
+    /// The agent's project's companies (Relay connection), by name (case-insensitive) then
+    /// id. `search` keeps those whose name or domain contains it (case-insensitive
+    /// substring). `first` default 20, at most 100; keyset cursors. The companies' selected
+    /// `contactsCount` and `contacts` pages load with them, one statement each for the page.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`search`,
+    /// `first`, `after`).
+    async fn companies(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Case-insensitive substring of the name or the domain (≤ 200 characters)."
+        )]
+        search: Option<String>,
+        #[graphql(desc = "Page size, 0..=100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor (`endCursor` of the previous page) to continue after.")]
+        after: Option<String>,
+    ) -> Result<CompanyConnection> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let page =
+            company_search::list(db, scope, search.as_deref(), first, after.as_deref()).await?;
+        prime_company_list(ctx, &ctx.look_ahead(), &page.rows).await?;
+        Ok(CompanyConnection::new(page, scope, search))
+    }
+
+    /// One company of the agent's project by id; null when it does not exist or belongs to
+    /// another project. Its first `contacts` page (with what the contacts select of their
+    /// own relations) and its `contactsCount` come in the same SQL statement.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN` (visitor token), `BAD_USER_INPUT` (`id` not a
+    /// UUID).
+    async fn company(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The company's `id`.")] id: ID,
+    ) -> Result<Option<CompanyObject>> {
+        let (_, scope) = guards::require_agent(ctx)?;
+        let id = normalize::uuid("id", &id)?;
+        let db = ctx.data::<DatabaseConnection>()?;
+        let look = ctx.look_ahead();
+        let plan = CompanyPlan::of(ctx, &look);
+        let Some(found) = company_search::find_with_contacts(db, scope, id, &plan.nested).await?
+        else {
+            return Ok(None);
+        };
+        let (company, contacts) = plan.fed(ctx, found).await?;
+        Ok(Some(CompanyObject::with_contacts(company, contacts)))
     }
 
     /// What `mergeContacts` would do with these contacts, computed without writing: blockers

@@ -2,7 +2,9 @@
 //! the service layer ([`crate::service::transfer`]).
 //!
 //! Format: UTF-8, a header row, then one contact a row. Columns (any order, any subset, names
-//! case-insensitive): [`COLUMNS`]. `tags` are separated by `|` (or, when a tag itself contains
+//! case-insensitive): [`COLUMNS`]. `company` is the linked company's name and
+//! `company_domain` its domain (an import links by domain first, else by name, creating the
+//! company when the project has none). `tags` are separated by `|` (or, when a tag itself contains
 //! `|`, written as a JSON array of strings); `attributes` is a JSON object; `status` is
 //! `NORMAL`, `DELETED` or `TEMP`; `created_at` is RFC 3339; `additional_emails` (emails
 //! absorbed by merges) are listed like tags. An empty cell leaves the stored value alone (a CSV
@@ -15,6 +17,7 @@
 //! `import-csv` removes that one `'` ([`defuse`] / [`restore`]), so export → import gives
 //! back exactly what was exported. (A third-party file's cell `'=x` hence imports as `=x`.)
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,12 +35,13 @@ use crate::service::transfer::{self, ImportContact, Upserted, ValidImport};
 use crate::service::{ProjectScope, begin_write};
 
 /// The columns, in the order `export-csv` writes them.
-pub const COLUMNS: [&str; 17] = [
+pub const COLUMNS: [&str; 18] = [
     "lead_id",
     "fullname",
     "email",
     "phone",
     "company",
+    "company_domain",
     "tags",
     "status",
     "attributes",
@@ -449,6 +453,7 @@ fn parse_row(columns: &[usize], record: &csv::StringRecord) -> Result<ImportCont
         match name {
             "lead_id" => row.lead_id = Some(cell.to_owned()),
             "owner" => row.owner = Some(cell.to_owned()),
+            "company_domain" => row.company_domain = Some(cell.to_owned()),
             "status" => row.status = Some(cell.to_owned()),
             "tags" => row.tags = parse_list("tags", cell)?,
             "additional_emails" => row.additional_emails = parse_list("additional_emails", cell)?,
@@ -556,6 +561,7 @@ pub fn export_filter(
         has_email: flags.has_email,
         owner: flags.owner,
         unassigned: flags.unassigned,
+        company_id: flags.company.map(|id| id.to_string()),
         attribute_filters,
         ..Default::default()
     };
@@ -601,8 +607,9 @@ pub async fn export_writer(
         let mut after = None;
         loop {
             let page = transfer::export_page(db, scope, after.clone(), PAGE).await?;
+            let domains = transfer::company_domains(db, scope, &page).await?;
             for contact in &page {
-                writer.write_record(export_row(contact, &owners))?;
+                writer.write_record(export_row(contact, &owners, &domains))?;
             }
             report.rows += page.len();
             match page.last() {
@@ -628,8 +635,9 @@ pub async fn export_writer(
                 after: after.take(),
             };
             let page = contact_search::list(db, scope, &query, page, &Default::default()).await?;
+            let domains = transfer::company_domains(db, scope, &page.rows).await?;
             for contact in page.rows.iter().filter(|c| c.erased_at.is_none()) {
-                writer.write_record(export_row(contact, &owners))?;
+                writer.write_record(export_row(contact, &owners, &domains))?;
                 report.rows += 1;
             }
             if !page.has_next_page {
@@ -643,11 +651,20 @@ pub async fn export_writer(
     Ok(report)
 }
 
-/// The cells of `c` in [`COLUMNS`] order; `owners` gives the owner's email.
-fn export_row(c: &lead::Model, owners: &std::collections::HashMap<Uuid, String>) -> [String; 17] {
+/// The cells of contact `c` in [`COLUMNS`] order: `owners` gives its owner's email, `domains`
+/// its company's domain.
+fn export_row(
+    c: &lead::Model,
+    owners: &HashMap<Uuid, String>,
+    domains: &HashMap<Uuid, String>,
+) -> [String; COLUMNS.len()] {
     COLUMNS.map(|column| {
         let cell = match column {
             "lead_id" => c.lead_id.clone(),
+            "company_domain" => c
+                .company_id
+                .and_then(|id| domains.get(&id).cloned())
+                .unwrap_or_default(),
             "tags" => format_tags(&crate::normalize::stored_tags(&c.tags)),
             "status" => transfer::status_name(c.status).to_owned(),
             "attributes" => match &c.attributes {
@@ -754,10 +771,18 @@ mod tests {
             };
             f.set(&mut c, Some(value));
         }
-        let cells = export_row(&c);
+        let company = uuid::Uuid::new_v4();
+        let owner = uuid::Uuid::new_v4();
+        c.company_id = Some(company);
+        c.owner_id = Some(owner);
+        let owners = HashMap::from([(owner, "agent@example.com".to_owned())]);
+        let domains = HashMap::from([(company, "acme.io".to_owned())]);
+        let cells = export_row(&c, &owners, &domains);
         let columns: Vec<usize> = (0..COLUMNS.len()).collect();
         let record = csv::StringRecord::from(cells.to_vec());
         let row = parse_row(&columns, &record).unwrap();
+        assert_eq!(row.company_domain.as_deref(), Some("acme.io"));
+        assert_eq!(row.owner.as_deref(), Some("agent@example.com"));
         let fields = row.fields.validate().unwrap();
         let mut back = crate::service::store::leads::blank(scope, "y".into(), Utc::now());
         assert!(fields.apply(&mut back));

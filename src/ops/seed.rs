@@ -181,8 +181,7 @@ pub async fn seed_demo(
             db,
             scope,
             None,
-            lead.id,
-            lead.version,
+            (lead.id, lead.version),
             ContactFields::default()
                 .with(
                     ContactField::Company,
@@ -192,6 +191,7 @@ pub async fn seed_demo(
                     ContactField::City,
                     Patch::Set(CITIES[i % CITIES.len()].into()),
                 ),
+            Patch::Keep,
         )
         .await?;
         let tags = vec![

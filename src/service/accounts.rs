@@ -64,6 +64,7 @@ pub async fn sign_up(db: &impl Database, input: SignUp) -> AppResult<Session> {
         strict_attributes: false,
         site_secret: None,
         site_secret_rotated_at: None,
+        link_company_by_email_domain: false,
     };
     let txn = begin_write(db).await?;
     project::Entity::insert(project::ActiveModel::from(project.clone()))

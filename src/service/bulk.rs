@@ -26,7 +26,8 @@ use super::attribute_rules::AttributeRules;
 use super::contact_search::{self, ContactQuery};
 use super::contacts::{self, BulkOutcome, Rules};
 use super::fields::{ContactField, ContactFields, Patch};
-use super::store::{attribute_defs, bulk_jobs as store, changes, leads};
+use super::store::company_links::{self, CompanyLink};
+use super::store::{attribute_defs, bulk_jobs as store, changes, companies, leads};
 use super::{Database, ProjectScope, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -43,12 +44,17 @@ pub struct Settings {
 }
 
 /// A field change of `updateContacts`: the text fields (not `email`, `phone`, which identify
-/// one person), attributes merged by key, attribute keys removed.
+/// one person), the company (by name: linked, created when the project has none), attributes
+/// merged by key, attribute keys removed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FieldPatch {
-    /// Text fields by API name: a value sets, `null` clears (values already validated).
+    /// Text fields by API name but `company`: a value sets, `null` clears (values already
+    /// validated).
     pub fields: BTreeMap<String, Option<String>>,
+    /// The company: absent keeps, `null` unlinks, a name links (valid).
+    #[serde(default)]
+    pub company: Option<Option<String>>,
     /// Attributes merged into each contact's by top-level key.
     pub attributes: Option<Map<String, Value>>,
     /// Attribute keys removed.
@@ -63,8 +69,11 @@ impl FieldPatch {
         attributes: Option<Value>,
         remove_keys: &[String],
     ) -> AppResult<Self> {
-        let valid = fields.validate()?;
-        let mut out = Self::default();
+        let mut valid = fields.validate()?;
+        let mut out = Self {
+            company: valid.take(ContactField::Company),
+            ..Self::default()
+        };
         for field in ContactField::ALL {
             if let Some(value) = valid.get(field) {
                 if matches!(field, ContactField::Email | ContactField::Phone) {
@@ -82,12 +91,22 @@ impl FieldPatch {
             .map(|k| normalize::attribute_key("removeAttributeKeys", k))
             .collect::<AppResult<_>>()?;
         if out.fields.is_empty()
+            && out.company.is_none()
             && out.attributes.as_ref().is_none_or(Map::is_empty)
             && out.remove_attribute_keys.is_empty()
         {
             return Err(AppError::bad_input("input", "changes nothing"));
         }
         Ok(out)
+    }
+
+    /// How it changes the contacts' company link.
+    fn link(&self) -> CompanyLink {
+        match &self.company {
+            None => CompanyLink::Keep,
+            Some(None) => CompanyLink::Unlink,
+            Some(Some(name)) => CompanyLink::ByName(name.clone()),
+        }
     }
 
     /// Whether applying it needs the project's attribute rules (it sets attributes).
@@ -153,6 +172,14 @@ impl Action {
         }
     }
 
+    /// How it changes the contacts' company link.
+    fn link(&self) -> CompanyLink {
+        match self {
+            Self::Update { patch } => patch.link(),
+            _ => CompanyLink::Keep,
+        }
+    }
+
     /// Whether applying it needs the project's attribute rules.
     fn rules(&self) -> Rules {
         match self {
@@ -200,10 +227,18 @@ pub async fn by_ids(
     match action {
         Action::Assign { owner } => contacts::assign_many(db, scope, actor, ids, *owner).await,
         _ => {
+            let link = action.link();
+            let link = &link;
             contacts::each(ids, |id| {
-                contacts::modify(db, scope, actor, id, None, action.rules(), |m, rules| {
-                    action.apply(m, rules)
-                })
+                contacts::modify(
+                    db,
+                    scope,
+                    actor,
+                    (id, None),
+                    link,
+                    action.rules(),
+                    |m, rules| action.apply(m, rules),
+                )
             })
             .await
         }
@@ -405,6 +440,14 @@ async fn batch(
         Rules::Load => attribute_defs::rules(&txn, scope).await?,
         Rules::Skip => AttributeRules::default(),
     };
+    // The company an update links to, found (or created) once for the batch.
+    let company = match action.link() {
+        CompanyLink::Keep => None,
+        CompanyLink::ByName(name) => Some(Some(
+            companies::find_or_create_by_name(&txn, scope, &name).await?,
+        )),
+        _ => Some(None),
+    };
     let rows = leads::load_many(&txn, scope, &ids, true).await?;
     let mut pairs = Vec::new();
     let (mut succeeded, mut skipped) = (0, 0);
@@ -418,7 +461,13 @@ async fn batch(
             continue;
         }
         let mut after = before.clone();
-        match action.apply(&mut after, &rules) {
+        let applied = action
+            .apply(&mut after, &rules)
+            .map(|changed| match &company {
+                Some(target) => company_links::set(&mut after, target.as_ref()) || changed,
+                None => changed,
+            });
+        match applied {
             Ok(true) => {
                 pairs.push((before.clone(), after));
                 succeeded += 1;

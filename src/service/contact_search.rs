@@ -106,6 +106,9 @@ pub struct ContactQuery {
     /// Typed filters on top-level attributes (AND-ed; at most
     /// [`attribute_filters::MAX_FILTERS`]).
     pub attribute_filters: Vec<AttributeFilter>,
+    /// Only the contacts linked to this company (its id as given: checked when the query
+    /// runs; another project's company matches nothing).
+    pub company_id: Option<String>,
     /// Order; relevance when searching and absent, else (CreatedAt, Desc).
     pub order: Option<(OrderField, Direction)>,
 }
@@ -450,6 +453,10 @@ fn prepare(
         (None, Some(true)) => select = select.filter(lead::Column::OwnerId.is_null()),
         (None, Some(false)) => select = select.filter(lead::Column::OwnerId.is_not_null()),
         (None, None) => {}
+    }
+    if let Some(company) = &q.company_id {
+        let company = normalize::uuid("companyId", company)?;
+        select = select.filter(lead::Column::CompanyId.eq(company));
     }
     match q.has_email {
         Some(true) => select = select.filter(lead::Column::EmailKey.is_not_null()),
@@ -1037,6 +1044,7 @@ impl ContactQuery {
         self.attribute = one("attribute", self.attribute, other.attribute)?;
         self.owner = one("owner", self.owner, other.owner)?;
         self.unassigned = one("unassigned", self.unassigned, other.unassigned)?;
+        self.company_id = one("companyId", self.company_id, other.company_id)?;
         self.tags.extend(other.tags);
         self.attribute_filters.extend(other.attribute_filters);
         self.created_after = Ord::max(self.created_after, other.created_after);

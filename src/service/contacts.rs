@@ -9,8 +9,9 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::attribute_rules::AttributeRules;
-use super::fields::ContactFields;
+use super::fields::{ContactField, ContactFields, Patch};
 use super::store::changes::{self, Version};
+use super::store::company_links::{self, CompanyLink};
 use super::store::timeline::{self, NewEvent};
 use super::store::{attribute_defs, erasure, leads, members, merges, notes};
 use super::{Database, ProjectScope, WriteTxn, begin_write, now};
@@ -31,19 +32,30 @@ pub struct NewContact {
     pub attributes: Option<Value>,
     /// The visitor id to key the contact by; a new UUID when absent.
     pub lead_id: Option<String>,
+    /// The company to link, by id (instead of `company` in `fields`, a name).
+    pub company_id: Option<Uuid>,
 }
 
 /// Creates a contact by hand; its attributes are checked against the project's definitions
-/// (one statement, when there are attributes). Errors: `BAD_USER_INPUT` (any field, `leadId`
-/// blank or over 200 characters, `tags`, `attributes`, `attributes.<key>`); `CONFLICT` with
+/// (one statement, when there are attributes). Its company: the one named by `company` in the
+/// fields (case-insensitive, created when the project has none), or `company_id`; with
+/// neither, the project's email-domain rule may link one
+/// (`store::company_links::by_email_domain`). Errors: `BAD_USER_INPUT` (any field, `leadId`
+/// blank or over 200 characters, `tags`, `attributes`, `attributes.<key>`, `companyId`:
+/// unknown, another project's, or given with `company`); `CONFLICT` with
 /// `extensions.existingId` when the project already has a contact with this `leadId`.
+/// Nothing is written on any error.
 pub async fn create(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
     input: NewContact,
 ) -> AppResult<lead::Model> {
-    let fields = input.fields.validate()?;
+    let mut fields = input.fields.validate()?;
+    let link = CompanyLink::from_input(
+        fields.take(ContactField::Company),
+        input.company_id.map_or(Patch::Keep, Patch::Set),
+    )?;
     let tags = normalize::tags("tags", &input.tags)?;
     let tags = normalize::union_tags(&[], &tags)?;
     let attributes = normalize::attributes("attributes", input.attributes)?.unwrap_or_default();
@@ -64,6 +76,10 @@ pub async fn create(
     fields.apply(&mut model);
     model.tags = Value::Array(tags.into_iter().map(Value::String).collect());
     model.attributes = Value::Object(attributes);
+    company_links::apply(&txn, scope, &link, &mut model).await?;
+    if link.is_keep() {
+        company_links::by_email_domain(&txn, scope, None, &mut model).await?;
+    }
     if !changes::create(&txn, scope, actor, &model).await? {
         let existing = leads::find_by_lead_id_locked(&txn, scope, &lead_id)
             .await?
@@ -92,29 +108,30 @@ pub(crate) async fn modify(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
-    id: Uuid,
-    expected_version: Option<i32>,
+    target: (Uuid, Option<i32>),
+    link: &CompanyLink,
     rules: Rules,
     change: impl FnOnce(&mut lead::Model, &AttributeRules) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
     let txn = begin_write(db).await?;
-    let saved = modify_in(&txn, scope, actor, id, expected_version, rules, change).await?;
+    let saved = modify_in(&txn, scope, actor, target, link, rules, change).await?;
     txn.commit().await?;
     Ok(saved)
 }
 
 /// Inside the caller's write transaction `txn`: locks the contact `id` of `scope`, reads the
-/// project's attribute rules when `rules` says so, lets `change` edit a copy, and saves it
-/// when `change` reports a change (version + 1, `updated_at` now). Erased contacts cannot
-/// change. Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale, or the
-/// contact is erased; `CONFLICT` `ALREADY_MERGED` for a merged-away contact; whatever
-/// `change` returns.
+/// project's attribute rules when `rules` says so, lets `change` edit a copy, then applies
+/// `link` (with [`CompanyLink::Keep`], the email-domain rule for a new email), and saves it
+/// when anything changed (version + 1, `updated_at` now). Erased contacts cannot change.
+/// Errors: `NOT_FOUND`; `CONFLICT` when `expected_version` is given and stale, or the contact
+/// is erased; `CONFLICT` `ALREADY_MERGED` for a merged-away contact; whatever `change` and
+/// the link return.
 async fn modify_in(
     txn: &WriteTxn,
     scope: ProjectScope,
     actor: Option<Uuid>,
-    id: Uuid,
-    expected_version: Option<i32>,
+    (id, expected_version): (Uuid, Option<i32>),
+    link: &CompanyLink,
     rules: Rules,
     change: impl FnOnce(&mut lead::Model, &AttributeRules) -> AppResult<bool>,
 ) -> AppResult<lead::Model> {
@@ -141,7 +158,14 @@ async fn modify_in(
         Rules::Skip => AttributeRules::default(),
     };
     let mut next = current.clone();
-    if !change(&mut next, &rules)? {
+    let mut changed = change(&mut next, &rules)?;
+    changed |= company_links::apply(txn, scope, link, &mut next).await?;
+    if link.is_keep() {
+        changed |=
+            company_links::by_email_domain(txn, scope, current.email_key.as_deref(), &mut next)
+                .await?;
+    }
+    if !changed {
         return Ok(current);
     }
     changes::save(txn, scope, actor, &current, next, Version::Next, Vec::new()).await
@@ -162,11 +186,20 @@ pub async fn assign(
     if let Some(owner) = owner {
         check_owner(&txn, scope, owner, true).await?;
     }
-    let saved = modify_in(&txn, scope, actor, id, None, Rules::Skip, |m, _| {
-        let changed = m.owner_id != owner;
-        m.owner_id = owner;
-        Ok(changed)
-    })
+    let keep = CompanyLink::Keep;
+    let saved = modify_in(
+        &txn,
+        scope,
+        actor,
+        (id, None),
+        &keep,
+        Rules::Skip,
+        |m, _| {
+            let changed = m.owner_id != owner;
+            m.owner_id = owner;
+            Ok(changed)
+        },
+    )
     .await?;
     txn.commit().await?;
     Ok(saved)
@@ -207,22 +240,33 @@ pub async fn assign_many(
 }
 
 /// Partial update with optimistic concurrency: `Keep` leaves a field, `Clear` empties it.
-/// Errors: `BAD_USER_INPUT` (any field; checked before anything is read or written),
-/// `NOT_FOUND` (unknown id or another project's: never creates), `CONFLICT` (stale
-/// `expected_version`; nothing written).
+/// The company: `company` in the fields links by name (case-insensitive, created when the
+/// project has none; cleared: unlinked), `company_id` by id (`Clear`: unlinked); when
+/// neither is given and the email changes, the project's email-domain rule may link one.
+/// Errors: `BAD_USER_INPUT` (any field, checked before anything is read or written;
+/// `companyId` unknown, another project's, or given with `company`), `NOT_FOUND` (unknown
+/// id or another project's: never creates), `CONFLICT` (stale `expected_version`; nothing
+/// written).
 pub async fn update(
     db: &impl Database,
     scope: ProjectScope,
     actor: Option<Uuid>,
-    id: Uuid,
-    expected_version: i32,
+    (id, expected_version): (Uuid, i32),
     fields: ContactFields,
+    company_id: Patch<Uuid>,
 ) -> AppResult<lead::Model> {
-    let fields = fields.validate()?;
+    let mut fields = fields.validate()?;
+    let link = CompanyLink::from_input(fields.take(ContactField::Company), company_id)?;
     let version = Some(expected_version);
-    modify(db, scope, actor, id, version, Rules::Skip, |m, _| {
-        Ok(fields.apply(m))
-    })
+    modify(
+        db,
+        scope,
+        actor,
+        (id, version),
+        &link,
+        Rules::Skip,
+        |m, _| Ok(fields.apply(m)),
+    )
     .await
 }
 
@@ -248,17 +292,25 @@ pub async fn set_attributes(
     } else {
         Rules::Load
     };
-    modify(db, scope, actor, id, None, rules, |m, rules| {
-        let set = rules.check(set)?;
-        let mut attrs = normalize::stored_attributes(&m.attributes);
-        let mut changed = normalize::merge_attributes(&mut attrs, set);
-        for key in &remove {
-            changed |= attrs.remove(key).is_some();
-        }
-        normalize::check_attributes("attributes", &attrs)?;
-        m.attributes = Value::Object(attrs);
-        Ok(changed)
-    })
+    modify(
+        db,
+        scope,
+        actor,
+        (id, None),
+        &CompanyLink::Keep,
+        rules,
+        |m, rules| {
+            let set = rules.check(set)?;
+            let mut attrs = normalize::stored_attributes(&m.attributes);
+            let mut changed = normalize::merge_attributes(&mut attrs, set);
+            for key in &remove {
+                changed |= attrs.remove(key).is_some();
+            }
+            normalize::check_attributes("attributes", &attrs)?;
+            m.attributes = Value::Object(attrs);
+            Ok(changed)
+        },
+    )
     .await
 }
 
@@ -299,13 +351,21 @@ async fn edit_tags(
     tags: &[String],
     combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, actor, id, None, Rules::Skip, |m, _| {
-        let stored = normalize::stored_tags(&m.tags);
-        let next = combine(&stored, tags)?;
-        let changed = next.len() != stored.len();
-        m.tags = Value::Array(next.into_iter().map(Value::String).collect());
-        Ok(changed)
-    })
+    modify(
+        db,
+        scope,
+        actor,
+        (id, None),
+        &CompanyLink::Keep,
+        Rules::Skip,
+        |m, _| {
+            let stored = normalize::stored_tags(&m.tags);
+            let next = combine(&stored, tags)?;
+            let changed = next.len() != stored.len();
+            m.tags = Value::Array(next.into_iter().map(Value::String).collect());
+            Ok(changed)
+        },
+    )
     .await
 }
 
@@ -338,17 +398,26 @@ async fn set_status(
     id: Uuid,
     status: lead::LeadStatus,
 ) -> AppResult<lead::Model> {
-    modify(db, scope, actor, id, None, Rules::Skip, |m, _| {
-        let changed = m.status != status;
-        m.status = status;
-        Ok(changed)
-    })
+    modify(
+        db,
+        scope,
+        actor,
+        (id, None),
+        &CompanyLink::Keep,
+        Rules::Skip,
+        |m, _| {
+            let changed = m.status != status;
+            m.status = status;
+            Ok(changed)
+        },
+    )
     .await
 }
 
 /// GDPR erasure (right to erasure, GDPR Art. 17). IRREVERSIBLE. In one transaction: the
 /// contact's personal fields, tags, attributes and notes are emptied (notes deleted), its owner
-/// unassigned, its `leadId` replaced by
+/// unassigned and its company unlinked (the company itself is not personal data and stays),
+/// its `leadId` replaced by
 /// `erased:<id>`, status DELETED, `erasedAt` set; each of its Requests' `firstText` becomes
 /// `[erased]` and their attributes `{}`; the visitor users it was keyed by lose their name,
 /// email and attributes. Contacts merged into it (its tombstones) are erased the same way,

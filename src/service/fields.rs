@@ -243,6 +243,13 @@ impl ValidFields {
         self.0[field.index()].as_ref()
     }
 
+    /// Takes `field`'s change out of the patch, which then keeps it: `None` keeps,
+    /// `Some(None)` clears, `Some(Some(v))` sets (`company`: the link is resolved by
+    /// `store::company_links`, not copied as text).
+    pub fn take(&mut self, field: ContactField) -> Option<Option<String>> {
+        self.0[field.index()].take()
+    }
+
     /// The same patch without its clears (metadata captures never wipe a stored value).
     pub fn without_clears(mut self) -> Self {
         for slot in &mut self.0 {

@@ -1,6 +1,7 @@
 //! Identified visitors and project settings: the integrating site's secret, sign-in with the
 //! site's token (one contact per person on any browser), identification of an anonymous
-//! visitor (its contact merged into the identified one), and `auto_merge_on_email`.
+//! visitor (its contact merged into the identified one), and the project settings
+//! (`auto_merge_on_email`, `link_company_by_email_domain`).
 //!
 //! The site token is a JWT the site signs server-side with the project's secret (HS256, the
 //! scheme of Intercom's and Zendesk's "identity verification" / messaging JWTs): claims
@@ -62,6 +63,8 @@ pub struct SettingsPatch {
     pub auto_merge_on_email: Option<bool>,
     /// `strict_attributes`; `None` leaves it.
     pub strict_attributes: Option<bool>,
+    /// `link_company_by_email_domain`; `None` leaves it.
+    pub link_company_by_email_domain: Option<bool>,
 }
 
 /// Applies `patch` to `scope`'s project; returns the project. Errors: `NOT_FOUND`.
@@ -74,7 +77,10 @@ pub async fn update_settings(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("project"))?;
-    if patch.auto_merge_on_email.is_none() && patch.strict_attributes.is_none() {
+    if patch.auto_merge_on_email.is_none()
+        && patch.strict_attributes.is_none()
+        && patch.link_company_by_email_domain.is_none()
+    {
         return Ok(found);
     }
     let mut active: project::ActiveModel = found.into();
@@ -83,6 +89,9 @@ pub async fn update_settings(
     }
     if let Some(strict) = patch.strict_attributes {
         active.strict_attributes = Set(strict);
+    }
+    if let Some(enabled) = patch.link_company_by_email_domain {
+        active.link_company_by_email_domain = Set(enabled);
     }
     Ok(active.update(db).await?)
 }

@@ -4,8 +4,9 @@
 //!
 //! The rules follow the domain notes (`DOMAIN.md`, "Merge"): the primary's non-empty fields
 //! win, empty ones are filled from the secondaries in the order given (a field choice
-//! overrides), attributes merge key by key with the primary winning (a value that fits the
-//! key's typed definition first), tags are unioned, every other email is kept in
+//! overrides; the company link follows the company name's source), attributes merge key by
+//! key with the primary winning (a value that fits the key's typed definition first), tags
+//! are unioned, every other email is kept in
 //! `additional_emails`; self-, cross-project and tombstone merges are
 //! refused with a clear reason.
 
@@ -280,6 +281,12 @@ pub fn plan(
             }
         }
         field.set(&mut merged, value.clone());
+        if field == ContactField::Company {
+            // The link follows the name: the company of the contact the name comes from.
+            merged.company_id = source
+                .and_then(|id| everyone.iter().find(|m| m.id == id))
+                .and_then(|m| m.company_id);
+        }
         fields.push(FieldOutcome {
             field,
             value,

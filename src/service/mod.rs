@@ -1,6 +1,6 @@
 //! The domain, free of GraphQL, in two floors (zero-to-production's domain split, lldap's
 //! handlers over a backend):
-//! - **use cases** (`accounts`, `attributes`, `contacts`, `visitors`, `merge`, `identity`,
+//! - **use cases** (`accounts`, `attributes`, `contacts`, `companies`, `visitors`, `merge`, `identity`,
 //!   `transfer`): each public function validates its input, opens its own write transaction
 //!   ([`begin_write`], a [`WriteTxn`] whose journal of timeline events is written as its last
 //!   statement), composes store functions, commits;
@@ -9,21 +9,25 @@
 //!   scope.
 //!
 //! Beside them: pure rules ([`fields`], the contact's field table; [`merge_plan`];
-//! [`attribute_rules`], what typed attributes accept) and the read side (`contact_search`,
-//! `attribute_filters`, `duplicates`, `prefetch`, `nodes`, `pagination`), plain queries for
-//! the GraphQL readers. All SQL lives here (and in `graphql::loaders`, which calls
-//! into here). Modules depend downwards only: use cases → store → pure rules.
+//! [`attribute_rules`], what typed attributes accept; [`free_mail`]) and the read side
+//! (`contact_search`, `company_search`, `attribute_filters`, `duplicates`, `prefetch`, `nodes`,
+//! `pagination`), plain queries for the GraphQL readers. All SQL lives here (and in
+//! `graphql::loaders`, which calls into here). Modules depend downwards only: use cases →
+//! store → pure rules.
 
 pub mod accounts;
 pub mod attribute_filters;
 pub mod attribute_rules;
 pub mod attributes;
 pub mod bulk;
+pub mod companies;
+pub mod company_search;
 pub mod contact_search;
 pub mod contacts;
 pub mod duplicates;
 pub mod events;
 pub mod fields;
+pub mod free_mail;
 pub mod identity;
 pub mod members;
 pub mod merge;

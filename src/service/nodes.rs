@@ -1,6 +1,6 @@
 //! Lookup of any object by id within a project (Relay `node`).
 
-use entity::{project, request};
+use entity::{company, project, request};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -15,6 +15,8 @@ pub enum Found {
     Lead(super::store::leads::Found),
     /// A Request.
     Request(request::Model),
+    /// A company.
+    Company(company::Model),
     /// A member of the project.
     User(entity::user::Model),
     /// The project itself.
@@ -23,7 +25,7 @@ pub enum Found {
 
 /// The object with primary key `id` in `scope`, trying each table (ids are UUID v4, unique
 /// across tables); `None` when nothing of the project has it. A Lead comes with the
-/// relations `nested` asks for, fetched in the same statement. At most four statements.
+/// relations `nested` asks for, fetched in the same statement. At most five statements.
 pub async fn find(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
@@ -39,6 +41,9 @@ pub async fn find(
         .await?
     {
         return Ok(Some(Found::Request(m)));
+    }
+    if let Some(m) = super::store::companies::find(db, scope, id).await? {
+        return Ok(Some(Found::Company(m)));
     }
     if id == scope.project_id
         && let Some(m) = project::Entity::find_by_id(id).one(db).await?

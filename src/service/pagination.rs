@@ -163,15 +163,26 @@ impl<T> Page<T> {
     }
 }
 
-/// One page per Lead in ONE statement: wraps `inner` — a filtered `SELECT` of a table with
-/// `lead`, `created_at` and `id` columns — with `ROW_NUMBER() OVER (PARTITION BY lead ORDER BY
-/// created_at DESC, id DESC)`, applies `page.after` to every Lead and keeps `page.first + 1`
-/// rows per Lead (the extra one signals a next page). Window functions: SQLite ≥ 3.25 and
-/// PostgreSQL. Rows come back unordered: group them with [`pages_by_lead`].
-pub fn per_lead_window(mut inner: SelectStatement, page: PageArgs) -> SelectStatement {
+/// One page per Lead in ONE statement: [`per_group_window`] partitioned by the `lead`
+/// column.
+pub fn per_lead_window(inner: SelectStatement, page: PageArgs) -> SelectStatement {
+    per_group_window(inner, "lead", page)
+}
+
+/// One page per group in ONE statement: wraps `inner` — a filtered `SELECT` of a table with
+/// `group`, `created_at` and `id` columns — with `ROW_NUMBER() OVER (PARTITION BY group ORDER
+/// BY created_at DESC, id DESC)`, applies `page.after` to every group and keeps `page.first +
+/// 1` rows per group (the extra one signals a next page). Window functions: SQLite ≥ 3.25 and
+/// PostgreSQL. Rows come back unordered: group them with [`pages_by_group`] (per Lead: by
+/// `lead`).
+pub fn per_group_window(
+    mut inner: SelectStatement,
+    group: &'static str,
+    page: PageArgs,
+) -> SelectStatement {
     inner.expr_window_as(
         Expr::cust("ROW_NUMBER()"),
-        WindowStatement::partition_by(Alias::new("lead"))
+        WindowStatement::partition_by(Alias::new(group))
             .order_by(Alias::new("created_at"), Order::Desc)
             .order_by(Alias::new("id"), Order::Desc)
             .take(),
@@ -192,24 +203,24 @@ pub fn per_lead_window(mut inner: SelectStatement, page: PageArgs) -> SelectStat
         .to_owned()
 }
 
-/// Groups the rows of a per-Lead batch (up to `first + 1` per Lead) into one newest-first
-/// [`Page`] per Lead; `lead` and `cursor` read a row's Lead and position. Leads without rows
-/// are absent.
-pub fn pages_by_lead<T>(
+/// Groups the rows of a per-group batch (up to `first + 1` per group) into one newest-first
+/// [`Page`] per group; `group` and `cursor` read a row's group and position. Groups without
+/// rows are absent.
+pub fn pages_by_group<T>(
     rows: Vec<T>,
-    lead: impl Fn(&T) -> Uuid,
+    group: impl Fn(&T) -> Uuid,
     cursor: impl Fn(&T) -> Cursor,
     first: u64,
 ) -> HashMap<Uuid, Page<T>> {
     let mut grouped: HashMap<Uuid, Vec<T>> = HashMap::new();
     for row in rows {
-        grouped.entry(lead(&row)).or_default().push(row);
+        grouped.entry(group(&row)).or_default().push(row);
     }
     grouped
         .into_iter()
-        .map(|(lead, mut rows)| {
+        .map(|(key, mut rows)| {
             rows.sort_by_key(|r| std::cmp::Reverse(cursor(r)));
-            (lead, Page::from_overfetch(rows, first))
+            (key, Page::from_overfetch(rows, first))
         })
         .collect()
 }

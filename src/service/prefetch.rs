@@ -1,5 +1,5 @@
 //! One statement per read: the nested relations a contact selection asks for (a page of its
-//! Requests, their count, the ids merged into it) come back as extra columns of the contact
+//! Requests, their count, the ids merged into it, its company) come back as extra columns of the contact
 //! rows themselves — correlated scalar subqueries that aggregate into JSON text
 //! (PostgreSQL `json_agg`, SQLite `json_group_array`), the way PostGraphile builds its one
 //! statement per GraphQL request.
@@ -12,7 +12,7 @@
 //! columns per output row of an index-ordered scan).
 
 use chrono::{DateTime, Utc};
-use entity::{lead, request};
+use entity::{company, lead, request};
 use sea_orm::sea_query::SimpleExpr;
 use sea_orm::{DbBackend, DbErr, QueryResult, QuerySelect, Select, Value as DbValue};
 use serde_json::Value;
@@ -29,6 +29,8 @@ const REQUESTS: &str = "nested_requests";
 const REQUESTS_COUNT: &str = "nested_requests_count";
 /// Column alias of the merged-in ids.
 const MERGED_FROM: &str = "nested_merged_from";
+/// Column alias of the company.
+const COMPANY: &str = "nested_company";
 
 /// The columns of each contact row and the nested relations to fetch with it. The default
 /// fetches whole rows and no relation.
@@ -44,6 +46,9 @@ pub struct Nested {
     pub requests_count: bool,
     /// The ids of the contacts merged into each one.
     pub merged_from: bool,
+    /// Each contact's company (the row of `lead.company_id`: the Lead's columns must hold
+    /// `company_id` where the statement reads them from a derived table).
+    pub company: bool,
     /// Only the Requests this user opened (a visitor's own conversations), in pages and
     /// counts.
     pub requester: Option<Uuid>,
@@ -59,7 +64,22 @@ pub struct Prefetched {
     pub request_counts: Vec<(Uuid, u64)>,
     /// The ids merged into each contact, ascending.
     pub merged_from: Vec<(Uuid, Vec<Uuid>)>,
+    /// The companies of the contacts (each once).
+    pub companies: Vec<company::Model>,
 }
+
+/// One company of [`COMPANY`]'s JSON array: every column but `project_id` (the contact's), in
+/// this order.
+type CompanyTuple = (
+    Uuid,
+    String,
+    String,
+    Option<String>,
+    Value,
+    i32,
+    DateTime<Utc>,
+    DateTime<Utc>,
+);
 
 /// The columns of one prefetched Request's JSON array, in the order of [`RequestTuple`]:
 /// (column, SQLite's function around it, the bit that selects it).
@@ -192,6 +212,18 @@ impl Nested {
                 .sql(r#" AND "m"."merged_into" = "lead"."id")"#);
             out.push((sql.into_expr(backend), MERGED_FROM));
         }
+        if self.company {
+            let row = if pg {
+                r#"(SELECT json_build_array("c"."id", "c"."name", "c"."name_key", "c"."domain", "c"."attributes", "c"."version", "c"."created_at", "c"."updated_at")::text FROM "company" AS "c" WHERE "c"."project_id" = "#
+            } else {
+                r#"(SELECT json_array(hex("c"."id"), "c"."name", "c"."name_key", "c"."domain", json("c"."attributes"), "c"."version", "c"."created_at", "c"."updated_at") FROM "company" AS "c" WHERE "c"."project_id" = "#
+            };
+            let sql = RawSql::new()
+                .sql(row)
+                .value(scope.project_id)
+                .sql(r#" AND "c"."id" = "lead"."company_id")"#);
+            out.push((sql.into_expr(backend), COMPANY));
+        }
         out
     }
 
@@ -250,6 +282,26 @@ impl Nested {
                 serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))?;
             ids.sort();
             out.merged_from.push((lead.id, ids));
+        }
+        if self.company {
+            let text: Option<String> = row.try_get("", COMPANY)?;
+            if let Some(text) = text {
+                let t: CompanyTuple =
+                    serde_json::from_str(&text).map_err(|e| DbErr::Json(e.to_string()))?;
+                if !out.companies.iter().any(|c| c.id == t.0) {
+                    out.companies.push(company::Model {
+                        id: t.0,
+                        project_id: lead.project_id,
+                        name: t.1,
+                        name_key: t.2,
+                        domain: t.3,
+                        attributes: t.4,
+                        version: t.5,
+                        created_at: t.6,
+                        updated_at: t.7,
+                    });
+                }
+            }
         }
         Ok(())
     }

@@ -129,6 +129,7 @@ impl LeadColumns {
             additional_emails: json(C::AdditionalEmails)?,
             external_id: text(C::ExternalId)?,
             owner_id: get(row, self, C::OwnerId, None)?,
+            company_id: get(row, self, C::CompanyId, None)?,
         })
     }
 }

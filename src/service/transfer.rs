@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::attribute_rules::AttributeRules;
-use super::fields::{ContactFields, ValidFields};
+use super::fields::{ContactField, ContactFields, ValidFields};
 use super::merge::MAX_ADDITIONAL_EMAILS;
 use super::store::attribute_defs;
 use super::store::changes::{self, Version};
+use super::store::company_links::{self, CompanyLink};
 use super::store::leads::{blank, find_by_lead_id_locked, resolve};
 use super::{ProjectScope, WriteTxn, now};
 use crate::error::{AppError, AppResult};
@@ -26,8 +27,13 @@ use crate::normalize;
 pub struct ImportContact {
     /// The key; a new UUID when absent (the row always creates then).
     pub lead_id: Option<String>,
-    /// Text fields (`Set` only: a CSV cell cannot clear).
+    /// Text fields (`Set` only: a CSV cell cannot clear). `company` links the contact to the
+    /// company of that name (case-insensitive, created when absent).
     pub fields: ContactFields,
+    /// The company's domain: links the contact to the company with this domain (its name
+    /// wins over `company`'s), else to a new company with this domain named `company` (or
+    /// the domain).
+    pub company_domain: Option<String>,
     /// Tags, added to the stored ones (set semantics, like `addContactTags`).
     pub tags: Vec<String>,
     /// Additional emails (absorbed by merges), added to the stored ones (by match key; the
@@ -59,6 +65,7 @@ pub struct ImportRules {
 pub struct ValidImport {
     lead_id: Option<String>,
     fields: ValidFields,
+    company: CompanyLink,
     tags: Vec<String>,
     additional_emails: Vec<normalize::NormalizedEmail>,
     status: Option<lead::LeadStatus>,
@@ -102,8 +109,8 @@ impl ImportContact {
     /// Validates and normalises every value with the API's rules, before anything is read or
     /// written; the attributes and the owner against the project's `rules` (read once per
     /// import: [`import_rules`]). Errors: `BAD_USER_INPUT` naming the first bad field
-    /// (`leadId`, any text field, `tags`, `status`, `attributes`, `attributes.<key>`, `owner`:
-    /// not an agent of the project).
+    /// (`leadId`, any text field, `companyDomain`, `tags`, `status`, `attributes`,
+    /// `attributes.<key>`, `owner`: not an agent of the project).
     pub fn validate(self, rules: &ImportRules) -> AppResult<ValidImport> {
         let lead_id = match self.lead_id {
             None => None,
@@ -121,7 +128,16 @@ impl ImportContact {
                 "`erased:` ids belong to erased contacts",
             ));
         }
-        let fields = self.fields.validate()?;
+        let mut fields = self.fields.validate()?;
+        let name = fields.take(ContactField::Company).flatten();
+        let company = match (
+            normalize::domain("companyDomain", self.company_domain.as_deref())?,
+            name,
+        ) {
+            (Some(domain), name) => CompanyLink::ByDomain { domain, name },
+            (None, Some(name)) => CompanyLink::ByName(name),
+            (None, None) => CompanyLink::Keep,
+        };
         let tags = normalize::tags("tags", &self.tags)?;
         let tags = normalize::union_tags(&[], &tags)?;
         let status =
@@ -154,6 +170,7 @@ impl ImportContact {
         Ok(ValidImport {
             lead_id,
             fields,
+            company,
             tags,
             additional_emails,
             status,
@@ -166,8 +183,9 @@ impl ImportContact {
 
 /// Creates the contact keyed `row.lead_id` in `scope`, or merges the row into the existing
 /// one like the API's update does: given fields replace the stored ones, tags are added,
-/// attributes merged by top-level key, the status set; `version` + 1 and `updated_at` now
-/// only when something changed. Run it inside a write transaction (a savepoint per row, so a
+/// attributes merged by top-level key, the status set, the company linked (see
+/// [`ImportContact`]; without one, a new email may link by its domain under the project's
+/// rule); `version` + 1 and `updated_at` now only when something changed. Run it inside a write transaction (a savepoint per row, so a
 /// failing row writes nothing). Errors: `CONFLICT` for an erased contact or a concurrent
 /// insert of the same key; `BAD_USER_INPUT` when the merge exceeds a limit (tags,
 /// attributes); database errors.
@@ -185,6 +203,10 @@ pub async fn upsert(
         let mut model = blank(scope, lead_id, row.created_at.unwrap_or_else(now));
         model.updated_at = now().max(model.created_at);
         row.fields.apply(&mut model);
+        company_links::apply(db, scope, &row.company, &mut model).await?;
+        if row.company.is_keep() {
+            company_links::by_email_domain(db, scope, None, &mut model).await?;
+        }
         add_emails(&mut model, &row.additional_emails)?;
         model.tags = Value::Array(row.tags.into_iter().map(Value::String).collect());
         model.attributes = Value::Object(row.attributes.unwrap_or_default());
@@ -206,6 +228,12 @@ pub async fn upsert(
     }
     let mut next = current.clone();
     let mut changed = row.fields.apply(&mut next);
+    changed |= company_links::apply(db, scope, &row.company, &mut next).await?;
+    if row.company.is_keep() {
+        changed |=
+            company_links::by_email_domain(db, scope, current.email_key.as_deref(), &mut next)
+                .await?;
+    }
     changed |= add_emails(&mut next, &row.additional_emails)?;
     let stored = normalize::stored_tags(&next.tags);
     let tags = normalize::union_tags(&stored, &row.tags)?;
@@ -320,6 +348,27 @@ pub async fn agent_emails(
         .await?
         .into_iter()
         .filter_map(|m| m.user.login_email.map(|email| (m.user.id, email)))
+        .collect())
+}
+
+/// The domains of the companies `contacts` (of `scope`) are linked to, by company id (those
+/// without a domain are absent). One statement; none without links. Errors: database
+/// errors.
+pub async fn company_domains(
+    db: &impl ConnectionTrait,
+    scope: ProjectScope,
+    contacts: &[lead::Model],
+) -> AppResult<std::collections::HashMap<Uuid, String>> {
+    let mut ids: Vec<Uuid> = contacts.iter().filter_map(|c| c.company_id).collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(super::store::companies::find_many(db, scope, &ids, false)
+        .await?
+        .into_iter()
+        .filter_map(|c| Some((c.id, c.domain?)))
         .collect())
 }
 

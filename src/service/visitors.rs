@@ -12,7 +12,7 @@ use super::fields::{ContactField, ContactFields, Patch};
 use super::merge::{MAX_SECONDARIES, MergeInput, MergeOrigin};
 use super::store::changes::{self, Version};
 use super::store::timeline::{self, NewEvent};
-use super::store::{attribute_defs, leads, merges, requests};
+use super::store::{attribute_defs, company_links, leads, merges, requests};
 use super::{Database, ProjectScope, WriteTxn, begin_write, now};
 use crate::error::{AppError, AppResult};
 use crate::normalize;
@@ -112,7 +112,8 @@ pub struct MetadataInput {
 /// Applies captured metadata to the visitor's own Lead (created if needed), in one write
 /// transaction. Absent or blank fields leave stored values alone; attributes merge by
 /// top-level key; `version` and `updated_at` change only when something did; each change is a
-/// timeline event by the visitor. When the project's `auto_merge_on_email` is on and the
+/// timeline event by the visitor. A new email may link the contact to a company by its
+/// domain (the project's `link_company_by_email_domain` rule). When the project's `auto_merge_on_email` is on and the
 /// captured email is another listed contact's, the visitor's contact is merged into that one
 /// in the same transaction (journaled, undoable; never when both are identified visitors
 /// with different external ids) and the surviving contact is returned.
@@ -157,6 +158,7 @@ pub async fn capture_metadata(
         changes::get_or_create_for_visitor(&txn, scope, visitor_id, None).await?;
     let mut next = current.clone();
     fields.apply(&mut next);
+    company_links::by_email_domain(&txn, scope, current.email_key.as_deref(), &mut next).await?;
     if let Some(patch) = attributes {
         let mut stored = normalize::stored_attributes(&current.attributes);
         if normalize::merge_attributes(&mut stored, patch) {

@@ -354,6 +354,16 @@ LOGICAL_CHECKS: list[tuple[str, str]] = [
     ("lead with version < 1", "SELECT count(*) FROM lead WHERE version < 1"),
     ("lead with requests but no last_request_at",
      "SELECT count(*) FROM lead l WHERE l.last_request_at IS NULL AND EXISTS (SELECT 1 FROM request r WHERE r.lead = l.id)"),
+    ("lead linked to a missing company or another project's",
+     "SELECT count(*) FROM lead l WHERE l.company_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM company c "
+     "WHERE c.id = l.company_id AND c.project_id = l.project_id)"),
+    ("lead whose company text is not its linked company's name (or has a name without a link)",
+     "SELECT count(*) FROM lead l LEFT JOIN company c ON c.id = l.company_id "
+     "WHERE (l.company_id IS NOT NULL AND (l.company IS NULL OR l.company <> c.name)) "
+     "OR (l.company_id IS NULL AND l.company IS NOT NULL)"),
+    ("duplicate (project_id, domain) in company",
+     "SELECT count(*) FROM (SELECT project_id, domain FROM company WHERE domain IS NOT NULL "
+     "GROUP BY project_id, domain HAVING count(*) > 1) d"),
     ("erased lead still holding personal data",
      "SELECT count(*) FROM lead WHERE erased_at IS NOT NULL AND (fullname IS NOT NULL OR email IS NOT NULL "
      "OR phone IS NOT NULL OR company IS NOT NULL OR note IS NOT NULL)"),

@@ -32,27 +32,53 @@ const FB: &str = "FORBIDDEN";
 const NF: &str = "NOT_FOUND";
 
 /// (operation, document; `$contact` is a fresh contact of project A, `$version` its version,
-/// `$project` project A's id, `$n` a unique number), outcome per caller.
+/// `$company` a fresh company of project A, `$project` project A's id, `$n` a unique
+/// number), outcome per caller.
 const TABLE: &[(&str, &str, [&str; 9])] = &[
     (
         "viewer",
-        "query { viewer { role user { id kind fullname email } project { id name autoMergeOnEmail strictAttributes siteSecretRotatedAt } contact { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
+        "query { viewer { role user { id kind fullname email } project { id name autoMergeOnEmail strictAttributes linkCompanyByEmailDomain siteSecretRotatedAt } contact { id leadId fullname email phone company { id } note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } }",
         [NULL, UN, UN, OK, OK, OK, OK, OK, OK],
     ),
     (
         "contacts",
-        "query { contacts(attributeFilters: [{ key: \"plan\", exists: false }]) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } nodes { id } } }",
+        "query { contacts(attributeFilters: [{ key: \"plan\", exists: false }]) { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id leadId fullname email phone company { id name } note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } } nodes { id } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, OK],
     ),
     (
         "contact",
-        "query($contact: ID!) { contact(id: $contact) { id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id kind fullname email } notes(first: 5) { pageInfo { hasNextPage } edges { cursor node { id contactId body authorId author { id } createdAt updatedAt } } nodes { id } } timeline { pageInfo { hasNextPage } edges { cursor node { id kind at actorId field before after tagsAdded tagsRemoved requestId mergeId contactIds noteId reason } } nodes { id } } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } }",
+        "query($contact: ID!) { contact(id: $contact) { id leadId fullname email phone company { id } note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom owner { id kind fullname email } notes(first: 5) { pageInfo { hasNextPage } edges { cursor node { id contactId body authorId author { id } createdAt updatedAt } } nodes { id } } timeline { pageInfo { hasNextPage } edges { cursor node { id kind at actorId field before after tagsAdded tagsRemoved requestId mergeId contactIds noteId reason } } nodes { id } } requestsCount requests { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id requestId firstText status channel attributes createdAt updatedAt closedAt contact { id } } } nodes { id } } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
     ),
     (
         "node",
-        "query($contact: ID!) { node(id: $contact) { id ... on Contact { leadId } ... on Request { requestId } ... on User { kind } ... on Project { name } } }",
+        "query($contact: ID!) { node(id: $contact) { id ... on Contact { leadId } ... on Request { requestId } ... on User { kind } ... on Project { name } ... on Company { domain } } }",
         [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
+    ),
+    (
+        "companies",
+        "query { companies { totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } edges { cursor node { id } } nodes { id name domain attributes version createdAt updatedAt contactsCount contacts { totalCount pageInfo { hasNextPage } edges { cursor node { id company { id } } } nodes { id } } } } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "company",
+        "query($company: ID!) { company(id: $company) { id name contactsCount contacts { nodes { id } } } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NULL],
+    ),
+    (
+        "createCompany",
+        "mutation { createCompany(input: { name: \"C\", attributes: { k: 1 } }) { id name } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, OK],
+    ),
+    (
+        "updateCompany",
+        "mutation($company: ID!) { updateCompany(input: { id: $company, expectedVersion: 1, name: \"U\" }) { id version } }",
+        [UN, UN, UN, FB, FB, OK, OK, OK, NF],
+    ),
+    (
+        "deleteCompany",
+        "mutation($company: ID!) { deleteCompany(input: { id: $company }) { deletedCompanyId unlinkedContacts } }",
+        [UN, UN, UN, FB, FB, FB, OK, OK, NF],
     ),
     (
         "signUp",
@@ -151,7 +177,7 @@ const TABLE: &[(&str, &str, [&str; 9])] = &[
     ),
     (
         "updateProjectSettings",
-        "mutation { updateProjectSettings(input: { autoMergeOnEmail: false, strictAttributes: false }) { id autoMergeOnEmail strictAttributes } }",
+        "mutation { updateProjectSettings(input: { autoMergeOnEmail: false, strictAttributes: false, linkCompanyByEmailDomain: false }) { id autoMergeOnEmail strictAttributes linkCompanyByEmailDomain } }",
         [UN, UN, UN, FB, FB, FB, OK, OK, OK],
     ),
     (
@@ -480,6 +506,16 @@ async fn authorization_matrix(backend: Backend) {
                         .await;
                     vars["merge"] = merged["mergeContacts"]["mergeId"].clone();
                 }
+            }
+            if doc.contains("$company:") {
+                let created = app
+                    .ok(
+                        Some(&owner),
+                        "mutation { createCompany(input: { name: \"Target Co\" }) { id } }",
+                        json!({}),
+                    )
+                    .await;
+                vars["company"] = created["createCompany"]["id"].clone();
             }
             if doc.contains("$webhook:") {
                 let created = app

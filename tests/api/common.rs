@@ -297,7 +297,7 @@ impl TestApp {
     pub async fn create_contact(&self, token: &str, input: Value) -> Value {
         self.ok(
             Some(token),
-            "mutation($i: CreateContactInput!) { createContact(input: $i) { id leadId fullname email phone company tags attributes version status } }",
+            "mutation($i: CreateContactInput!) { createContact(input: $i) { id leadId fullname email phone company { id name } tags attributes version status } }",
             json!({ "i": input }),
         )
         .await["createContact"]

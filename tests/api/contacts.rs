@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::common::{Backend, TestApp, code, db_test};
 
-const UPDATE: &str = "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id fullname email phone company note city country version updatedAt } }";
+const UPDATE: &str = "mutation($i: UpdateContactInput!) { updateContact(input: $i) { id fullname email phone company { name } note city country version updatedAt } }";
 
 async fn create_and_update_contacts(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -25,6 +25,7 @@ async fn create_and_update_contacts(backend: Backend) {
     assert_eq!(c["leadId"], "crm-42");
     assert_eq!(c["version"], 1);
     assert_eq!(c["status"], "NORMAL");
+    assert_eq!(c["company"]["name"], "US Navy");
     let id = c["id"].as_str().unwrap().to_owned();
 
     // leadId is unique per project: CONFLICT naming the existing contact; other projects may reuse it.

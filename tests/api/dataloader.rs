@@ -391,7 +391,7 @@ async fn one_pass_contacts_answer_like_their_resolvers(backend: Backend) {
         json!({ "i": { "id": contact["id"], "tags": ["vip", "navy"] } }),
     )
     .await;
-    const FIELDS: &str = "id leadId fullname email phone company note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom requestsCount requests(first: 2) { totalCount nodes { id firstText } }";
+    const FIELDS: &str = "id leadId fullname email phone company { id name domain } note street city region zipcode country attributes tags status version createdAt updatedAt lastRequestAt erasedAt additionalEmails externalId mergedFrom requestsCount requests(first: 2) { totalCount nodes { id firstText } }";
     const AGENT_ONLY: &str = "timeline(first: 2) { nodes { __typename } }";
     let shapes = |fields: &str| {
         [
@@ -513,7 +513,7 @@ async fn projected_lead_columns_answer_like_full_rows(backend: Backend) {
         "fullname",
         "email",
         "phone",
-        "company",
+        "company { id name }",
         "note",
         "street",
         "city",
@@ -546,7 +546,7 @@ async fn projected_lead_columns_answer_like_full_rows(backend: Backend) {
         .map(|n| n["requests"]["nodes"][0]["contact"].clone())
         .collect();
     assert_eq!(full.len(), 3);
-    assert_eq!(full[0]["company"], "Navy");
+    assert_eq!(full[0]["company"]["name"], "Navy");
     assert_eq!(full[1]["tags"], json!(["vip"]));
     let listed = app
         .ok(
@@ -561,6 +561,8 @@ async fn projected_lead_columns_answer_like_full_rows(backend: Backend) {
         "{backend:?}: all fields"
     );
     for field in FIELDS {
+        // The response key: the field's name (`company { id name }` answers under `company`).
+        let key = field.split(' ').next().unwrap();
         let one = app
             .ok(
                 Some(&agent),
@@ -572,9 +574,9 @@ async fn projected_lead_columns_answer_like_full_rows(backend: Backend) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|e| e["node"][field].clone())
+            .map(|e| e["node"][key].clone())
             .collect();
-        let want: Vec<Value> = full.iter().map(|c| c[field].clone()).collect();
+        let want: Vec<Value> = full.iter().map(|c| c[key].clone()).collect();
         assert_eq!(got, want, "{backend:?}: {field} alone");
         let looked_up = app
             .ok(
@@ -584,11 +586,11 @@ async fn projected_lead_columns_answer_like_full_rows(backend: Backend) {
             )
             .await;
         assert_eq!(
-            looked_up["contact"][field], full[2][field],
+            looked_up["contact"][key], full[2][key],
             "{backend:?}: contact {{ {field} }}"
         );
         assert_eq!(
-            looked_up["node"][field], full[2][field],
+            looked_up["node"][key], full[2][key],
             "{backend:?}: node {{ {field} }}"
         );
     }

@@ -13,6 +13,7 @@ mod attributes;
 mod auth;
 mod authz;
 mod bulk;
+mod companies;
 mod concurrency;
 mod contacts;
 mod dataloader;

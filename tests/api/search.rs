@@ -411,6 +411,7 @@ async fn search_stays_in_its_project(backend: Backend) {
             strict_attributes: false,
             site_secret: None,
             site_secret_rotated_at: None,
+            link_company_by_email_domain: false,
         }))
         .exec_without_returning(&app.db)
         .await

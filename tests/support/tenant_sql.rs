@@ -13,6 +13,7 @@
 /// a visitor's row is found by its id from its token), `project_member` (the link from a user
 /// to its projects, found by `user_id` or `project_id`), `rate_limit_bucket`, migrations.
 pub const TENANT_TABLES: &[&str] = &[
+    "company",
     "lead",
     "lead_event",
     "lead_merge",

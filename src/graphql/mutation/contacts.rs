@@ -21,10 +21,12 @@ pub struct ContactMutation;
 
 #[Object]
 impl ContactMutation {
-    /// Creates a contact by hand. `leadId` defaults to a new UUID.
-    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (any field),
-    /// `CONFLICT` with `extensions.existingId` when the project has a contact with this
-    /// `leadId`.
+    /// Creates a contact by hand. `leadId` defaults to a new UUID. The company: `company`
+    /// (a name: the project's company of that name, case-insensitive, created when there is
+    /// none) or `companyId`; with neither, the project's email-domain rule may link one.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (any field; `companyId`
+    /// unknown, another project's, or given with `company`), `CONFLICT` with
+    /// `extensions.existingId` when the project has a contact with this `leadId`.
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
@@ -33,6 +35,7 @@ impl ContactMutation {
         let (caller, scope) = guards::require_agent(ctx)?;
         let db = &ctx.data::<Writer>()?.0;
         let fields = input.fields();
+        let company_id = input.company_id()?;
         let model = contacts::create(
             db,
             scope,
@@ -42,6 +45,7 @@ impl ContactMutation {
                 tags: input.tags.unwrap_or_default(),
                 attributes: input.attributes.map(|j| j.0),
                 lead_id: input.lead_id,
+                company_id,
             },
         )
         .await?;
@@ -50,8 +54,10 @@ impl ContactMutation {
 
     /// Partial update with optimistic concurrency: an absent field is left alone, an
     /// explicit `null` (or blank) clears it; `expectedVersion` must equal the stored
-    /// `version` (which then increases by one).
-    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`, any field),
+    /// `version` (which then increases by one). `company` (a name, found or created) or
+    /// `companyId` links the contact; `null` unlinks.
+    /// Errors: `UNAUTHENTICATED`, `FORBIDDEN`, `BAD_USER_INPUT` (`id`, any field;
+    /// `companyId` unknown, another project's, or given with `company`),
     /// `NOT_FOUND` (never creates), `CONFLICT` (stale `expectedVersion`, or an erased
     /// contact; nothing written).
     async fn update_contact(
@@ -63,14 +69,15 @@ impl ContactMutation {
         let id = normalize::uuid("id", &input.id)?;
         let db = &ctx.data::<Writer>()?.0;
         let fields = input.fields();
+        let company_id = input.company_id()?;
         Ok(Contact(
             contacts::update(
                 db,
                 scope,
                 Some(caller.user_id),
-                id,
-                input.expected_version,
+                (id, input.expected_version),
                 fields,
+                company_id,
             )
             .await?,
         ))
@@ -167,8 +174,8 @@ impl ContactMutation {
     }
 
     /// GDPR erasure (right to erasure, GDPR Art. 17). **Irreversible.** Removes the
-    /// contact's personal data and every copy of it: name, email, phone, company, note,
-    /// address, tags and attributes of the contact; the first text and attributes of its
+    /// contact's personal data and every copy of it: name, email, phone, company link, note,
+    /// address, tags and attributes of the contact (the company itself stays); the first text and attributes of its
     /// requests; name, email and attributes of the visitor users behind it. What remains is
     /// a tombstone (status DELETED, `erasedAt` set, `leadId` = `erased:<id>`) so that counts
     /// and references stay valid. OWNER or ADMIN only. Idempotent.

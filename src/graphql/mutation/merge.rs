@@ -113,6 +113,7 @@ impl MergeMutation {
             SettingsPatch {
                 auto_merge_on_email: input.auto_merge_on_email,
                 strict_attributes: input.strict_attributes,
+                link_company_by_email_domain: input.link_company_by_email_domain,
             },
         )
         .await?;

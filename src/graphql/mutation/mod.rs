@@ -3,6 +3,7 @@
 mod accounts;
 mod attributes;
 mod bulk;
+mod companies;
 mod contacts;
 mod merge;
 mod notes;
@@ -16,6 +17,7 @@ use async_graphql::MergedObject;
 pub use accounts::AccountMutation;
 pub use attributes::AttributeMutation;
 pub use bulk::{BulkContactResult, BulkContactsPayload, BulkError, BulkMutation};
+pub use companies::CompanyMutation;
 pub use contacts::ContactMutation;
 pub use merge::{MergeMutation, ProjectSecretPayload};
 pub use notes::{DeleteContactNotePayload, NoteMutation};
@@ -33,6 +35,7 @@ pub struct Mutation(
     VisitorMutation,
     ContactMutation,
     BulkMutation,
+    CompanyMutation,
     MergeMutation,
     WebhookMutation,
     NoteMutation,

@@ -69,6 +69,13 @@ impl ProjectObject {
         self.0.strict_attributes
     }
 
+    /// Whether a contact without a company that gets an email is linked to the company
+    /// whose `domain` is the email's domain (never a free-mail provider's; see
+    /// `updateProjectSettings`).
+    async fn link_company_by_email_domain(&self) -> bool {
+        self.0.link_company_by_email_domain
+    }
+
     /// When the site secret for identified visitors was last rotated; null when never (the
     /// secret itself is shown only by `rotateProjectSecret`).
     async fn site_secret_rotated_at(&self) -> Option<DateTime<Utc>> {

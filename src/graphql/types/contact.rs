@@ -8,6 +8,7 @@ use sea_orm::DatabaseConnection;
 use serde_json::Value;
 
 use super::UserObject;
+use super::company::CompanyObject;
 use super::connection::PageInfo;
 use super::enums::ContactStatus;
 use super::note::ContactNoteConnection;
@@ -19,7 +20,7 @@ use crate::graphql::loaders::{
 };
 use crate::service::ProjectScope;
 use crate::service::contact_search::{self, ContactPage, ContactQuery};
-use crate::service::pagination::{Page, PageArgs};
+use crate::service::pagination::{Cursor, Page, PageArgs};
 
 /// A contact (a Lead): one visitor's identity and metadata, aggregating its Requests. The
 /// dashboard calls it "Contact"; the database says "lead". Resolved in one pass from its row
@@ -55,7 +56,6 @@ fn plain(row: &lead::Model, name: &str) -> Option<async_graphql::Value> {
         "fullname" => text(&row.fullname),
         "email" => text(&row.email),
         "phone" => text(&row.phone),
-        "company" => text(&row.company),
         "street" => text(&row.street),
         "city" => text(&row.city),
         "region" => text(&row.region),
@@ -104,9 +104,23 @@ impl ContactResolvers {
         self.0.phone.as_deref()
     }
 
-    /// Company.
-    async fn company(&self) -> Option<&str> {
-        self.0.company.as_deref()
+    /// The company the contact works for; null when unlinked, and always null for a visitor
+    /// (companies are agents' data). Batched across a list (fetched in the contacts' own
+    /// statement when planned, else one statement per list).
+    async fn company(&self, ctx: &Context<'_>) -> Result<Option<CompanyObject>> {
+        let Some(id) = self.0.company_id else {
+            return Ok(None);
+        };
+        if is_visitor(ctx)? {
+            return Ok(None);
+        }
+        let loaders = Loaders::of(ctx)?;
+        Ok(loaders
+            .companies
+            .load_one(id)
+            .await
+            .map_err(AppError::from)?
+            .map(CompanyObject::new))
     }
 
     /// Free-text note of the agents, as written before notes existed (migration 9 copied it
@@ -362,14 +376,52 @@ impl ContactEdge<'_> {
 /// A page of contacts (Relay connection).
 pub struct ContactConnection {
     page: ContactPage,
-    scope: ProjectScope,
-    query: ContactQuery,
+    total: Total,
+}
+
+/// What a [`ContactConnection`]'s `totalCount` counts.
+enum Total {
+    /// The contacts matching a list's query (boxed: the query is large, a company's id
+    /// small).
+    Query(ProjectScope, Box<ContactQuery>),
+    /// The listed contacts of a company (its loader: batched across companies).
+    Company(uuid::Uuid),
 }
 
 impl ContactConnection {
     /// A connection over `page`, remembering what `totalCount` must count.
     pub fn new(page: ContactPage, scope: ProjectScope, query: ContactQuery) -> Self {
-        Self { page, scope, query }
+        Self {
+            page,
+            total: Total::Query(scope, Box::new(query)),
+        }
+    }
+
+    /// The connection of a page of company `company`'s contacts (newest first, keyset
+    /// cursors over (created_at, id)), fetched after a cursor or not.
+    pub fn of_company(rows: Page<lead::Model>, after_given: bool, company: uuid::Uuid) -> Self {
+        let cursors = rows
+            .rows
+            .iter()
+            .map(|m| {
+                Cursor {
+                    created_at: m.created_at,
+                    id: m.id,
+                }
+                .encode()
+            })
+            .collect();
+        Self {
+            page: ContactPage {
+                rows: rows.rows,
+                cursors,
+                has_next_page: rows.has_next_page,
+                has_previous_page: after_given,
+                prefetched: Default::default(),
+                conditions: Vec::new(),
+            },
+            total: Total::Company(company),
+        }
     }
 }
 
@@ -402,10 +454,20 @@ impl ContactConnection {
     }
 
     /// How many contacts match the filters in all pages (one `COUNT` statement, run only
-    /// when asked for).
+    /// when asked for; a company's: batched across companies).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        let db = ctx.data::<DatabaseConnection>()?;
-        let conditions = &self.page.conditions;
-        Ok(contact_search::count_checked(db, self.scope, &self.query, conditions).await?)
+        match &self.total {
+            Total::Query(scope, query) => {
+                let db = ctx.data::<DatabaseConnection>()?;
+                let conditions = &self.page.conditions;
+                Ok(contact_search::count_checked(db, *scope, query, conditions).await?)
+            }
+            Total::Company(id) => Ok(Loaders::of(ctx)?
+                .company_contact_counts
+                .load_one(*id)
+                .await
+                .map_err(AppError::from)?
+                .unwrap_or(0)),
+        }
     }
 }

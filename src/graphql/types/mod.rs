@@ -3,6 +3,7 @@
 pub mod account;
 pub mod attribute;
 pub mod bulk_job;
+pub mod company;
 pub mod connection;
 pub mod contact;
 pub mod enums;
@@ -18,6 +19,7 @@ pub mod visitor_event;
 pub mod webhook;
 
 pub use account::{AuthPayload, ProjectObject, UserObject, Viewer};
+pub use company::{CompanyConnection, CompanyObject, DeleteCompanyPayload};
 pub use connection::PageInfo;
 pub use contact::{Contact, ContactConnection, ContactEdge};
 pub use node::Node;

@@ -2,7 +2,7 @@
 
 use async_graphql::{ID, Interface};
 
-use super::{Contact, ProjectObject, Request, UserObject};
+use super::{CompanyObject, Contact, ProjectObject, Request, UserObject};
 
 /// An object with a globally unique `id` (a UUID), refetchable with `node(id:)`.
 #[derive(Interface)]
@@ -11,6 +11,8 @@ use super::{Contact, ProjectObject, Request, UserObject};
 pub enum Node {
     /// A contact.
     Contact(Contact),
+    /// A company.
+    Company(CompanyObject),
     /// A request.
     Request(Request),
     /// A user.

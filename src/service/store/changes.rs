@@ -74,7 +74,8 @@ pub async fn create(
 /// attributes the visitor gave at sign-in). Race-free: the insert is `ON CONFLICT DO NOTHING`
 /// on the unique key (project, lead_id); when another transaction inserted first, its row is
 /// read back, locked `FOR UPDATE` on PostgreSQL (a row this call inserts is locked already). Call inside a write transaction (`service::begin_write`). A Lead this call
-/// creates gets `last_request_at` (the time of the Request being opened, if any).
+/// creates gets `last_request_at` (the time of the Request being opened, if any), and the
+/// company of its email's domain under the project's email-domain rule.
 /// Returns the Lead and whether this call created it (then its `CREATED` event is recorded).
 pub async fn get_or_create_for_visitor(
     txn: &WriteTxn,
@@ -105,6 +106,7 @@ pub async fn get_or_create_for_visitor(
     new.attributes = attributes;
     new.external_id = visitor.external_id;
     new.last_request_at = last_request_at;
+    super::company_links::by_email_domain(txn, scope, None, &mut new).await?;
     if create(txn, scope, Some(visitor_id), &new).await? {
         // The row as inserted (and, on PostgreSQL, locked by this transaction's insert).
         return Ok((new, true));

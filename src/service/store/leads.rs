@@ -52,6 +52,7 @@ pub fn blank(
         additional_emails: Value::Array(Vec::new()),
         external_id: None,
         owner_id: None,
+        company_id: None,
     }
 }
 

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::changes::{self, Version};
+use super::company_links;
 use super::leads::{load_many, save_all};
 use super::notes;
 use super::timeline::{self, NewEvent};
@@ -217,7 +218,9 @@ fn record_unmerge_events(
 }
 
 /// Undoes merge `merge_id`: the primary and the secondaries get back exactly the rows they
-/// had (fields, tags, attributes, status, version, timestamps), their Requests move back
+/// had (fields, tags, attributes, status, version, timestamps, company link — to the
+/// company as it is now: unlinked if it was deleted since, its current name if it was
+/// renamed), their Requests move back
 /// (plus Requests their visitors opened on the survivor since), re-pointed tombstones point at
 /// their secondary again. Returns the restored primary and secondaries. Errors: `NOT_FOUND`
 /// (no such merge in the project); `CONFLICT` when the merge was already undone, was made
@@ -331,7 +334,6 @@ pub async fn undo(
         if let Some(Some(newest)) = last_request.get(&before.id) {
             row.last_request_at = row.last_request_at.max(Some(*newest));
         }
-        save_all(txn, scope, &row).await?;
         restored.push(row);
     }
     // The primary: exactly as before, except a newer last request that stayed on it.
@@ -346,7 +348,17 @@ pub async fn undo(
         .await?
         .flatten();
     primary.last_request_at = primary.last_request_at.max(newest);
-    save_all(txn, scope, &primary).await?;
+    // The companies as they are now (a journaled link may name one deleted or renamed since).
+    let mut rows: Vec<lead::Model> = std::iter::once(primary).chain(restored).collect();
+    company_links::refresh(txn, scope, &mut rows).await?;
+    for row in &rows {
+        save_all(txn, scope, row).await?;
+    }
+    let mut rows = rows.into_iter();
+    let primary = rows
+        .next()
+        .ok_or_else(|| AppError::internal("unmerge lost its primary"))?;
+    let restored: Vec<lead::Model> = rows.collect();
 
     lead_merge::Entity::update_many()
         .col_expr(lead_merge::Column::UndoneAt, Expr::value(Some(at)))

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
 use crate::service::ProjectScope;
-use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
+use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_group, per_lead_window};
 
 /// Inserts `note` (its `project_id` must be `scope`'s). Errors: `INTERNAL` otherwise.
 pub async fn insert(
@@ -110,7 +110,7 @@ pub async fn pages_for_leads(
         .get_database_backend()
         .build(&per_lead_window(inner, args));
     let rows = contact_note::Model::find_by_statement(stmt).all(db).await?;
-    Ok(pages_by_lead(rows, |r| r.lead, cursor_of, args.first))
+    Ok(pages_by_group(rows, |r| r.lead, cursor_of, args.first))
 }
 
 /// The cursor of a note (newest first by creation).

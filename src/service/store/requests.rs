@@ -13,7 +13,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::service::ProjectScope;
-use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
+use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_group, per_lead_window};
 
 /// Inserts `model` (a new Request of `scope`'s project; the caller sets its Lead's
 /// `last_request_at`, [`touch_lead`]). Errors: a model of another project; database errors.
@@ -79,7 +79,7 @@ pub async fn pages_for_leads(
         _ => backend.build(&window_query(scope, lead_ids, page, requester)),
     };
     let rows = request::Model::find_by_statement(stmt).all(db).await?;
-    Ok(pages_by_lead(rows, |r| r.lead, cursor_of, page.first))
+    Ok(pages_by_group(rows, |r| r.lead, cursor_of, page.first))
 }
 
 /// PostgreSQL: `SELECT r.* FROM (VALUES ($1::uuid), …) l(id) CROSS JOIN LATERAL (SELECT * FROM

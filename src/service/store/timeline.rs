@@ -25,7 +25,7 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::service::fields::ContactField;
-use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_lead, per_lead_window};
+use crate::service::pagination::{Cursor, Page, PageArgs, pages_by_group, per_lead_window};
 use crate::service::write::WriteTxn;
 use crate::service::{ProjectScope, RawSql, now};
 
@@ -55,14 +55,18 @@ fn text(v: Option<&String>) -> Value {
 }
 
 /// The events that turn `before` into `after`: one `FIELD_CHANGED` per changed text field
-/// ([`ContactField::ALL`]), then `attributes` and `additionalEmails` (whole JSON values) and
-/// `owner` ([`owner_changed`]), one
+/// ([`ContactField::ALL`]; `company` also when the link moves to another company of the same
+/// name), then `attributes` and `additionalEmails` (whole JSON values) and `owner`
+/// ([`owner_changed`]), one
 /// `TAGS_CHANGED`, and `DELETED` / `RESTORED` for a status change. Version and timestamps are
 /// not events.
 pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
-    let texts = ContactField::ALL
-        .into_iter()
-        .map(|f| (f.name(), text(f.get(before)), text(f.get(after))));
+    // A link to another company of the same name is a change of `company` too.
+    let relinked = before.company_id != after.company_id;
+    let texts = ContactField::ALL.into_iter().filter_map(|f| {
+        let (b, a) = (text(f.get(before)), text(f.get(after)));
+        (b != a || (f == ContactField::Company && relinked)).then_some((f.name(), b, a))
+    });
     let structured = [
         (
             "attributes",
@@ -75,9 +79,9 @@ pub fn diff(before: &lead::Model, after: &lead::Model) -> Vec<NewEvent> {
             after.additional_emails.clone(),
         ),
     ];
+    let structured = structured.into_iter().filter(|(_, b, a)| b != a);
     let mut out: Vec<NewEvent> = texts
         .chain(structured)
-        .filter(|(_, b, a)| b != a)
         .map(|(field, b, a)| NewEvent {
             kind: EventKind::FieldChanged,
             data: json!({ "field": field, "before": b, "after": a }),
@@ -328,7 +332,7 @@ pub async fn pages_for_leads(
         .get_database_backend()
         .build(&per_lead_window(inner, args));
     let rows = lead_event::Model::find_by_statement(stmt).all(db).await?;
-    Ok(pages_by_lead(rows, |r| r.lead, cursor_of, args.first))
+    Ok(pages_by_group(rows, |r| r.lead, cursor_of, args.first))
 }
 
 /// The cursor of an event.
