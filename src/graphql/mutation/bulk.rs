@@ -115,7 +115,7 @@ enum Target {
     /// These ids, each on its own.
     Ids(Vec<String>),
     /// Every contact matching this query.
-    Filter(crate::service::contact_search::ContactQuery),
+    Filter(Box<crate::service::contact_search::ContactQuery>),
 }
 
 /// The target of a bulk call from its arguments. Errors: `BAD_USER_INPUT` (`ids` with a
@@ -140,9 +140,9 @@ async fn target(
             let segment = segment
                 .map(|id| normalize::uuid("segment", &id))
                 .transpose()?;
-            Ok(Target::Filter(
+            Ok(Target::Filter(Box::new(
                 segments::within(db, scope, segment, query).await?,
-            ))
+            )))
         }
     }
 }
@@ -181,7 +181,8 @@ async fn run(
             Ok(empty(bulk::count(db, scope, &query).await?, None))
         }
         Target::Filter(query) => {
-            let job = bulk::start(db, scope, Some(caller.user_id), query, action, settings).await?;
+            let job =
+                bulk::start(db, scope, Some(caller.user_id), *query, action, settings).await?;
             bulk::spawn(db.clone(), scope, job.id, settings);
             Ok(empty(job.total as u64, Some(BulkJob(job))))
         }
