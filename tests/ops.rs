@@ -511,14 +511,12 @@ async fn owners_round_trip_and_exports_filter(backend: Backend) {
     let url = test_db.url.clone();
     let project = new_project(&url, "owner@example.com").await;
     // The owner column names the owner by sign-in email (case-insensitive on import).
-    let csv = format!(
-        "lead_id,fullname,tags,owner,status\n\
+    let csv = "lead_id,fullname,tags,owner,status\n\
          a,Ann,vip,Owner@Example.com,NORMAL\n\
          b,Bob,vip,,NORMAL\n\
          c,Cid,,owner@example.com,DELETED\n\
-         d,Dee,vip,nobody@example.com,NORMAL\n"
-    );
-    let out = import(&url, &project, test_db.dir(), &csv, &[]).await;
+         d,Dee,vip,nobody@example.com,NORMAL\n";
+    let out = import(&url, &project, test_db.dir(), csv, &[]).await;
     let summary = stdout(&out);
     assert!(
         summary.contains("3 created, 0 updated, 0 unchanged, 1 failed"),
