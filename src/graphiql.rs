@@ -100,7 +100,9 @@ const VISITOR_HEADERS: &str = "{\n  \"Authorization\": \"Bearer <visitor token>\
 /// The example tabs, in the order of the README's product scenario: an agent signs up, a
 /// visitor signs in anonymously, starts a request and leaves its details, the agent searches
 /// by email and opens the contact, the visitor reads its own contact, and the agent watches
-/// the project's contact events live (a subscription, which the page runs over a WebSocket).
+/// the project's contact events live (a subscription, which the page runs over a WebSocket);
+/// then organises the contact: an owner and a note, a company, a typed attribute, a saved
+/// segment and a bulk job over it.
 /// A test runs them all against the real server (`tests/api/graphiql.rs`; the subscription
 /// over a WebSocket as the page sends it), so they cannot drift from the schema.
 pub const EXAMPLES: &[Example] = &[
@@ -150,6 +152,42 @@ pub const EXAMPLES: &[Example] = &[
         file: "8-contact-events.graphql",
         query: include_str!("../assets/graphiql/examples/8-contact-events.graphql"),
         variables: "{\n  \"after\": \"0\"\n}",
+        headers: AGENT_HEADERS,
+    },
+    Example {
+        file: "9-assign-and-note.graphql",
+        query: include_str!("../assets/graphiql/examples/9-assign-and-note.graphql"),
+        variables: "{\n  \"contactId\": \"<contact id>\",\n  \"ownerId\": \"<agent user id>\"\n}",
+        headers: AGENT_HEADERS,
+    },
+    Example {
+        file: "10-company.graphql",
+        query: include_str!("../assets/graphiql/examples/10-company.graphql"),
+        variables: "{\n  \"contactId\": \"<contact id>\"\n}",
+        headers: AGENT_HEADERS,
+    },
+    Example {
+        file: "11-typed-attribute.graphql",
+        query: include_str!("../assets/graphiql/examples/11-typed-attribute.graphql"),
+        variables: "",
+        headers: AGENT_HEADERS,
+    },
+    Example {
+        file: "12-segment.graphql",
+        query: include_str!("../assets/graphiql/examples/12-segment.graphql"),
+        variables: "",
+        headers: AGENT_HEADERS,
+    },
+    Example {
+        file: "13-bulk-by-segment.graphql",
+        query: include_str!("../assets/graphiql/examples/13-bulk-by-segment.graphql"),
+        variables: "{\n  \"segment\": \"<segment id>\"\n}",
+        headers: AGENT_HEADERS,
+    },
+    Example {
+        file: "14-bulk-job.graphql",
+        query: include_str!("../assets/graphiql/examples/14-bulk-job.graphql"),
+        variables: "{\n  \"id\": \"<job id>\"\n}",
         headers: AGENT_HEADERS,
     },
 ];

@@ -166,6 +166,64 @@ async fn graphiql_examples_run_as_the_scenario(backend: Backend) {
         created["createRequest"]["request"]["id"]
     );
     ws.close().await;
+
+    // Organising the contact: owner and note, company, typed attribute, segment, bulk job.
+    let agent_id = up["signUp"]["user"]["id"].as_str().unwrap().to_owned();
+    let organise = [
+        ("<agent token>", agent.as_str()),
+        ("<contact id>", contact.as_str()),
+        ("<agent user id>", agent_id.as_str()),
+    ];
+    let assigned = run_example(&app, example("9-assign-and-note.graphql"), &organise).await;
+    let owner = &assigned["assignContacts"]["results"][0]["contact"]["owner"];
+    assert_eq!(owner["id"], agent_id.as_str());
+    assert_eq!(
+        assigned["addContactNote"]["author"]["id"],
+        agent_id.as_str()
+    );
+    let company = run_example(&app, example("10-company.graphql"), &organise).await;
+    assert_eq!(company["createCompany"]["domain"], "acme.io");
+    let linked = &company["updateContacts"]["results"][0]["contact"]["company"];
+    assert_eq!(
+        (&linked["id"], &linked["contactsCount"]),
+        (&company["createCompany"]["id"], &json!(1))
+    );
+    let defined = run_example(&app, example("11-typed-attribute.graphql"), &organise).await;
+    assert_eq!(defined["defineContactAttribute"]["type"], "LIST");
+    let segment = run_example(&app, example("12-segment.graphql"), &organise).await;
+    assert_eq!(
+        segment["saveSegment"]["contactsCount"], 1,
+        "the visitor's plan is pro"
+    );
+    let segment_id = segment["saveSegment"]["id"].as_str().unwrap().to_owned();
+    let tagged = run_example(
+        &app,
+        example("13-bulk-by-segment.graphql"),
+        &[
+            ("<agent token>", agent.as_str()),
+            ("<segment id>", segment_id.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(tagged["addTagsToContacts"]["matchedCount"], 1);
+    let job_id = tagged["addTagsToContacts"]["job"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job_values = [
+        ("<agent token>", agent.as_str()),
+        ("<job id>", job_id.as_str()),
+    ];
+    let mut job = Value::Null;
+    for _ in 0..200 {
+        job = run_example(&app, example("14-bulk-job.graphql"), &job_values).await;
+        if job["bulkJob"]["status"] != "RUNNING" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(job["bulkJob"]["status"], "COMPLETED", "{job:#}");
+    assert_eq!(job["bulkJob"]["succeeded"], 1);
 }
 db_test!(graphiql_examples_run_as_the_scenario);
 

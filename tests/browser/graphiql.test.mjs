@@ -201,7 +201,7 @@ async function main() {
     check(schemaBody.data?.__schema?.queryType?.name === 'Query', `introspection result: ${JSON.stringify(schemaBody).slice(0, 300)}`);
     await page.waitForSelector('.graphiql-container .graphiql-execute-button');
     const titles = await page.locator('.graphiql-tab').allInnerTexts();
-    const expected = ['AgentSignUp', 'VisitorSignIn', 'VisitorCreateRequest', 'VisitorCaptureMetadata', 'AgentSearchByEmail', 'AgentContactDetail', 'VisitorViewer', 'AgentContactEvents'];
+    const expected = ['AgentSignUp', 'VisitorSignIn', 'VisitorCreateRequest', 'VisitorCaptureMetadata', 'AgentSearchByEmail', 'AgentContactDetail', 'VisitorViewer', 'AgentContactEvents', 'AgentAssignAndNote', 'AgentCompany', 'AgentDefineAttribute', 'AgentSaveSegment', 'AgentTagSegment', 'AgentBulkJob'];
     for (const name of expected) {
       check(titles.some((t) => t.includes(name)), `a tab "${name}" among ${JSON.stringify(titles)}`);
     }
