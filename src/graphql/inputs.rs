@@ -249,18 +249,66 @@ impl ContactFilter {
     /// out), so a client can send it back as is.
     pub fn to_json(&self) -> Value {
         use async_graphql::InputType;
-        let mut value = self.to_value().into_json().unwrap_or(Value::Null);
-        if let Value::Object(map) = &mut value {
-            map.retain(|_, v| !v.is_null());
-            if let Some(Value::Array(filters)) = map.get_mut("attributeFilters") {
-                for filter in filters.iter_mut() {
-                    if let Value::Object(ops) = filter {
-                        ops.retain(|_, v| !v.is_null());
-                    }
-                }
+        use serde_json::json;
+        let mut map = serde_json::Map::new();
+        let mut put = |key: &str, value: Value| {
+            if !value.is_null() {
+                map.insert(key.to_owned(), value);
             }
-        }
-        value
+        };
+        // Enums in their GraphQL spelling; `Json` values as the JSON they carry.
+        let status = self
+            .status
+            .as_ref()
+            .map(|s| s.to_value().into_json().unwrap_or_default());
+        let attribute = self
+            .attribute
+            .as_ref()
+            .map(|a| json!({ "key": a.key, "equals": a.equals.0 }));
+        let attribute_filters = self.attribute_filters.as_ref().map(|filters| {
+            filters
+                .iter()
+                .map(|f| {
+                    let mut out = serde_json::Map::new();
+                    out.insert("key".into(), json!(f.key));
+                    let ops = [
+                        ("eq", f.eq.as_ref().map(|j| j.0.clone())),
+                        ("gt", f.gt.as_ref().map(|j| j.0.clone())),
+                        ("lt", f.lt.as_ref().map(|j| j.0.clone())),
+                        ("contains", f.contains.as_ref().map(|c| json!(c))),
+                        (
+                            "in",
+                            f.one_of
+                                .as_ref()
+                                .map(|v| Value::Array(v.iter().map(|j| j.0.clone()).collect())),
+                        ),
+                        ("exists", f.exists.map(Value::Bool)),
+                    ];
+                    for (op, value) in ops {
+                        if let Some(value) = value {
+                            out.insert(op.into(), value);
+                        }
+                    }
+                    Value::Object(out)
+                })
+                .collect::<Vec<_>>()
+        });
+        put("email", json!(self.email));
+        put("search", json!(self.search));
+        put("tags", json!(self.tags));
+        put("status", json!(status));
+        put("createdAfter", json!(self.created_after));
+        put("createdBefore", json!(self.created_before));
+        put("hasEmail", json!(self.has_email));
+        put("attribute", json!(attribute));
+        put("owner", json!(self.owner.as_ref().map(|id| id.0.clone())));
+        put("unassigned", json!(self.unassigned));
+        put(
+            "companyId",
+            json!(self.company_id.as_ref().map(|id| id.0.clone())),
+        );
+        put("attributeFilters", json!(attribute_filters));
+        Value::Object(map)
     }
 }
 

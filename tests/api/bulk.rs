@@ -543,3 +543,98 @@ async fn erased_and_merged_contacts_are_skipped(backend: Backend) {
     );
 }
 db_test!(erased_and_merged_contacts_are_skipped);
+
+async fn bulk_updates_check_attributes_and_link_one_company(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (owner, project) = app.sign_up("owner@example.com").await;
+    app.ok(
+        Some(&owner),
+        "mutation { defineContactAttribute(input: { key: \"seats\", label: \"Seats\", type: NUMBER }) { id } }",
+        json!({}),
+    )
+    .await;
+    let ids = seed(&app, &project, 1_200, "Lead", &["lead"]).await;
+    // By ids: each contact checked on its own, with the attribute's definition.
+    let resp = app
+        .ok(
+            Some(&owner),
+            "mutation($ids: [ID!]) { updateContacts(ids: $ids, input: { attributes: { seats: \"ten\" } }) { succeeded failed results { error { code field } } } }",
+            json!({ "ids": [ids[0].to_string()] }),
+        )
+        .await["updateContacts"]
+        .clone();
+    assert_eq!(resp["failed"], 1);
+    assert_eq!(
+        resp["results"][0]["error"],
+        json!({ "code": "BAD_USER_INPUT", "field": "attributes.seats" })
+    );
+    // By filter: one company (created once, by name) for every contact, in batches; the typed
+    // value is checked once per batch.
+    let started = app
+        .ok(
+            Some(&owner),
+            "mutation { updateContacts(filter: { tags: [\"lead\"] }, input: { company: \"Acme Corp\", attributes: { seats: 10 } }) { matchedCount job { id } } }",
+            json!({}),
+        )
+        .await["updateContacts"]
+        .clone();
+    assert_eq!(started["matchedCount"], 1_200);
+    let job = finished(&app, &owner, &started["job"]["id"]).await;
+    assert_eq!(
+        (&job["status"], &job["succeeded"]),
+        (&json!("COMPLETED"), &json!(1_200)),
+        "{job}"
+    );
+    let companies = app
+        .ok(
+            Some(&owner),
+            "{ companies { totalCount nodes { id name contactsCount } } }",
+            json!({}),
+        )
+        .await["companies"]
+        .clone();
+    assert_eq!(
+        companies["totalCount"], 1,
+        "one company, created once: {companies}"
+    );
+    assert_eq!(companies["nodes"][0]["contactsCount"], 1_200);
+    let company_id = companies["nodes"][0]["id"].clone();
+    let found = app
+        .ok(
+            Some(&owner),
+            "query($c: ID) { contacts(companyId: $c, attributeFilters: [{ key: \"seats\", eq: 10 }]) { totalCount } }",
+            json!({ "c": company_id }),
+        )
+        .await;
+    assert_eq!(found["contacts"]["totalCount"], 1_200);
+    // A job whose values do not fit skips every contact (each one checked), changing none.
+    let started = app
+        .ok(
+            Some(&owner),
+            "mutation { updateContacts(filter: { tags: [\"lead\"] }, input: { attributes: { seats: \"many\" } }) { job { id } } }",
+            json!({}),
+        )
+        .await["updateContacts"]
+        .clone();
+    let job = finished(&app, &owner, &started["job"]["id"]).await;
+    assert_eq!(
+        (&job["succeeded"], &job["skipped"]),
+        (&json!(0), &json!(1_200)),
+        "{job}"
+    );
+    // Segments carry the new filters too.
+    let segment = app
+        .ok(
+            Some(&owner),
+            "mutation($c: ID) { saveSegment(input: { name: \"Acme, 10 seats\", filter: { companyId: $c, attributeFilters: [{ key: \"seats\", gt: 9 }] } }) { filter contactsCount } }",
+            json!({ "c": company_id }),
+        )
+        .await["saveSegment"]
+        .clone();
+    assert_eq!(segment["contactsCount"], 1_200);
+    assert_eq!(
+        segment["filter"],
+        json!({ "companyId": company_id, "attributeFilters": [{ "key": "seats", "gt": 9 }] })
+    );
+}
+db_test!(bulk_updates_check_attributes_and_link_one_company);
