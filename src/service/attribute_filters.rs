@@ -66,15 +66,24 @@ pub struct AttributeFilter {
     pub exists: Option<bool>,
 }
 
-/// The keys `filters` name, once each (whose definitions [`check`] needs).
-pub fn keys(filters: &[AttributeFilter]) -> Vec<String> {
+/// The keys `filters` name, once each (whose definitions [`check`] needs), checked before any
+/// is looked up. Errors: `BAD_USER_INPUT` on `attributeFilters` (more than [`MAX_FILTERS`]
+/// filters; a key that is not a valid attribute key, e.g. one with a control character).
+pub fn keys(filters: &[AttributeFilter]) -> AppResult<Vec<String>> {
+    if filters.len() > MAX_FILTERS {
+        return Err(AppError::bad_input(
+            FIELD,
+            format!("at most {MAX_FILTERS} attribute filters"),
+        ));
+    }
     let mut out: Vec<String> = Vec::new();
     for f in filters {
-        if !out.contains(&f.key) {
-            out.push(f.key.clone());
+        let key = normalize::attribute_key(FIELD, &f.key)?;
+        if !out.contains(&key) {
+            out.push(key);
         }
     }
-    out
+    Ok(out)
 }
 
 /// A checked operator, its values in their stored form.

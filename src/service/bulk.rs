@@ -193,18 +193,8 @@ impl Action {
     /// attributes too big, a value that does not fit its definition).
     fn apply(&self, m: &mut lead::Model, rules: &AttributeRules) -> AppResult<bool> {
         match self {
-            Self::Delete => {
-                let changed = m.status != lead::LeadStatus::Deleted;
-                m.status = lead::LeadStatus::Deleted;
-                Ok(changed)
-            }
-            Self::AddTags { tags } => {
-                let stored = normalize::stored_tags(&m.tags);
-                let next = normalize::union_tags(&stored, tags)?;
-                let changed = next.len() != stored.len();
-                m.tags = Value::Array(next.into_iter().map(Value::String).collect());
-                Ok(changed)
-            }
+            Self::Delete => Ok(contacts::set_status_of(m, lead::LeadStatus::Deleted)),
+            Self::AddTags { tags } => contacts::combine_tags(m, tags, normalize::union_tags),
             Self::Assign { owner } => {
                 let changed = m.owner_id != *owner;
                 m.owner_id = *owner;

@@ -393,11 +393,8 @@ pub async fn attribute_conditions(
     if q.attribute_filters.is_empty() {
         return Ok(Vec::new());
     }
-    // Too many filters fail before their keys are looked up.
-    if q.attribute_filters.len() > attribute_filters::MAX_FILTERS {
-        return attribute_filters::check(&q.attribute_filters, &Default::default());
-    }
-    let keys = attribute_filters::keys(&q.attribute_filters);
+    // Too many filters, or a bad key, fail before any key is looked up.
+    let keys = attribute_filters::keys(&q.attribute_filters)?;
     let definitions = attribute_defs::active(db, scope, &keys).await?;
     attribute_filters::check(&q.attribute_filters, &definitions)
 }
@@ -926,7 +923,7 @@ pub async fn count_many(
     // The definitions of every attribute-filtered key, read once for all the queries.
     let mut keys = Vec::new();
     for q in queries {
-        for key in attribute_filters::keys(&q.attribute_filters) {
+        for key in attribute_filters::keys(&q.attribute_filters)? {
             if !keys.contains(&key) {
                 keys.push(key);
             }

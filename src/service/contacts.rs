@@ -351,22 +351,7 @@ async fn edit_tags(
     tags: &[String],
     combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
 ) -> AppResult<lead::Model> {
-    modify(
-        db,
-        scope,
-        actor,
-        (id, None),
-        &CompanyLink::Keep,
-        Rules::Skip,
-        |m, _| {
-            let stored = normalize::stored_tags(&m.tags);
-            let next = combine(&stored, tags)?;
-            let changed = next.len() != stored.len();
-            m.tags = Value::Array(next.into_iter().map(Value::String).collect());
-            Ok(changed)
-        },
-    )
-    .await
+    modify_row(db, scope, actor, id, |m| combine_tags(m, tags, combine)).await
 }
 
 /// Soft-deletes (status DELETED; hidden from lists by default). Idempotent.
@@ -398,20 +383,43 @@ async fn set_status(
     id: Uuid,
     status: lead::LeadStatus,
 ) -> AppResult<lead::Model> {
-    modify(
-        db,
-        scope,
-        actor,
-        (id, None),
-        &CompanyLink::Keep,
-        Rules::Skip,
-        |m, _| {
-            let changed = m.status != status;
-            m.status = status;
-            Ok(changed)
-        },
-    )
+    modify_row(db, scope, actor, id, |m| Ok(set_status_of(m, status))).await
+}
+
+/// [`modify`] for a change of the row alone: no company link, no attribute rules.
+async fn modify_row(
+    db: &impl Database,
+    scope: ProjectScope,
+    actor: Option<Uuid>,
+    id: Uuid,
+    change: impl FnOnce(&mut lead::Model) -> AppResult<bool>,
+) -> AppResult<lead::Model> {
+    let keep = CompanyLink::Keep;
+    modify(db, scope, actor, (id, None), &keep, Rules::Skip, |m, _| {
+        change(m)
+    })
     .await
+}
+
+/// Replaces `m`'s tags with `combine(stored, tags)`; returns whether the set changed (its
+/// size). Errors: whatever `combine` returns (e.g. more than 100 tags).
+pub(crate) fn combine_tags(
+    m: &mut lead::Model,
+    tags: &[String],
+    combine: impl FnOnce(&[String], &[String]) -> AppResult<Vec<String>>,
+) -> AppResult<bool> {
+    let stored = normalize::stored_tags(&m.tags);
+    let next = combine(&stored, tags)?;
+    let changed = next.len() != stored.len();
+    m.tags = Value::Array(next.into_iter().map(Value::String).collect());
+    Ok(changed)
+}
+
+/// Sets `m`'s status; returns whether it changed.
+pub(crate) fn set_status_of(m: &mut lead::Model, status: lead::LeadStatus) -> bool {
+    let changed = m.status != status;
+    m.status = status;
+    changed
 }
 
 /// GDPR erasure (right to erasure, GDPR Art. 17). IRREVERSIBLE. In one transaction: the

@@ -165,9 +165,9 @@ async fn lock_note(
     id: Uuid,
 ) -> AppResult<(contact_note::Model, Uuid)> {
     // Which contact: read without a lock, then lock the contact and the note in that order.
-    let found = notes::find(txn, scope, id).await?;
+    let found = notes::find(txn, scope, id, false).await?;
     let contact = lock_contact(txn, scope, found.lead).await?;
-    let note = notes::lock(txn, scope, id).await?;
+    let note = notes::find(txn, scope, id, true).await?;
     if note.lead != contact.id {
         // Moved by a merge between the two reads: the contact it is on now was merged away.
         return Err(AppError::Conflict(

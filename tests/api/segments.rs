@@ -184,6 +184,11 @@ async fn segment_input_is_validated(backend: Backend) {
             Some("tags"),
         ),
         (
+            json!({ "name": "S", "filter": { "attributeFilters": [{ "key": "\u{0}" }] } }),
+            "BAD_USER_INPUT",
+            Some("attributeFilters"),
+        ),
+        (
             json!({ "name": "S", "filter": { "owner": "nope" } }),
             "BAD_USER_INPUT",
             Some("owner"),

@@ -31,33 +31,20 @@ pub async fn insert(
     Ok(())
 }
 
-/// The note `id` of `scope` (no lock). Errors: `NOT_FOUND` (unknown id or another
-/// project's).
+/// The note `id` of `scope`, locked `FOR UPDATE` on PostgreSQL when `lock`. Errors:
+/// `NOT_FOUND` (unknown id or another project's).
 pub async fn find(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     id: Uuid,
+    lock: bool,
 ) -> AppResult<contact_note::Model> {
-    contact_note::Entity::find_by_id(id)
-        .filter(contact_note::Column::ProjectId.eq(scope.project_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("note"))
-}
-
-/// The note `id` of `scope`, locked `FOR UPDATE` on PostgreSQL. Errors: `NOT_FOUND` (unknown
-/// id or another project's).
-pub async fn lock(
-    db: &impl ConnectionTrait,
-    scope: ProjectScope,
-    id: Uuid,
-) -> AppResult<contact_note::Model> {
-    contact_note::Entity::find_by_id(id)
-        .filter(contact_note::Column::ProjectId.eq(scope.project_id))
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("note"))
+    let mut select = contact_note::Entity::find_by_id(id)
+        .filter(contact_note::Column::ProjectId.eq(scope.project_id));
+    if lock {
+        select = select.lock_exclusive();
+    }
+    select.one(db).await?.ok_or(AppError::NotFound("note"))
 }
 
 /// Writes `note`'s body and `updated_at` (by id, within `scope`).
