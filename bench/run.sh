@@ -299,19 +299,20 @@ measure() { # measure TARGET QUERY URL SERVER_PID ROUND
 # for sample requests of each query (captured from PostgreSQL's statement log): target pgbench replays
 # contacts-server's ($OUT/sql), pgbench-pg5 PostGraphile v5's ($OUT/sql-postgraphile5).
 measure_pgbench() { # measure_pgbench TARGET SQL_DIR ROUND
-  local t=$1 dir=$2 r=$3 q tps pgm p0 p1 n
+  local t=$1 dir=$2 r=$3 q tps pgm p0 p1 n c
   [ -d "$dir" ] || { fail "$t" "no captured SQL in $dir"; return; }
   for q in $QUERIES; do
     [ -f "$dir/$q.pgbench.args" ] || continue
+    c=$PGBENCH_CLIENTS; dashboard "$q" && c=$DASHBOARD_CONNS   # Q6-Q8: as many clients as the servers get
     rm -rf "$OUT/$t-$q"; mkdir -p "$OUT/$t-$q"
     local args; mapfile -t args <"$dir/$q.pgbench.args"
-    pgbench "$PGURL" -n -M prepared -c "$PGBENCH_CLIENTS" -j 2 -T "$WARMUP" "${args[@]}" >/dev/null 2>&1 || true
+    pgbench "$PGURL" -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$WARMUP" "${args[@]}" >/dev/null 2>&1 || true
     pgm=$(pg_master); p0=$(cpu_ticks "$pgm")
-    pgbench "$PGURL" -n -M prepared -c "$PGBENCH_CLIENTS" -j 2 -T "$DURATION" "${args[@]}" \
+    pgbench "$PGURL" -n -M prepared -c "$c" -j "$((c < 2 ? c : 2))" -T "$DURATION" "${args[@]}" \
       -l --log-prefix="$OUT/$t-$q/log" >"$OUT/$t-$q.txt" 2>&1 || { fail "$t $q" "see $OUT/$t-$q.txt"; continue; }
     p1=$(cpu_ticks "$pgm")
     tps=$(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$OUT/$t-$q.txt")
-    cat "$OUT/$t-$q"/log* | awk '{print $3}' | sort -n | awk -v t="$t" -v tps="$tps" -v r="$r" -v q="$q" -v c="$PGBENCH_CLIENTS" \
+    cat "$OUT/$t-$q"/log* | awk '{print $3}' | sort -n | awk -v t="$t" -v tps="$tps" -v r="$r" -v q="$q" -v c="$c" \
         -v p=$((p1 - p0)) -v hz="$HZ" '{a[NR] = $1}
       END { printf "%s\t%s\t%d\t%d\t%s\t%.2f\t%.2f\t0\t%d\t0\t%.4f\t-\n", t, q, r, c, tps, a[int(NR * .5)] / 1000, a[int(NR * .99)] / 1000, NR, (p / hz) * 1000 / (NR ? NR : 1) }' | tee -a "$RESULTS" >&2
     pass "$t $q"

@@ -63,7 +63,7 @@ for q in queries:
     conns = sorted({r["conns"] for t in ORDER if t not in RAW for r in agg.get((q, t), [])})
     note = NOTES.get(q, "")
     if q in NOTES and conns:
-        note += f" wrk: {', '.join(conns)} connection(s) (DASHBOARD_CONNS; the other queries: CONNS)."
+        note += f" {', '.join(conns)} wrk connection(s) and pgbench client(s) (DASHBOARD_CONNS; the other queries: CONNS, PGBENCH_CLIENTS)."
     out += [f"## {NAMES[q]}", ""] + ([note.strip(), ""] if note else []) + [
             "| target | req/s | p50 ms | p99 ms | errors | server CPU ms/req | DB CPU ms/req | peak RSS MB | x PG v5 | % raw SQL |"
             + (" % PG5 SQL |" if raw5_rps else ""),
