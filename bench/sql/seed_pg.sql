@@ -65,12 +65,37 @@ RETURN CASE WHEN i % 4 = 0 THEN initcap(bench.email_key(i)) ELSE bench.email_key
 CREATE FUNCTION bench.lead_status(i bigint) RETURNS int IMMUTABLE PARALLEL SAFE LANGUAGE sql
 RETURN CASE i % 100 WHEN 5 THEN 50 WHEN 15 THEN 1000 ELSE 100 END;
 
+-- Tags (one of 5 sets, 20 % each) and typed attributes are drawn from md5 (bench.u: uniform in [0, 1)
+-- per kind and lead), so that they do not follow the i-based patterns above, which with 10 projects
+-- coincide with the project (i % 10): every project gets the same mix (saved segments filter on them).
+-- Typed attributes (defined per project through the API by tools/organise.py: plan LIST, seats
+-- NUMBER, renewal DATE), stored as the server stores them (a LIST value in its option's spelling,
+-- a DATE as YYYY-MM-DD text):
+--   plan     absent 10 %; else Free 50 %, Pro 30 %, Team 15 %, Enterprise 5 % (of those with one)
+--   seats    with a plan: Free 1..3, Pro 1..25, Team 5..100, Enterprise 50..500, skewed low (u^2)
+--   renewal  paid plans only (Pro, Team, Enterprise): a day of 2026-01-01..2028-12-31, uniform
+CREATE FUNCTION bench.u(kind text, i bigint) RETURNS float8 IMMUTABLE PARALLEL SAFE LANGUAGE sql
+RETURN ('x' || substr(md5(kind || ':' || i), 1, 8))::bit(32)::bigint / 4294967296.0;
+CREATE FUNCTION bench.plan(i bigint) RETURNS text IMMUTABLE PARALLEL SAFE LANGUAGE sql
+RETURN (SELECT CASE WHEN u < 0.10 THEN NULL WHEN u < 0.55 THEN 'Free' WHEN u < 0.82 THEN 'Pro'
+                    WHEN u < 0.955 THEN 'Team' ELSE 'Enterprise' END FROM (SELECT bench.u('plan', i) AS u) x);
+CREATE FUNCTION bench.seats(i bigint) RETURNS int IMMUTABLE PARALLEL SAFE LANGUAGE sql
+RETURN (SELECT CASE p WHEN 'Free' THEN 1 + floor(3 * s * s) WHEN 'Pro' THEN 1 + floor(25 * s * s)
+                      WHEN 'Team' THEN 5 + floor(96 * s * s) WHEN 'Enterprise' THEN 50 + floor(451 * s * s) END
+        FROM (SELECT bench.plan(i) AS p, bench.u('seats', i) AS s) x)::int;
+CREATE FUNCTION bench.renewal(i bigint) RETURNS text IMMUTABLE PARALLEL SAFE LANGUAGE sql
+RETURN CASE WHEN bench.plan(i) IN ('Pro', 'Team', 'Enterprise')
+  THEN to_char(date '2026-01-01' + floor(bench.u('renewal', i) * 1096)::int, 'YYYY-MM-DD') END;
+
 BEGIN;
 -- Save, then drop, the keys, secondary indexes and foreign keys of the tables being loaded.
+-- Foreign keys of other tables that reference these (e.g. contact_note -> lead) are dropped and
+-- re-created too: a key they depend on cannot be dropped while they exist.
 CREATE TEMP TABLE saved_con AS
   SELECT conrelid::regclass::text AS tbl, conname, contype, pg_get_constraintdef(oid) AS def
   FROM pg_constraint WHERE contype IN ('p', 'u', 'f') AND connamespace = 'public'::regnamespace
-    AND conrelid::regclass::text IN ('project_member', 'lead', 'request', '"user"', 'lead_merge', 'lead_event');
+    AND (conrelid::regclass::text IN ('project_member', 'lead', 'request', '"user"', 'lead_merge', 'lead_event')
+         OR (contype = 'f' AND confrelid::regclass::text IN ('project_member', 'lead', 'request', '"user"', 'lead_merge', 'lead_event')));
 CREATE TEMP TABLE saved_ix AS
   SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
   FROM pg_index i
@@ -81,7 +106,9 @@ DO $$ DECLARE r record; BEGIN
     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tbl, r.conname); END LOOP;
   FOR r IN SELECT * FROM saved_ix LOOP EXECUTE format('DROP INDEX %s', r.name); END LOOP;
 END $$;
-TRUNCATE webhook_delivery, webhook, event_head, lead_event, lead_merge, request, lead, project_member, "user", project;
+-- CASCADE: every table referencing these (companies, notes, attribute definitions, segments, bulk
+-- jobs, ... of the migrations' signUp above) is emptied too.
+TRUNCATE webhook_delivery, webhook, event_head, lead_event, lead_merge, request, lead, project_member, "user", project CASCADE;
 
 INSERT INTO project (id, name, created_at)
 SELECT bench.uid('project', p), CASE WHEN p = :projects THEN 'Bench writes' ELSE 'Bench project ' || p END,
@@ -111,9 +138,25 @@ SELECT bench.project_of(i), bench.uid('visitor', i), 'GUEST',
        timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds' - interval '1 minute'
 FROM generate_series(1, :n::bigint) AS i;
 
--- Leads. Columns added by later migrations are filled when present (company, city, country,
--- last_request_at: the newest request's time, as the server maintains it); any other column keeps
--- its default / NULL.
+-- Companies (when the companies migration made the table): the 8 names of lead.company, one company
+-- per name and read project, bench.uid('company', p * 8 + k) for name k; a lead with a company text
+-- is linked to it (lead.company_id), as the server keeps them (lead.company = the company's name).
+DO $do$ BEGIN
+  IF to_regclass('public.company') IS NOT NULL THEN
+    EXECUTE format($sql$
+      INSERT INTO company (id, project_id, name, name_key, domain, attributes, version, created_at, updated_at)
+      SELECT bench.uid('company', p * 8 + k), bench.uid('project', p), n.name, lower(n.name), NULL, '{}'::jsonb, 1,
+             timestamptz '2022-12-01 00:00:00+00' + p * interval '1 day', timestamptz '2022-12-01 00:00:00+00' + p * interval '1 day'
+      FROM generate_series(0, %s - 1) AS p,
+           unnest(ARRAY['Acme Corp', 'Globex', 'Initech', 'Umbrella Health', 'Stark Industries', 'Wayne Enterprises',
+                        'Hooli', 'Soylent GmbH']) WITH ORDINALITY AS n(name, k1), LATERAL (SELECT k1 - 1 AS k) AS kk$sql$,
+      bench.nprojects());
+  END IF;
+END $do$;
+
+-- Leads. Columns added by later migrations are filled when present (company, company_id, city,
+-- country, last_request_at: the newest request's time, as the server maintains it); any other
+-- column keeps its default / NULL.
 SELECT set_config('bench.n', :'n', false);
 DO $do$
 DECLARE
@@ -126,6 +169,10 @@ BEGIN
     cols := cols || ', company';
     vals := vals || $v$, CASE WHEN i % 3 = 0 THEN (ARRAY['Acme Corp', 'Globex', 'Initech', 'Umbrella Health',
       'Stark Industries', 'Wayne Enterprises', 'Hooli', 'Soylent GmbH'])[i % 8 + 1] END$v$;
+  END IF;
+  IF 'company_id' = ANY (has) AND to_regclass('public.company') IS NOT NULL THEN
+    cols := cols || ', company_id';
+    vals := vals || $v$, CASE WHEN i % 3 = 0 THEN bench.uid('company', (i % bench.nprojects()) * 8 + i % 8) END$v$;
   END IF;
   IF 'city' = ANY (has) THEN
     cols := cols || ', city';
@@ -150,12 +197,12 @@ BEGIN
            CASE i % 3 WHEN 0 THEN '+1415' || lpad(((i * 7919) % 10000000)::text, 7, '0')
                       WHEN 1 THEN NULL
                       ELSE '+4420' || lpad(((i * 104729) % 100000000)::text, 8, '0') END,
-           jsonb_build_object('source', (ARRAY['widget', 'email', 'form', 'whatsapp'])[i % 4 + 1],
-                              'plan', (ARRAY['free', 'pro', 'enterprise'])[i % 3 + 1],
+           jsonb_strip_nulls(jsonb_build_object('source', (ARRAY['widget', 'email', 'form', 'whatsapp'])[i % 4 + 1],
+                              'plan', bench.plan(i), 'seats', bench.seats(i), 'renewal', bench.renewal(i),
                               'score', i % 100,
                               'country', (ARRAY['US', 'GB', 'DE', 'FR', 'IT', 'ES', 'BR', 'IN'])[i % 8 + 1],
-                              'newsletter', i % 2 = 0),
-           (ARRAY['[]', '["vip"]', '["newsletter", "trial"]', '["lead"]', '["customer", "vip"]'])[i % 5 + 1]::jsonb,
+                              'newsletter', i % 2 = 0)),
+           (ARRAY['[]', '["vip"]', '["newsletter", "trial"]', '["lead"]', '["customer", "vip"]'])[1 + floor(bench.u('tags', i) * 5)::int]::jsonb,
            bench.lead_status(i), 1 + i % 3,
            timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds',
            timestamptz '2023-01-01 00:00:00+00' + i * interval '7 seconds' + (i % 1000) * interval '1 minute'
@@ -193,5 +240,6 @@ DO $$ DECLARE r record; BEGIN
 END $$;
 COMMIT;
 VACUUM (ANALYZE) project, "user", project_member, lead, request;
+DO $$ BEGIN IF to_regclass('public.company') IS NOT NULL THEN ANALYZE company; END IF; END $$;
 SELECT (SELECT count(*) FROM lead) AS leads, (SELECT count(*) FROM request) AS requests,
        (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM project) AS projects;

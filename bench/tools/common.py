@@ -43,6 +43,18 @@ def ts(value):
     return int(d.timestamp()) * 1_000_000 + d.microsecond
 
 
+def search_word_sql(text, alias="l"):
+    """Plain SQL: some word of the lead's fullname/email/phone/company starts with the one search word
+    `text`, both normalised as the server's PostgreSQL index normalises them (contacts_search_text:
+    unaccent, lower-case, non-alphanumerics to spaces). The answer checks' stand-in for the server's
+    full-text search of a single word (Q5, the search segment of Q8)."""
+    t = text.replace("'", "''")
+    words = (f"btrim(contacts_search_text(coalesce({alias}.fullname, '') || ' ' || coalesce({alias}.email, '') || ' ' || "
+             f"coalesce({alias}.phone, '') || ' ' || coalesce({alias}.company, '')))")
+    return (f"exists (select 1 from regexp_split_to_table({words}, '\\s+') w "
+            f"where w like btrim(contacts_search_text('{t}')) || '%')")
+
+
 def canon_contact(node, family):
     """One contact of any target, in the canonical form the checks compare."""
     if family == "self":

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
-"""explain.py --pg PGURL --sqlite DB --dir SQLDIR [--label NAME]: EXPLAIN of the statements contacts-server (or
+"""explain.py --pg PGURL --dir SQLDIR [--label NAME]: EXPLAIN of the statements contacts-server (or
 the server --label names, e.g. PostGraphile v5) issues
 (captured by capture_sql.py) for the first sample request of each query, as Markdown on stdout.
 PostgreSQL: the statement is PREPAREd with its parameters, executed 6 times (so the plan cache has
 made its custom-vs-generic choice, as for the server's long-lived prepared statements), then
-EXPLAIN (ANALYZE, BUFFERS) EXECUTE. SQLite: EXPLAIN QUERY PLAN of the same text ($n -> ?n)."""
-import argparse, glob, json, os, re, sqlite3, subprocess, uuid
+EXPLAIN (ANALYZE, BUFFERS) EXECUTE. SQLite: the statements contacts-server ran on SQLite for the
+same query and their EXPLAIN QUERY PLAN (SQLDIR/<query>.sqlite.json, written by the sqlite_plans
+example from the server's own statements and values; SQLite's SQL differs from PostgreSQL's)."""
+import argparse, glob, json, os, subprocess
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--pg", required=True)
-ap.add_argument("--sqlite", default="")
 ap.add_argument("--dir", required=True)
 ap.add_argument("--label", default="contacts-server")
 args = ap.parse_args()
@@ -19,16 +20,22 @@ def lit(v):
     return "NULL" if v is None else "'" + v.replace("'", "''") + "'"
 
 
-def sqlite_param(v):
-    if v is None:
-        return None
-    try:
-        return uuid.UUID(v).bytes if len(v) == 36 else int(v)
-    except ValueError:
-        try:
-            return int(v)
-        except ValueError:
-            return v
+def sqlite_section(name):
+    """The SQLite statements of query `name` and their plans (indented by the plan's tree), if captured."""
+    path = os.path.join(args.dir, f"{name}.sqlite.json")
+    if not os.path.exists(path):
+        return []
+    sts = json.load(open(path))["statements"]
+    out = [f"### {name} on SQLite: {len(sts)} statement(s) per request", ""]
+    for n, st in enumerate(sts, 1):
+        depth = {0: -1}
+        lines = []
+        for i, parent, detail in st["plan"]:
+            depth[i] = depth.get(parent, -1) + 1
+            lines.append("  " * depth[i] + detail)
+        out += [f"### {name} statement {n} (SQLite, EXPLAIN QUERY PLAN)", "", "```sql", st["inlined"], "```", "",
+                "```", "\n".join(lines) or "(no plan: not a query)", "```", ""]
+    return out
 
 
 out = [f"# EXPLAIN of the SQL {args.label} issues", ""]
@@ -47,14 +54,5 @@ for path in sorted(glob.glob(os.path.join(args.dir, "*.statements.json"))):
         plan = "\n".join(l for l in plan.splitlines() if l.strip() and not set(l.strip()) <= {"-"} and not l.strip().startswith("("))
         out += [f"### {name} statement {n} (PostgreSQL)", "", "```sql", st["sql"], f"-- parameters: {json.dumps(st['params'])}", "```", "",
                 "```", plan.strip(), "```", ""]
-        if args.sqlite and os.path.exists(args.sqlite):
-            sql = re.sub(r"\$(\d+)", r"?\1", st["sql"])
-            try:
-                con = sqlite3.connect(f"file:{args.sqlite}?mode=ro", uri=True)
-                rows = con.execute("EXPLAIN QUERY PLAN " + sql, [sqlite_param(v) for v in st["params"]]).fetchall()
-                con.close()
-                qp = "\n".join(f"{'  ' * (0 if r[1] == 0 else 1)}{r[3]}" for r in rows)
-            except sqlite3.Error as e:
-                qp = f"(SQLite could not plan this text: {e})"
-            out += [f"### {name} statement {n} (SQLite, EXPLAIN QUERY PLAN)", "", "```", qp, "```", ""]
+    out += sqlite_section(name)
 print("\n".join(out))

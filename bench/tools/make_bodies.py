@@ -11,6 +11,12 @@ Values (emails, ids, projects) come from the seeded database's own bench.* funct
   q2_page   a project: its newest 20 listed contacts.
   q3_by_id  any lead by primary key.
   q5_search: a last name as the search text (full-text search, contacts-server only).
+  q6_attribute_eq     a project and a plan option, uniformly (Free, Pro, Team, Enterprise): the LIST key
+                      `plan` by eq (containment, served by the GIN index on lead (project_id, attributes)).
+  q7_attribute_range  a project and a lower bound of the NUMBER key `seats` (gt 2, 10, 25, 50, 100 or 250:
+                      46 % down to 1.5 % of the contacts; a range no index serves).
+  q8_segments         a project: its segments with their live counts.
+  (q6-q8: contacts-server only, the peers have no typed attributes or segments.)
 contacts-server bodies carry the agent token of the lead's project (real auth); peers have no auth and
 get the project as a filter instead."""
 import argparse, json, os, random, sys
@@ -30,17 +36,21 @@ query = open(args.query).read()
 tokens = json.load(open(args.tokens)) if args.family == "self" else {}
 projects = dict(psql(args.pg, f"select p, bench.uid('project', p) from generate_series(0, {P}) p"))
 
+PER_PROJECT = ("q2_page", "q6_attribute_eq", "q7_attribute_range", "q8_segments")   # draws are project numbers
+PLANS = ["Free", "Pro", "Team", "Enterprise"]
+SEATS_ABOVE = [2, 10, 25, 50, 100, 250]
 if name == "q1_email":
     draws = [10 * rnd.randrange(0, max(1, (n - 9) // 10 + 1)) + rnd.choice([1, 2, 3, 4, 6, 7, 8, 9]) for _ in range(args.count)]
 elif name in ("q3_by_id", "q5_search"):
     draws = [rnd.randint(1, n) for _ in range(args.count)]
-elif name == "q2_page":
+elif name in PER_PROJECT:
     draws = [rnd.randrange(P) for _ in range(min(args.count, 1000))]
 else:
     sys.exit(f"make_bodies: no generator for {name}")
 
+per_project = name in PER_PROJECT
 rows = {}
-if name != "q2_page":
+if not per_project:
     arr = "{" + ",".join(map(str, sorted(set(draws)))) + "}"
     for i, disp, key, lead, last in psql(args.pg, f"""select i, bench.email_display(i), coalesce(bench.email_key(i), ''),
             bench.uid('lead', i), bench.last_display(i) from unnest('{arr}'::bigint[]) i"""):
@@ -48,13 +58,19 @@ if name != "q2_page":
 
 with open(args.out, "w") as f, open(args.out + ".meta", "w") as m:
     for d in draws:
-        p = d if name == "q2_page" else d % P
+        p = d if per_project else d % P
         meta = {"i": d, "p": p, "project": projects[str(p)]}
         if name == "q1_email":
             r = rows[d]; meta["email_key"] = r["email_key"]
             v = {"email": r["email"]} if args.family == "self" else {"projectId": meta["project"], "emailKey": r["email_key"]}
         elif name == "q2_page":
             v = {} if args.family == "self" else {"projectId": meta["project"]}
+        elif name == "q6_attribute_eq":
+            meta["plan"] = rnd.choice(PLANS); v = {"plan": meta["plan"]}
+        elif name == "q7_attribute_range":
+            meta["min"] = rnd.choice(SEATS_ABOVE); v = {"min": meta["min"]}
+        elif name == "q8_segments":
+            v = {}
         elif name == "q3_by_id":
             meta["lead"] = rows[d]["lead"]; v = {"id": meta["lead"]}
         elif name == "q5_search":

@@ -8,10 +8,12 @@ sqlx/SeaORM store it on SQLite: UUIDs as 16-byte BLOBs, timestamps as RFC 3339 T
 (chrono's to_rfc3339_opts(AutoSi, false): "2023-01-01T00:00:07+00:00"), JSON as TEXT. Generated
 columns are skipped; triggers (e.g. a full-text index kept by triggers) fire as for any insert.
 Explicit indexes are dropped during the load and re-created from their saved SQL; then ANALYZE, as
-PostgreSQL gets VACUUM ANALYZE."""
+PostgreSQL gets VACUUM ANALYZE. A table of TABLES that either database lacks (an older schema) is
+skipped. The rows the server writes through its API after the copy (attribute definitions and segments,
+tools/organise.py) are not copied: run.sh has the server write them on SQLite too."""
 import hashlib, os, sqlite3, subprocess, sys, time
 
-TABLES = ["project", "user", "project_member", "lead", "request"]
+TABLES = ["project", "user", "project_member", "company", "lead", "request"]   # what seed_pg.sql fills
 
 
 def uid(kind, i):
@@ -74,15 +76,20 @@ def main():
     con.execute("BEGIN")
     for name, _ in indexes:
         con.execute(f'DROP INDEX "{name}"')
-    for t in reversed(TABLES):
+    sqlite_tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = [t for t in TABLES if t in sqlite_tables]
+    for t in reversed(tables):
         con.execute(f'DELETE FROM "{t}"')
-    for t in TABLES:
+    for t in tables:
         pgcols = subprocess.run(["psql", pgurl, "-qAt", "-F", "\t", "-c",
             f"select column_name, data_type, is_generated from information_schema.columns "
             f"where table_schema = 'public' and table_name = '{t}' order by ordinal_position"],
             check=True, capture_output=True, text=True).stdout.splitlines()
         sqcols = {r[1] for r in con.execute(f'PRAGMA table_info("{t}")')}
         cols = [(c, ty) for c, ty, gen in (l.split("\t") for l in pgcols) if gen == "NEVER" and c in sqcols]
+        if not cols:
+            print(f"{t}: not in PostgreSQL's schema, skipped", flush=True)
+            continue
         exprs = []
         conv = []
         for c, ty in cols:

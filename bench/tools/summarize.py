@@ -12,7 +12,17 @@ rd = lambda f: list(csv.DictReader(open(os.path.join(d, f)), delimiter="\t")) if
 rows = rd("results.tsv")
 NAMES = {"q1_email": "Q1 contacts(email:) with nested requests", "q2_page": "Q2 contacts(first: 20) with nested requests",
          "q3_by_id": "Q3 contact(id:) with its requests", "q4_visitor": "Q4 visitor write flow (3 requests)",
-         "q5_search": "Q5 full-text search"}
+         "q5_search": "Q5 full-text search",
+         "q6_attribute_eq": "Q6 contacts(attributeFilters: plan eq) + totalCount (LIST key, GIN index)",
+         "q7_attribute_range": "Q7 contacts(attributeFilters: seats gt) + totalCount (NUMBER range, no index)",
+         "q8_segments": "Q8 segments { id name contactsCount } (11 live counts, one statement)"}
+# contacts-server only, as Q5: what each measures (the peers have no typed attributes or segments)
+NOTES = {"q6_attribute_eq": "Variables {\"plan\": Free | Pro | Team | Enterprise} (uniform over the options; 45 % .. 4.5 % of a "
+                            "project's contacts match), first 20 newest and totalCount. Peers: none.",
+         "q7_attribute_range": "Variables {\"min\": 2 | 10 | 25 | 50 | 100 | 250} (seats > min: 46 % .. 1.5 % of a project's "
+                               "contacts), first 20 newest and totalCount. Peers: none.",
+         "q8_segments": "The agent's project's 11 saved segments (tools/segments.py: tags, hasEmail, status, search, "
+                        "attributeFilters eq/in/gt/lt/exists) with their live counts. Peers: none."}
 ORDER = ["self-pg", "self-sqlite", "postgraphile5", "postgraphile4", "apollo4", "pgbench", "pgbench-pg5", "limit"]
 RAW = ("pgbench", "pgbench-pg5")
 LABEL = {"self-pg": "contacts-server (PostgreSQL)", "self-sqlite": "contacts-server (SQLite)", "postgraphile5": "PostGraphile v5",
@@ -50,7 +60,11 @@ for q in queries:
     raw_rps = med(raw, "rps") if raw else None
     raw5 = agg.get((q, "pgbench-pg5"))
     raw5_rps = med(raw5, "rps") if raw5 else None
-    out += [f"## {NAMES[q]}", "",
+    conns = sorted({r["conns"] for t in ORDER if t not in RAW for r in agg.get((q, t), [])})
+    note = NOTES.get(q, "")
+    if q in NOTES and conns:
+        note += f" {', '.join(conns)} wrk connection(s) and pgbench client(s) (DASHBOARD_CONNS; the other queries: CONNS, PGBENCH_CLIENTS)."
+    out += [f"## {NAMES[q]}", ""] + ([note.strip(), ""] if note else []) + [
             "| target | req/s | p50 ms | p99 ms | errors | server CPU ms/req | DB CPU ms/req | peak RSS MB | x PG v5 | % raw SQL |"
             + (" % PG5 SQL |" if raw5_rps else ""),
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if raw5_rps else "")]
