@@ -380,6 +380,11 @@ struct Prepared {
     mode: Mode,
     /// Relevance ordering expressions (best first), before the id tie-breaker.
     rank: Vec<(SimpleExpr, Order)>,
+    /// The conditions `select` applies besides the project's (SQLite's full-text search aside,
+    /// which `select` joins: see `fts_condition`).
+    filters: Vec<SimpleExpr>,
+    /// SQLite's full-text search as a condition on the lead (`rowid IN (matches)`).
+    fts_condition: Option<SimpleExpr>,
 }
 
 /// The attribute filters of `q` checked against the active definitions of their keys: one
@@ -406,12 +411,16 @@ fn prepare(
     conditions: &[Condition],
 ) -> AppResult<Prepared> {
     let mut select = lead::Entity::find().filter(lead::Column::ProjectId.eq(scope.project_id));
+    // Every condition but the project's (the list applies them to its select; a count of many
+    // queries evaluates them row by row: [`count_many`]).
+    let mut filters: Vec<SimpleExpr> = Vec::new();
+    let mut fts_condition = None;
     let statuses = if q.statuses.is_empty() {
         vec![lead::LeadStatus::Normal]
     } else {
         q.statuses.clone()
     };
-    select = select.filter(lead::Column::Status.is_in(statuses));
+    filters.push(lead::Column::Status.is_in(statuses));
     if let Some(email) = &q.email {
         // The contact with this email, or the survivor of a merged-away contact that had it:
         // `id IN (… UNION ALL …)`, both branches on the (project_id, email_key) index (an `OR`
@@ -431,13 +440,13 @@ fn prepare(
             .and_where(lead::Column::MergedInto.is_not_null())
             .to_owned();
         holders.union(sea_orm::sea_query::UnionType::All, absorbed);
-        select = select.filter(lead::Column::Id.in_subquery(holders));
+        filters.push(lead::Column::Id.in_subquery(holders));
     }
     if let Some(after) = q.created_after {
-        select = select.filter(lead::Column::CreatedAt.gte(after));
+        filters.push(lead::Column::CreatedAt.gte(after));
     }
     if let Some(before) = q.created_before {
-        select = select.filter(lead::Column::CreatedAt.lt(before));
+        filters.push(lead::Column::CreatedAt.lt(before));
     }
     match (q.owner, q.unassigned) {
         (Some(_), Some(true)) => {
@@ -446,18 +455,18 @@ fn prepare(
                 "cannot be combined with `owner`",
             ));
         }
-        (Some(owner), _) => select = select.filter(lead::Column::OwnerId.eq(owner)),
-        (None, Some(true)) => select = select.filter(lead::Column::OwnerId.is_null()),
-        (None, Some(false)) => select = select.filter(lead::Column::OwnerId.is_not_null()),
+        (Some(owner), _) => filters.push(lead::Column::OwnerId.eq(owner)),
+        (None, Some(true)) => filters.push(lead::Column::OwnerId.is_null()),
+        (None, Some(false)) => filters.push(lead::Column::OwnerId.is_not_null()),
         (None, None) => {}
     }
     if let Some(company) = &q.company_id {
         let company = normalize::uuid("companyId", company)?;
-        select = select.filter(lead::Column::CompanyId.eq(company));
+        filters.push(lead::Column::CompanyId.eq(company));
     }
     match q.has_email {
-        Some(true) => select = select.filter(lead::Column::EmailKey.is_not_null()),
-        Some(false) => select = select.filter(lead::Column::EmailKey.is_null()),
+        Some(true) => filters.push(lead::Column::EmailKey.is_not_null()),
+        Some(false) => filters.push(lead::Column::EmailKey.is_null()),
         None => {}
     }
     let tags = normalize::tags("tags", &q.tags)?;
@@ -469,7 +478,7 @@ fn prepare(
             _ => r#"EXISTS (SELECT 1 FROM json_each("lead"."tags") AS t WHERE lower(t.value) = "#,
         };
         let exists = RawSql::new().sql(sql).value(tag.to_lowercase()).sql(")");
-        select = select.filter(exists.into_expr(backend));
+        filters.push(exists.into_expr(backend));
     }
     if let Some((key, value)) = &q.attribute {
         let key = normalize::attribute_key("attribute", key)?;
@@ -502,19 +511,19 @@ fn prepare(
                 .sql(") = ")
                 .value(json),
         };
-        select = select.filter(equals.into_expr(backend));
+        filters.push(equals.into_expr(backend));
     }
     for condition in conditions {
-        select = select.filter(condition.sql(backend).into_expr(backend));
+        filters.push(condition.sql(backend).into_expr(backend));
     }
 
     let mut rank = Vec::new();
     let search = q.search.as_deref().map(parse_search).transpose()?.flatten();
     match &search {
         None => {}
-        Some(Search::Nothing) => select = select.filter(Expr::cust("1 = 0")),
+        Some(Search::Nothing) => filters.push(Expr::cust("1 = 0")),
         Some(Search::Phone(digits)) => {
-            select = select.filter(lead::Column::Phone.contains(digits.as_str()));
+            filters.push(lead::Column::Phone.contains(digits.as_str()));
             let ends_with = RawSql::new()
                 .sql(r#"CASE WHEN "lead"."phone" LIKE "#)
                 .value(format!("%{digits}"))
@@ -535,7 +544,7 @@ fn prepare(
                     let matches = RawSql::new()
                         .sql(r#""lead"."search_vector" @@ "#)
                         .append(&tsquery);
-                    select = select.filter(matches.into_expr(backend));
+                    filters.push(matches.into_expr(backend));
                     let ts_rank = RawSql::new()
                         .sql(r#"ts_rank("lead"."search_vector", "#)
                         .append(&tsquery)
@@ -569,6 +578,11 @@ fn prepare(
                     // SQLite keeps the left operand of a CROSS JOIN as the outer loop;
                     // without it, newer planners walk the whole project by its index and
                     // probe the matches for each lead.
+                    // The same matches as a condition on the lead (for a count of many queries).
+                    let mut ids = fts.clone();
+                    ids.clear_selects()
+                        .expr(Expr::cust(format!("rowid & {FTS_LEAD_ROWID_MASK}")));
+                    fts_condition = Some(Expr::cust(r#""lead"."rowid""#).in_subquery(ids));
                     QueryTrait::query(&mut select)
                         .from_clear()
                         .from_subquery(fts, Alias::new("fts"))
@@ -584,7 +598,16 @@ fn prepare(
         (None, Some(_)) => Mode::Relevance,
         (None, None) => Mode::Keyset(OrderField::CreatedAt, Direction::Desc),
     };
-    Ok(Prepared { select, mode, rank })
+    for filter in &filters {
+        select = select.filter(filter.clone());
+    }
+    Ok(Prepared {
+        select,
+        mode,
+        rank,
+        filters,
+        fts_condition,
+    })
 }
 
 /// One page of the contacts of `scope` matching `q`, with the relations `nested` asks for
@@ -602,7 +625,9 @@ pub async fn list(
 ) -> AppResult<ContactPage> {
     let backend = db.get_database_backend();
     let conditions = attribute_conditions(db, scope, q).await?;
-    let Prepared { select, mode, rank } = prepare(backend, scope, q, &conditions)?;
+    let Prepared {
+        select, mode, rank, ..
+    } = prepare(backend, scope, q, &conditions)?;
     let (size, backward, cursor) = match page {
         PageRequest::Forward { first, after } => (
             first,
@@ -909,16 +934,22 @@ pub async fn count_checked(
     Ok(prepared.select.count(db).await?)
 }
 
-/// How many contacts of `scope` match each of `queries`, in order, in ONE statement (a
-/// `UNION ALL` of counts: the live `contactsCount` of a list of segments), plus one that reads
-/// the definitions of every attribute-filtered key when there are any. Errors:
+/// How many contacts of `scope` match each of `queries`, in order, in ONE statement that reads
+/// the project's contacts once and counts every query's matches on the way (`SUM(CASE WHEN
+/// <query's conditions> THEN 1 ELSE 0 END)` per query): the live `contactsCount` of a list of
+/// segments costs one pass over the project however many segments there are (11 separate
+/// counts cost 11 passes or index scans: bench/RESULTS.md, 2026-12-07). Plus one statement
+/// that reads the definitions of every attribute-filtered key when there are any. Errors:
 /// `BAD_USER_INPUT` as [`list`] for an invalid query.
 pub async fn count_many(
     db: &impl ConnectionTrait,
     scope: ProjectScope,
     queries: &[&ContactQuery],
 ) -> AppResult<Vec<u64>> {
-    use sea_orm::sea_query::{Query, UnionType};
+    use sea_orm::sea_query::{CaseStatement, Condition as Cond, Func, Query};
+    if queries.is_empty() {
+        return Ok(Vec::new());
+    }
     let backend = db.get_database_backend();
     // The definitions of every attribute-filtered key, read once for all the queries.
     let mut keys = Vec::new();
@@ -934,39 +965,34 @@ pub async fn count_many(
     } else {
         attribute_defs::active(db, scope, &keys).await?
     };
-    let mut union: Option<sea_orm::sea_query::SelectStatement> = None;
+    let mut stmt = Query::select();
     for (i, q) in queries.iter().enumerate() {
         let conditions = attribute_filters::check(&q.attribute_filters, &definitions)?;
-        let mut select = prepare(backend, scope, q, &conditions)?.select;
-        QueryTrait::query(&mut select)
-            .clear_selects()
-            .expr(Expr::val(1));
-        let one = Query::select()
-            .expr_as(Expr::val(i as i64), Alias::new("k"))
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-            .from_subquery(select.into_query(), Alias::new(format!("s{i}")))
-            .to_owned();
-        union = Some(match union {
-            None => one,
-            Some(mut all) => {
-                all.union(UnionType::All, one);
-                all
-            }
-        });
-    }
-    let Some(union) = union else {
-        return Ok(Vec::new());
-    };
-    let rows = db.query_all_raw(backend.build(&union)).await?;
-    let mut counts = vec![0; queries.len()];
-    for row in rows {
-        let k: i64 = row.try_get("", "k")?;
-        let n: i64 = row.try_get("", "n")?;
-        if let Some(slot) = usize::try_from(k).ok().and_then(|k| counts.get_mut(k)) {
-            *slot = u64::try_from(n).unwrap_or(0);
+        let prepared = prepare(backend, scope, q, &conditions)?;
+        let mut all = Cond::all();
+        for filter in prepared.filters.into_iter().chain(prepared.fts_condition) {
+            all = all.add(filter);
         }
+        let hit = CaseStatement::new()
+            .case(all, Expr::val(1))
+            .finally(Expr::val(0));
+        stmt.expr_as(
+            Func::coalesce([SimpleExpr::from(Func::sum(hit)), Expr::val(0).into()]),
+            Alias::new(format!("n{i}")),
+        );
     }
-    Ok(counts)
+    stmt.from(lead::Entity)
+        .and_where(Expr::col((lead::Entity, lead::Column::ProjectId)).eq(scope.project_id));
+    let row = db
+        .query_one_raw(backend.build(&stmt))
+        .await?
+        .ok_or_else(|| AppError::internal("a count returned no row"))?;
+    (0..queries.len())
+        .map(|i| {
+            let n: i64 = row.try_get("", &format!("n{i}"))?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .collect()
 }
 
 /// Checks `q` as [`list`] would (search input, tags, attribute keys and typed attribute
