@@ -973,11 +973,13 @@ pub async fn count_many(
         for filter in prepared.filters.into_iter().chain(prepared.fts_condition) {
             all = all.add(filter);
         }
+        // Constants, not bound values: PostgreSQL must see integers to sum (an untyped
+        // parameter in a CASE would be text).
         let hit = CaseStatement::new()
-            .case(all, Expr::val(1))
-            .finally(Expr::val(0));
+            .case(all, Expr::cust("1"))
+            .finally(Expr::cust("0"));
         stmt.expr_as(
-            Func::coalesce([SimpleExpr::from(Func::sum(hit)), Expr::val(0).into()]),
+            Func::coalesce([SimpleExpr::from(Func::sum(hit)), Expr::cust("0")]),
             Alias::new(format!("n{i}")),
         );
     }
