@@ -116,6 +116,14 @@ pub struct Config {
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
     pub db_acquire_timeout_secs: u64,
 
+    /// PostgreSQL: milliseconds a pooled connection must have been idle before it is pinged
+    /// (a `Sync` round trip) on checkout; a connection used more recently goes out unchecked,
+    /// as HikariCP's `aliveBypassWindowMs` (500) does. 0 pings on every checkout (sqlx's
+    /// default, one more round trip per request). SQLite connections live in the process and
+    /// are never pinged.
+    #[arg(long, env = "DB_PING_IDLE_MS", default_value_t = 500)]
+    pub db_ping_idle_ms: u64,
+
     /// Largest accepted HTTP request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 256 * 1024)]
     pub max_body_bytes: usize,
