@@ -307,7 +307,7 @@ async fn sqlite_file_gets_one_writer_and_query_only_readers() {
         .await
         .expect_err("a reader must not write");
     assert!(err.to_string().contains("readonly"), "{err}");
-    for (pool, kib) in [(&app.pools.write, -8192), (&app.pools.read, -4096)] {
+    for (pool, kib) in [(&app.pools.write, -4096), (&app.pools.read, -2048)] {
         let row = pool
             .query_one_raw(Statement::from_string(
                 pool.get_database_backend(),
