@@ -176,7 +176,7 @@ async fn connect_url(
     if url.starts_with("postgres") {
         // A checkout pings only a connection idle for `DB_PING_IDLE_MS`: sqlx's default pings
         // every time, one more round trip per request (without it, PostgreSQL's CPU per read
-        // −10 to −20 % and p99 −10 to −30 %: bench/RESULTS.md, 2026-12-07).
+        // −8 to −21 % and p99 −11 to −30 %: bench/RESULTS.md, 2026-12-07).
         opts.test_before_acquire_if_idle_for(Duration::from_millis(config.db_ping_idle_ms));
         let cache = config.db_statement_cache;
         opts.map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(cache));
