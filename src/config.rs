@@ -120,7 +120,8 @@ pub struct Config {
     /// (a `Sync` round trip) on checkout; a connection used more recently goes out unchecked,
     /// as HikariCP's `aliveBypassWindowMs` (500) does. 0 pings on every checkout (sqlx's
     /// default, one more round trip per request). SQLite connections live in the process and
-    /// are never pinged.
+    /// are not pinged on checkout (sqlx still pings every connection, both databases, when it
+    /// goes back to the pool).
     #[arg(long, env = "DB_PING_IDLE_MS", default_value_t = 500)]
     pub db_ping_idle_ms: u64,
 

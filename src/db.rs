@@ -182,8 +182,8 @@ async fn connect_url(
         opts.map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(cache));
     }
     if url.starts_with("sqlite:") {
-        // In-process connections: no peer can hang up, so no ping (each would be a hop to the
-        // connection's worker thread and back).
+        // In-process connections: no peer can hang up, so no checkout ping (each would be a hop
+        // to the connection's worker thread and back; sqlx's ping on release stays).
         opts.test_before_acquire(false);
         let cache_kib = match role {
             SqliteRole::Writer => SQLITE_WRITER_CACHE_KIB,
