@@ -18,6 +18,7 @@ mod m20261204_000009_notes_and_owners;
 mod m20261207_000010_companies;
 mod m20261207_000011_contact_attributes;
 mod m20261207_000012_segments_and_bulk_jobs;
+mod m20261207_000013_search_walk_index;
 
 /// The ordered list of this project's migrations.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_companies::Migration),
             Box::new(m20261207_000011_contact_attributes::Migration),
             Box::new(m20261207_000012_segments_and_bulk_jobs::Migration),
+            Box::new(m20261207_000013_search_walk_index::Migration),
         ]
     }
 }

@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::attribute_filters::{self, AttributeFilter, Condition};
 use super::pagination::{CursorPosition, invalid_cursor, page_size};
 use super::prefetch::{Nested, Prefetched};
+use super::search_walk::{SearchWalk, WalkPage};
 use super::store::attribute_defs;
 use super::{ProjectScope, RawSql};
 use crate::error::{AppError, AppResult};
@@ -337,7 +338,7 @@ fn parse_search(raw: &str) -> AppResult<Option<Search>> {
 
 /// Words of `input` as an FTS5 query: each word quoted (so no FTS5 syntax can be injected)
 /// with a prefix star, implicitly AND-ed.
-fn fts5_query(input: &str) -> String {
+pub(super) fn fts5_query(input: &str) -> String {
     input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -348,7 +349,7 @@ fn fts5_query(input: &str) -> String {
 
 /// The PostgreSQL tsquery of `input`, built in SQL with the same normalisation as the
 /// indexed text (`contacts_search_text`: unaccent, lower-case, non-alphanumerics to spaces).
-fn pg_tsquery(input: &str) -> RawSql {
+pub(super) fn pg_tsquery(input: &str) -> RawSql {
     RawSql::new()
         .sql(r#"to_tsquery('simple', (SELECT string_agg(t || ':*', ' & ') FROM regexp_split_to_table(btrim(contacts_search_text("#)
         .value(input.to_owned())
@@ -359,14 +360,14 @@ fn pg_tsquery(input: &str) -> RawSql {
 const FTS_PROJECT_SHIFT: u32 = 46;
 
 /// `2^FTS_PROJECT_SHIFT - 1`: masks a `lead_fts` rowid down to the lead's rowid.
-const FTS_LEAD_ROWID_MASK: i64 = (1 << FTS_PROJECT_SHIFT) - 1;
+pub(super) const FTS_LEAD_ROWID_MASK: i64 = (1 << FTS_PROJECT_SHIFT) - 1;
 
 /// The `lead_fts` rowids of `scope`'s project, `[low, high)`. Migration
 /// `m20261202_000005_search_by_project` numbers a lead's FTS row `(bucket << 46) + rowid`,
 /// the bucket being the first two bytes of its project id; FTS5 reads only that range of a
 /// word's matches. Projects sharing a bucket share the range: the exact `project_id` filter
 /// on the lead still applies.
-fn fts_rowid_range(scope: ProjectScope) -> (i64, i64) {
+pub(super) fn fts_rowid_range(scope: ProjectScope) -> (i64, i64) {
     let id = scope.project_id.as_bytes();
     let bucket = (i64::from(id[0]) << 8) | i64::from(id[1]);
     (
@@ -385,6 +386,9 @@ struct Prepared {
     filters: Vec<SimpleExpr>,
     /// SQLite's full-text search as a condition on the lead (`rowid IN (matches)`).
     fts_condition: Option<SimpleExpr>,
+    /// The search, when a page of it is found by walking the creation-time index instead
+    /// (only with `walk` asked for: then neither `select` nor `filters` match the words).
+    walk: Option<SearchWalk>,
 }
 
 /// The attribute filters of `q` checked against the active definitions of their keys: one
@@ -409,6 +413,7 @@ fn prepare(
     scope: ProjectScope,
     q: &ContactQuery,
     conditions: &[Condition],
+    walk: bool,
 ) -> AppResult<Prepared> {
     let mut select = lead::Entity::find().filter(lead::Column::ProjectId.eq(scope.project_id));
     // Every condition but the project's (the list applies them to its select; a count of many
@@ -420,6 +425,7 @@ fn prepare(
     } else {
         q.statuses.clone()
     };
+    let stored_statuses: Vec<i32> = statuses.iter().map(|s| i32::from(*s)).collect();
     filters.push(lead::Column::Status.is_in(statuses));
     if let Some(email) = &q.email {
         // The contact with this email, or the survivor of a merged-away contact that had it:
@@ -519,7 +525,24 @@ fn prepare(
 
     let mut rank = Vec::new();
     let search = q.search.as_deref().map(parse_search).transpose()?.flatten();
+    // Words, ordered by creation time, with no filter but the statuses: a page walks the
+    // creation-time index (`search_walk`).
+    let search_walk = match &search {
+        Some(Search::Words { input, .. })
+            if walk
+                && filters.len() == 1
+                && matches!(q.order, Some((OrderField::CreatedAt, _))) =>
+        {
+            Some(SearchWalk {
+                input: input.clone(),
+                statuses: stored_statuses,
+                scope,
+            })
+        }
+        _ => None,
+    };
     match &search {
+        Some(Search::Words { .. }) if search_walk.is_some() => {}
         None => {}
         Some(Search::Nothing) => filters.push(Expr::cust("1 = 0")),
         Some(Search::Phone(digits)) => {
@@ -607,6 +630,7 @@ fn prepare(
         rank,
         filters,
         fts_condition,
+        walk: search_walk,
     })
 }
 
@@ -626,8 +650,12 @@ pub async fn list(
     let backend = db.get_database_backend();
     let conditions = attribute_conditions(db, scope, q).await?;
     let Prepared {
-        select, mode, rank, ..
-    } = prepare(backend, scope, q, &conditions)?;
+        select,
+        mode,
+        rank,
+        walk,
+        ..
+    } = prepare(backend, scope, q, &conditions, true)?;
     let (size, backward, cursor) = match page {
         PageRequest::Forward { first, after } => (
             first,
@@ -668,7 +696,15 @@ pub async fn list(
     let mut page = match mode {
         Mode::Relevance => relevance_page(db, select, rank, size, backward, cursor, nested).await,
         Mode::Keyset(field, dir) => {
-            keyset_page(db, select, (field, dir), size, backward, cursor, nested).await
+            keyset_page(
+                db,
+                select,
+                (field, dir),
+                (size, backward, cursor),
+                walk,
+                nested,
+            )
+            .await
         }
     }?;
     page.conditions = conditions;
@@ -805,9 +841,8 @@ async fn keyset_page(
     db: &impl ConnectionTrait,
     mut select: Select<lead::Entity>,
     (field, dir): (OrderField, Direction),
-    size: u64,
-    backward: bool,
-    cursor: Option<Position>,
+    (size, backward, cursor): (u64, bool, Option<Position>),
+    walk: Option<SearchWalk>,
     nested: (&Nested, ProjectScope),
 ) -> AppResult<ContactPage> {
     let backend = db.get_database_backend();
@@ -821,6 +856,18 @@ async fn keyset_page(
     };
     if let Some(Position::Key { value, id }) = &cursor {
         select = select.filter(keyset_condition(field, backend, op, (value, *id)));
+    }
+    if let Some(walk) = walk {
+        let after = match &cursor {
+            Some(Position::Key { value, id }) => Some((key_value(field, value), *id)),
+            _ => None,
+        };
+        let page = WalkPage {
+            desc: effective_desc,
+            after,
+            limit: size + 1,
+        };
+        select = select.filter(walk.condition(backend, &page));
     }
     if field == OrderField::Fullname {
         select = select.column_as(Expr::cust(sort), "sort_key");
@@ -930,7 +977,7 @@ pub async fn count_checked(
     q: &ContactQuery,
     conditions: &[Condition],
 ) -> AppResult<u64> {
-    let prepared = prepare(db.get_database_backend(), scope, q, conditions)?;
+    let prepared = prepare(db.get_database_backend(), scope, q, conditions, false)?;
     Ok(prepared.select.count(db).await?)
 }
 
@@ -968,7 +1015,7 @@ pub async fn count_many(
     let mut stmt = Query::select();
     for (i, q) in queries.iter().enumerate() {
         let conditions = attribute_filters::check(&q.attribute_filters, &definitions)?;
-        let prepared = prepare(backend, scope, q, &conditions)?;
+        let prepared = prepare(backend, scope, q, &conditions, false)?;
         let mut all = Cond::all();
         for filter in prepared.filters.into_iter().chain(prepared.fts_condition) {
             all = all.add(filter);
@@ -1006,7 +1053,7 @@ pub async fn check(
     q: &ContactQuery,
 ) -> AppResult<()> {
     let conditions = attribute_conditions(db, scope, q).await?;
-    prepare(db.get_database_backend(), scope, q, &conditions).map(|_| ())
+    prepare(db.get_database_backend(), scope, q, &conditions, false).map(|_| ())
 }
 
 /// The ids of up to `limit` contacts of `scope` matching `q`, created at or before
@@ -1023,7 +1070,7 @@ pub async fn batch_ids(
 ) -> AppResult<Vec<Uuid>> {
     let backend = db.get_database_backend();
     let conditions = attribute_conditions(db, scope, q).await?;
-    let mut select = prepare(backend, scope, q, &conditions)?
+    let mut select = prepare(backend, scope, q, &conditions, false)?
         .select
         .filter(lead::Column::CreatedAt.lte(created_until));
     if let Some(after) = after {
@@ -1144,7 +1191,7 @@ mod tests {
             order: Some((OrderField::Fullname, Direction::Asc)),
             ..Default::default()
         };
-        let prepared = prepare(DbBackend::Postgres, scope, &q, &[]).unwrap();
+        let prepared = prepare(DbBackend::Postgres, scope, &q, &[], false).unwrap();
         let select = prepared.select.filter(keyset_condition(
             OrderField::Fullname,
             DbBackend::Postgres,

@@ -37,6 +37,7 @@ pub mod notes;
 pub mod pagination;
 pub mod prefetch;
 pub mod projection;
+mod search_walk;
 pub mod segments;
 pub mod store;
 pub mod transfer;
