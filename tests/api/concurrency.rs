@@ -333,6 +333,36 @@ async fn sqlite_file_gets_one_writer_and_query_only_readers() {
     assert_eq!(mode, "wal");
 }
 
+/// The bundled SQLite is compiled with the options of `.cargo/config.toml` (no memory
+/// statistics, a page cache per connection): each removes a mutex that every connection of the
+/// process took (bench/RESULTS.md). A build without them would still pass every other test.
+#[tokio::test]
+async fn sqlite_is_built_without_its_global_mutexes() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let rows = app
+        .pools
+        .read
+        .query_all_raw(Statement::from_string(
+            app.pools.read.get_database_backend(),
+            "PRAGMA compile_options",
+        ))
+        .await
+        .unwrap();
+    let options: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect();
+    assert!(
+        options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+        "{options:?}"
+    );
+    assert!(
+        !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+        "{options:?}"
+    );
+    assert!(options.iter().any(|o| o == "ENABLE_FTS5"), "{options:?}");
+}
+
 /// `sqlite::memory:` is one database per connection: reader and writer are one pool of one
 /// connection, so what the writer wrote the reader reads.
 #[tokio::test]
