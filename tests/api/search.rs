@@ -16,6 +16,31 @@ async fn ids(app: &TestApp, token: &str, args: &str) -> Vec<String> {
         .collect()
 }
 
+/// A project row with every setting at its default, written straight to the database (the
+/// service-level tests below seed leads in bulk, without an agent).
+async fn insert_project(
+    app: &TestApp,
+    id: uuid::Uuid,
+    name: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+) {
+    use entity::project;
+    use sea_orm::EntityTrait;
+    project::Entity::insert(project::ActiveModel::from(project::Model {
+        id,
+        name,
+        created_at,
+        auto_merge_on_email: false,
+        strict_attributes: false,
+        site_secret: None,
+        site_secret_rotated_at: None,
+        link_company_by_email_domain: false,
+    }))
+    .exec_without_returning(&app.db)
+    .await
+    .unwrap();
+}
+
 async fn full_text_search(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (agent, _) = app.sign_up("owner@example.com").await;
@@ -388,7 +413,7 @@ async fn search_stays_in_its_project(backend: Backend) {
         self, ContactQuery, Direction, OrderField, PageRequest,
     };
     use contacts_server::service::store::leads::blank;
-    use entity::{lead, project};
+    use entity::lead;
     use sea_orm::EntityTrait;
     use uuid::Uuid;
 
@@ -403,19 +428,7 @@ async fn search_stays_in_its_project(backend: Backend) {
     let mut expected: Vec<Vec<(chrono::DateTime<chrono::Utc>, Uuid)>> = vec![Vec::new(); 3];
     let mut rare = Vec::new();
     for (p, &project_id) in ids.iter().enumerate() {
-        project::Entity::insert(project::ActiveModel::from(project::Model {
-            id: project_id,
-            name: format!("p{p}"),
-            created_at: base,
-            auto_merge_on_email: false,
-            strict_attributes: false,
-            site_secret: None,
-            site_secret_rotated_at: None,
-            link_company_by_email_domain: false,
-        }))
-        .exec_without_returning(&app.db)
-        .await
-        .unwrap();
+        insert_project(&app, project_id, format!("p{p}"), base).await;
         let scope = ProjectScope::operator(project_id);
         let mut rows = Vec::new();
         for i in 0..60i64 {
@@ -550,26 +563,14 @@ async fn search_walk_and_its_fallback(backend: Backend) {
         self, ContactQuery, Direction, OrderField, PageRequest,
     };
     use contacts_server::service::store::leads::blank;
-    use entity::{lead, project};
+    use entity::lead;
     use sea_orm::EntityTrait;
     use uuid::Uuid;
 
     let app = TestApp::spawn(backend).await;
     let project_id = Uuid::new_v4();
     let base = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-    project::Entity::insert(project::ActiveModel::from(project::Model {
-        id: project_id,
-        name: "walk".into(),
-        created_at: base,
-        auto_merge_on_email: false,
-        strict_attributes: false,
-        site_secret: None,
-        site_secret_rotated_at: None,
-        link_company_by_email_domain: false,
-    }))
-    .exec_without_returning(&app.db)
-    .await
-    .unwrap();
+    insert_project(&app, project_id, "walk".into(), base).await;
     let scope = ProjectScope::operator(project_id);
     let ribeiro = [395, 390, 380, 370, 360, 355, 101];
     let costa = [0, 1, 2, 3, 4, 5, 399];
